@@ -1,0 +1,3 @@
+//! tpc — a compiler for Tensor Programs.
+
+pub mod builtins;
