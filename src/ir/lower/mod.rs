@@ -1,0 +1,744 @@
+//! AST → IR: name resolution, type inference, constant folding, `def` inlining, loop
+//! unrolling and temporaries for `W @ expr`.
+//!
+//! [`lower`] needs a parsed [`ast::Program`]; it guarantees a [`Program`] that passes
+//! [`validate`](crate::ir::validate), or the first error found, pointing at the source. It
+//! never recurses deeper than the parser's expression limits and never allocates more than
+//! [`LowerOptions::max_instructions`] instructions.
+
+mod builder;
+mod constant;
+mod error;
+mod expr;
+mod scope;
+
+pub use error::LowerError;
+
+use self::builder::Builder;
+use self::constant::Tensor;
+use self::scope::{Binding, Scopes};
+use crate::diagnostics::Span;
+use crate::ir::{Family, Instruction, Kind, Name, Op, Program, ScalarId};
+use crate::syntax::ast::{self, StatementKind};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Limits and settings of lowering.
+#[derive(Clone, Debug)]
+pub struct LowerOptions {
+    /// The most instructions (and loop iterations) a program may unroll to.
+    pub max_instructions: usize,
+}
+
+impl Default for LowerOptions {
+    fn default() -> Self {
+        LowerOptions {
+            max_instructions: 10_000_000,
+        }
+    }
+}
+
+/// Lowers a parsed program to the checked IR.
+pub fn lower(program: &ast::Program, options: &LowerOptions) -> Result<Program, LowerError> {
+    let mut lowerer = Lowerer::new(program, options);
+    for statement in &program.statements {
+        lowerer.statement(statement)?;
+    }
+    lowerer.finish()
+}
+
+/// The state of lowering one program.
+struct Lowerer {
+    instructions: Vec<Instruction>,
+    families: Vec<Family>,
+    outputs: Option<Vec<ScalarId>>,
+    width: Arc<str>,
+    width_declared: Option<Span>,
+    scopes: Scopes,
+    builder: Builder,
+    /// Every name defined anywhere, with its first definition: tells "used before
+    /// definition" from "unknown".
+    defined_anywhere: HashMap<String, Span>,
+    /// `def`s being inlined, innermost last (recursion check).
+    inlining: Vec<String>,
+    /// Inside the body of a `def` being differentiated: no instructions may be emitted.
+    differentiating: usize,
+    /// Loop iterations plus instructions so far, against `max_instructions`.
+    work: usize,
+    max_instructions: usize,
+    /// The statement being lowered.
+    current: Span,
+    /// First instruction of the statement being lowered.
+    statement_start: usize,
+}
+
+impl Lowerer {
+    fn new(program: &ast::Program, options: &LowerOptions) -> Lowerer {
+        let mut defined_anywhere = HashMap::new();
+        collect_definitions(&program.statements, &mut defined_anywhere);
+        Lowerer {
+            instructions: Vec::new(),
+            families: Vec::new(),
+            outputs: None,
+            width: Arc::from("n"),
+            width_declared: None,
+            scopes: Scopes::default(),
+            builder: Builder::default(),
+            defined_anywhere,
+            inlining: Vec::new(),
+            differentiating: 0,
+            work: 0,
+            max_instructions: options.max_instructions,
+            current: Span::default(),
+            statement_start: 0,
+        }
+    }
+
+    fn finish(self) -> Result<Program, LowerError> {
+        if self.instructions.is_empty() {
+            return Err(LowerError::EmptyProgram);
+        }
+        let outputs = match self.outputs {
+            Some(outputs) => outputs,
+            None => self
+                .instructions
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| {
+                    i.name.is_some() && matches!(i.op, Op::Moment { .. } | Op::ScalarOp { .. })
+                })
+                .map(|(index, _)| ScalarId::new(index))
+                .collect(),
+        };
+        let program = Program {
+            width: self.width,
+            instructions: self.instructions,
+            outputs,
+            families: self.families,
+        };
+        debug_assert!(crate::ir::validate(&program).is_ok());
+        Ok(program)
+    }
+
+    /// Counts one unit of unrolling work against the limit.
+    fn tick(&mut self) -> Result<(), LowerError> {
+        self.work += 1;
+        if self.work > self.max_instructions {
+            return Err(LowerError::TooLarge {
+                span: self.current,
+                limit: self.max_instructions,
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends an instruction and returns its position.
+    fn emit(&mut self, op: Op, name: Option<Name>, span: Span) -> Result<usize, LowerError> {
+        self.tick()?;
+        self.instructions.push(Instruction { op, name, span });
+        Ok(self.instructions.len() - 1)
+    }
+
+    fn statements(&mut self, statements: &[ast::Statement]) -> Result<(), LowerError> {
+        statements.iter().try_for_each(|s| self.statement(s))
+    }
+
+    fn statement(&mut self, statement: &ast::Statement) -> Result<(), LowerError> {
+        self.builder.clear();
+        self.current = statement.span;
+        self.statement_start = self.instructions.len();
+        match &statement.kind {
+            StatementKind::Width(name) => self.width_statement(name),
+            StatementKind::Const { name, value } => {
+                let value = self.constant(value, "the value of a `const`")?;
+                self.bind_local_or_global(name, Binding::Const(Arc::new(value)))
+            }
+            StatementKind::Matrix { target, law } => self.matrix_statement(target, law),
+            StatementKind::Vector { targets, law } => self.vector_statement(targets, law),
+            StatementKind::Scalar { target, value } => self.scalar_statement(target, value),
+            StatementKind::Def { name, params, body } => {
+                if crate::builtins::Builtin::from_name(&name.name).is_some()
+                    || constant::helper_arity(&name.name).is_some()
+                    || name.name == "mean"
+                {
+                    return Err(LowerError::Redefinition {
+                        span: name.span,
+                        name: name.name.clone(),
+                        previous: None,
+                        help: Some("this is a built-in function; choose another name"),
+                    });
+                }
+                let def = scope::Def {
+                    name: name.name.clone(),
+                    params: params.clone(),
+                    body: body.clone(),
+                    span: statement.span,
+                };
+                self.bind_local_or_global(name, Binding::Def(Arc::new(def)))
+            }
+            StatementKind::Output(places) => self.output_statement(places),
+            StatementKind::For { binders, body } => self.for_loop(binders, body),
+            StatementKind::Assign { place, value } => self.assignment(place, value),
+        }
+    }
+
+    fn width_statement(&mut self, name: &ast::Ident) -> Result<(), LowerError> {
+        if let Some(previous) = self.width_declared {
+            return Err(LowerError::Redefinition {
+                span: name.span,
+                name: "width".into(),
+                previous: Some(previous),
+                help: Some("a program has one width symbol"),
+            });
+        }
+        if self.scopes.lookup(&name.name).is_some() {
+            return Err(self.redefinition(name, None));
+        }
+        self.width = Arc::from(name.name.as_str());
+        self.width_declared = Some(name.span);
+        Ok(())
+    }
+
+    fn redefinition(&self, name: &ast::Ident, help: Option<&'static str>) -> LowerError {
+        LowerError::Redefinition {
+            span: name.span,
+            name: name.name.clone(),
+            previous: self.scopes.span_of(&name.name),
+            help,
+        }
+    }
+
+    /// Checks that a new name does not clash with an existing one or the width symbol.
+    fn check_fresh(&self, name: &ast::Ident) -> Result<(), LowerError> {
+        if *name.name == *self.width {
+            return Err(LowerError::Redefinition {
+                span: name.span,
+                name: name.name.clone(),
+                previous: self.width_declared,
+                help: Some(
+                    "this is the width symbol; rename it with `width m` or choose another name",
+                ),
+            });
+        }
+        if self.scopes.lookup(&name.name).is_some() {
+            let help = (!self.scopes.is_top_level())
+                .then_some("a plain name assigned in a loop is defined again in every iteration: index it, e.g. `x[t] = …`");
+            return Err(self.redefinition(name, help));
+        }
+        Ok(())
+    }
+
+    /// Binds a `const` or `def`: local to the loop iteration inside a loop, global otherwise.
+    fn bind_local_or_global(
+        &mut self,
+        name: &ast::Ident,
+        binding: Binding,
+    ) -> Result<(), LowerError> {
+        if self.scopes.is_top_level() {
+            self.check_fresh(name)?;
+            self.scopes.define_global(&name.name, binding, name.span);
+        } else {
+            if self.scopes.is_local(&name.name) {
+                return Err(self.redefinition(name, None));
+            }
+            self.scopes.define_local(&name.name, binding, name.span);
+        }
+        Ok(())
+    }
+
+    /// Defines a (possibly indexed) program name for an instruction.
+    fn define(
+        &mut self,
+        ident: &ast::Ident,
+        index: &[i64],
+        binding: Binding,
+        span: Span,
+    ) -> Result<(), LowerError> {
+        if index.is_empty() {
+            self.check_fresh(ident)?;
+            self.scopes.define_global(&ident.name, binding, ident.span);
+            return Ok(());
+        }
+        if *ident.name == *self.width {
+            return Err(LowerError::Redefinition {
+                span: ident.span,
+                name: ident.name.clone(),
+                previous: self.width_declared,
+                help: Some("this is the width symbol"),
+            });
+        }
+        if self.scopes.is_local(&ident.name) {
+            return Err(self.redefinition(ident, None));
+        }
+        let kind = binding.kind();
+        let member = binding
+            .instruction()
+            .expect("only instructions are defined with an index");
+        match self
+            .scopes
+            .define_member(&ident.name, index, binding, span, self.families.len())
+        {
+            Ok(scope::NewMember::InNewFamily) => {
+                self.families.push(Family {
+                    name: Arc::from(ident.name.as_str()),
+                    kind: kind.expect("instructions have a kind"),
+                    members: vec![(index.into(), member)],
+                });
+                Ok(())
+            }
+            Ok(scope::NewMember::InFamily(f)) => {
+                if self.families[f].kind != kind.expect("instructions have a kind") {
+                    return Err(LowerError::Redefinition {
+                        span,
+                        name: ident.name.clone(),
+                        previous: self.scopes.span_of(&ident.name),
+                        help: Some("all members of an indexed family have the same type"),
+                    });
+                }
+                self.families[f].members.push((index.into(), member));
+                Ok(())
+            }
+            Err(scope::MemberError::Duplicate(previous)) => Err(LowerError::Redefinition {
+                span,
+                name: format!(
+                    "{}",
+                    Name {
+                        base: Arc::from(ident.name.as_str()),
+                        index: index.into()
+                    }
+                ),
+                previous: Some(previous),
+                help: None,
+            }),
+            Err(scope::MemberError::NotAFamily(previous)) => Err(LowerError::Redefinition {
+                span,
+                name: ident.name.clone(),
+                previous: Some(previous),
+                help: Some("a name is either plain or indexed, not both"),
+            }),
+            Err(scope::MemberError::Arity(expected)) => Err(LowerError::ShapeMismatch {
+                span,
+                message: format!(
+                    "`{}` was defined with {expected} indices, here it has {}",
+                    ident.name,
+                    index.len()
+                ),
+            }),
+        }
+    }
+
+    fn name(&self, ident: &ast::Ident, index: &[i64]) -> Name {
+        Name {
+            base: Arc::from(ident.name.as_str()),
+            index: index.into(),
+        }
+    }
+
+    /// Iterates over every index tuple of `binders` (later binders may use earlier ones),
+    /// calling `body` with the tuple while the binder names are in scope.
+    fn for_each_index(
+        &mut self,
+        binders: &[ast::Binder],
+        index: &mut Vec<i64>,
+        body: &mut dyn FnMut(&mut Lowerer, &[i64]) -> Result<(), LowerError>,
+    ) -> Result<(), LowerError> {
+        let Some((first, rest)) = binders.split_first() else {
+            return body(self, index);
+        };
+        let start = self.integer(&first.start, "a loop bound")?;
+        let end = self.integer(&first.end, "a loop bound")?;
+        for i in start..end.max(start) {
+            self.tick()?;
+            self.scopes.push();
+            if *first.name.name == *self.width {
+                self.scopes.pop();
+                return Err(self
+                    .check_fresh(&first.name)
+                    .expect_err("the width name clashes"));
+            }
+            self.scopes.define_local(
+                &first.name.name,
+                Binding::Const(Arc::new(constant::number(i as f64))),
+                first.name.span,
+            );
+            index.push(i);
+            let result = self.for_each_index(rest, index, body);
+            index.pop();
+            self.scopes.pop();
+            result?;
+        }
+        Ok(())
+    }
+
+    fn for_loop(
+        &mut self,
+        binders: &[ast::Binder],
+        body: &[ast::Statement],
+    ) -> Result<(), LowerError> {
+        for b in binders {
+            if self.scopes.lookup(&b.name.name).is_some() {
+                return Err(
+                    self.redefinition(&b.name, Some("loop indices must not shadow other names"))
+                );
+            }
+        }
+        let span = self.current;
+        self.for_each_index(binders, &mut Vec::new(), &mut |l, _| {
+            l.scopes.push();
+            let result = l.statements(body);
+            l.scopes.pop();
+            l.current = span;
+            result
+        })
+    }
+
+    /// Evaluates index expressions to integers.
+    fn indices(&mut self, exprs: &[ast::Expr]) -> Result<Vec<i64>, LowerError> {
+        exprs.iter().map(|e| self.integer(e, "an index")).collect()
+    }
+
+    fn matrix_statement(
+        &mut self,
+        target: &ast::Declared,
+        law: &ast::Gaussian,
+    ) -> Result<(), LowerError> {
+        let span = self.current;
+        self.for_each_index(&target.binders, &mut Vec::new(), &mut |l, index| {
+            l.builder.clear();
+            let mean = l.constant(&law.mean, "the mean of a matrix")?;
+            if constant::as_number(&mean) != Some(0.0) {
+                return Err(LowerError::BadMatrixVariance {
+                    span: law.mean.span,
+                    reason: "a matrix's entries must have mean 0".into(),
+                });
+            }
+            let variance = l.matrix_variance(&law.variance)?;
+            let name = l.name(&target.name, index);
+            let at = l.emit(Op::Matrix { variance }, Some(name), span)?;
+            l.define(
+                &target.name,
+                index,
+                Binding::Matrix(crate::ir::MatrixId::new(at)),
+                target.span,
+            )
+        })
+    }
+
+    /// Checks that a variance has the form c/n with c > 0 and returns c.
+    fn matrix_variance(&mut self, variance: &ast::Expr) -> Result<f64, LowerError> {
+        let bad = |reason: String| LowerError::BadMatrixVariance {
+            span: variance.span,
+            reason,
+        };
+        let node = match self.expr(variance)? {
+            expr::Value::Const(c) => {
+                return Err(bad(format!(
+                    "{} does not scale with the width `{}`",
+                    describe_const(&c),
+                    self.width
+                )))
+            }
+            expr::Value::Scalar(node) => node,
+            other => return Err(bad(format!("this is {}", other.type_name()))),
+        };
+        let Some((c, p)) = self.builder.monomial(node) else {
+            return Err(bad(format!(
+                "not a constant times a power of `{}`",
+                self.width
+            )));
+        };
+        if p != -1.0 {
+            return Err(bad(format!(
+                "this scales as {}^{}, not as 1/{}",
+                self.width,
+                crate::ir::expr::format_number(p),
+                self.width
+            )));
+        }
+        if !(c > 0.0 && c.is_finite()) {
+            return Err(bad(format!(
+                "c = {} is not positive",
+                crate::ir::expr::format_number(c)
+            )));
+        }
+        Ok(c)
+    }
+
+    fn vector_statement(
+        &mut self,
+        targets: &[ast::Declared],
+        law: &ast::Gaussian,
+    ) -> Result<(), LowerError> {
+        // Expand the declared names (binders are in scope only for their own bounds).
+        let mut members: Vec<(&ast::Declared, Vec<i64>)> = Vec::new();
+        for target in targets {
+            let mut indices = Vec::new();
+            self.for_each_index(&target.binders, &mut Vec::new(), &mut |_, index| {
+                indices.push(index.to_vec());
+                Ok(())
+            })?;
+            members.extend(indices.into_iter().map(|i| (target, i)));
+        }
+        let k = members.len();
+        let mean = self.constant(&law.mean, "the mean of a vector")?;
+        let mean: Vec<f64> = match (constant::as_number(&mean), constant::as_list(&mean)) {
+            (Some(m), _) => vec![m; k],
+            (None, Some(list)) if list.len() == k => list.to_vec(),
+            _ => {
+                return Err(LowerError::LawShape {
+                    span: law.mean.span,
+                    expected: format!("a number or a list of {k}"),
+                    found: describe_const(&mean),
+                })
+            }
+        };
+        let cov = self.constant(&law.variance, "a covariance")?;
+        let covariance = match (constant::as_number(&cov), constant::as_matrix(&cov)) {
+            (Some(v), _) => ndarray::Array2::<f64>::eye(k) * v,
+            (None, Some(m)) if m.nrows() == k && m.ncols() == k => m,
+            _ => {
+                return Err(LowerError::LawShape {
+                    span: law.variance.span,
+                    expected: format!("a number or a {k}×{k} matrix"),
+                    found: describe_const(&cov),
+                })
+            }
+        };
+        check_covariance(&covariance, law.variance.span)?;
+        let span = self.current;
+        let group = self.emit(
+            Op::Group {
+                mean,
+                covariance: covariance.iter().copied().collect(),
+            },
+            None,
+            span,
+        )?;
+        for (member, (target, index)) in members.into_iter().enumerate() {
+            let name = self.name(&target.name, &index);
+            let at = self.emit(
+                Op::InitVector {
+                    group: crate::ir::GroupId::new(group),
+                    member: member as u32,
+                },
+                Some(name),
+                target.span,
+            )?;
+            self.define(
+                &target.name,
+                &index,
+                Binding::Vector(crate::ir::VectorId::new(at)),
+                target.span,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn scalar_statement(
+        &mut self,
+        target: &ast::Declared,
+        value: &ast::Expr,
+    ) -> Result<(), LowerError> {
+        let span = self.current;
+        self.for_each_index(&target.binders, &mut Vec::new(), &mut |l, index| {
+            let v = l.constant(value, "the value of an initial scalar")?;
+            let Some(v) = constant::as_number(&v) else {
+                return Err(LowerError::ShapeMismatch {
+                    span: value.span,
+                    message: format!(
+                        "an initial scalar is a number, found {}",
+                        describe_const(&v)
+                    ),
+                });
+            };
+            let name = l.name(&target.name, index);
+            let at = l.emit(Op::InitScalar { value: v }, Some(name), span)?;
+            l.define(
+                &target.name,
+                index,
+                Binding::Scalar(ScalarId::new(at)),
+                target.span,
+            )
+        })
+    }
+
+    fn output_statement(&mut self, places: &[ast::Place]) -> Result<(), LowerError> {
+        let mut outputs = self.outputs.take().unwrap_or_default();
+        for place in places {
+            let found = if place.index.is_empty() {
+                self.scopes.family_members(&place.name.name)
+            } else {
+                None
+            };
+            let bindings = match found {
+                Some(members) => members,
+                None => vec![self.resolve(place)?],
+            };
+            for binding in bindings {
+                match binding {
+                    Binding::Scalar(s) => outputs.push(s),
+                    other => {
+                        return Err(LowerError::TypeMismatch {
+                            span: place.span,
+                            expected: "a scalar",
+                            found: other.type_name(),
+                            context: "an output",
+                            help: Some("report a vector through a moment, e.g. `k = mean(x * x)`"),
+                        })
+                    }
+                }
+            }
+        }
+        self.outputs = Some(outputs);
+        Ok(())
+    }
+
+    fn assignment(&mut self, place: &ast::Place, value: &ast::Expr) -> Result<(), LowerError> {
+        let index = self.indices(&place.index)?;
+        if index.is_empty() {
+            // Report the clash before evaluating the right side.
+            self.check_fresh(&place.name)?;
+        }
+        let value = self.expr(value)?;
+        let name = self.name(&place.name, &index);
+        let span = self.current;
+        let binding = match value {
+            expr::Value::Vector(node) => {
+                let at = self.name_or_emit(node, Op::Nonlin { expr: self.builder.extract(node) }, name, span)?;
+                Binding::Vector(crate::ir::VectorId::new(at))
+            }
+            expr::Value::Scalar(node) => {
+                let at = self.name_or_emit(node, Op::ScalarOp { expr: self.builder.extract(node) }, name, span)?;
+                Binding::Scalar(ScalarId::new(at))
+            }
+            expr::Value::Const(c) => {
+                let Some(v) = constant::as_number(&c) else {
+                    return Err(LowerError::TypeMismatch {
+                        span: place.span,
+                        expected: "a vector or scalar",
+                        found: "a list constant",
+                        context: "an assigned value",
+                        help: Some("declare lists and matrices with `const`"),
+                    });
+                };
+                let node = self.builder.constant(v, span)?;
+                let at = self.emit(Op::ScalarOp { expr: self.builder.extract(node) }, Some(name), span)?;
+                Binding::Scalar(ScalarId::new(at))
+            }
+            expr::Value::Matrix { .. } => {
+                return Err(LowerError::TypeMismatch {
+                    span: place.span,
+                    expected: "a vector or scalar",
+                    found: "a matrix",
+                    context: "an assigned value",
+                    help: Some("matrices are declared with `matrix W ~ N(0, c/n)`; they cannot be copied or computed"),
+                })
+            }
+        };
+        self.define(&place.name, &index, binding, place.span)
+    }
+
+    /// If `node` is exactly an unnamed instruction made by this statement (`h = W @ x`,
+    /// `k = mean(…)`), gives it the name; otherwise emits `op` under the name.
+    fn name_or_emit(
+        &mut self,
+        node: builder::NodeId,
+        op: Op,
+        name: Name,
+        span: Span,
+    ) -> Result<usize, LowerError> {
+        let fresh = match self.builder.node(node) {
+            Some(crate::ir::ExprNode::Vector { id }) => Some(id.index()),
+            Some(crate::ir::ExprNode::Scalar { id }) => Some(id.index()),
+            _ => None,
+        };
+        if let Some(at) = fresh {
+            if at >= self.statement_start && self.instructions[at].name.is_none() {
+                self.instructions[at].name = Some(name);
+                self.instructions[at].span = span;
+                return Ok(at);
+            }
+        }
+        self.emit(op, Some(name), span)
+    }
+}
+
+fn describe_const(t: &Tensor) -> String {
+    constant::describe(t)
+}
+
+/// Checks a covariance matrix: symmetric and positive semi-definite (up to rounding).
+fn check_covariance(c: &ndarray::Array2<f64>, span: Span) -> Result<(), LowerError> {
+    let scale = c.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+    if c.iter().any(|x| !x.is_finite()) {
+        return Err(LowerError::LawShape {
+            span,
+            expected: "finite entries".into(),
+            found: "an infinite or NaN entry".into(),
+        });
+    }
+    let k = c.nrows();
+    for i in 0..k {
+        for j in i + 1..k {
+            if (c[[i, j]] - c[[j, i]]).abs() > 1e-12 * scale {
+                return Err(LowerError::CovarianceNotSymmetric {
+                    span,
+                    row: i,
+                    col: j,
+                    upper: c[[i, j]],
+                    lower: c[[j, i]],
+                });
+            }
+        }
+    }
+    let (values, vectors) = crate::linalg::symmetric_eigen(c);
+    if let Some(&lowest) = values.first() {
+        if lowest < -1e-12 * scale * k as f64 {
+            return Err(LowerError::CovarianceNotPsd {
+                span,
+                eigenvalue: lowest,
+                eigenvector: vectors.column(0).to_vec(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Records every name a program defines anywhere (for "used before definition").
+fn collect_definitions(statements: &[ast::Statement], out: &mut HashMap<String, Span>) {
+    for s in statements {
+        let mut add = |i: &ast::Ident| {
+            out.entry(i.name.clone()).or_insert(i.span);
+        };
+        match &s.kind {
+            StatementKind::Const { name, .. } | StatementKind::Def { name, .. } => add(name),
+            StatementKind::Matrix { target, .. } | StatementKind::Scalar { target, .. } => {
+                add(&target.name)
+            }
+            StatementKind::Vector { targets, .. } => targets.iter().for_each(|t| add(&t.name)),
+            StatementKind::Assign { place, .. } => add(&place.name),
+            StatementKind::For { body, .. } => collect_definitions(body, out),
+            StatementKind::Width(_) | StatementKind::Output(_) => {}
+        }
+    }
+}
+
+impl Binding {
+    fn kind(&self) -> Option<Kind> {
+        match self {
+            Binding::Matrix(_) => Some(Kind::Matrix),
+            Binding::Vector(_) => Some(Kind::Vector),
+            Binding::Scalar(_) => Some(Kind::Scalar),
+            _ => None,
+        }
+    }
+
+    fn instruction(&self) -> Option<usize> {
+        match self {
+            Binding::Matrix(h) => Some(h.index()),
+            Binding::Vector(h) => Some(h.index()),
+            Binding::Scalar(h) => Some(h.index()),
+            _ => None,
+        }
+    }
+}

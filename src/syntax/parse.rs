@@ -1,0 +1,360 @@
+//! From source text to the AST: the pest parser, precedence by Pratt, and syntax errors.
+
+use super::ast::*;
+use super::SyntaxError;
+use crate::diagnostics::Span;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::Parser as _;
+use std::sync::OnceLock;
+
+/// The pest parser generated from `grammar/tp.pest`.
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/tp.pest"]
+struct TpParser;
+
+/// Brackets (`(`, `[`, `{`) may nest at most this deep.
+pub const MAX_NESTING: usize = 64;
+/// An expression may have at most this many operators and nest at most this deep; beyond it
+/// the recursive passes could exhaust the stack.
+pub const MAX_EXPR_DEPTH: usize = 256;
+
+/// Parses a whole program.
+///
+/// Never panics and never recurses deeper than [`MAX_NESTING`] brackets or
+/// [`MAX_EXPR_DEPTH`] operators, whatever the input.
+pub fn parse(source: &str) -> Result<Program, SyntaxError> {
+    check_nesting(source)?;
+    let mut pairs = TpParser::parse(Rule::program, source).map_err(syntax_error)?;
+    let program = pairs
+        .next()
+        .expect("the program rule always yields one pair");
+    let statements = program
+        .into_inner()
+        .filter(|p| p.as_rule() != Rule::EOI)
+        .map(statement)
+        .collect::<Result<_, _>>()?;
+    Ok(Program { statements })
+}
+
+/// Rejects bracket nesting beyond [`MAX_NESTING`] before the recursive-descent parser sees it.
+fn check_nesting(source: &str) -> Result<(), SyntaxError> {
+    let mut depth = 0usize;
+    let mut in_comment = false;
+    for (offset, c) in source.char_indices() {
+        match c {
+            '#' => in_comment = true,
+            '\n' | '\r' => in_comment = false,
+            _ if in_comment => {}
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(SyntaxError::TooDeep {
+                        span: Span::new(offset, offset + 1),
+                        limit: MAX_NESTING,
+                        what: "brackets",
+                    });
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn span_of(pair: &Pair<Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+fn rule_description(rule: &Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "end of input",
+        Rule::ident | Rule::declared | Rule::place => "a name",
+        Rule::expr | Rule::operand | Rule::number | Rule::call | Rule::list => "an expression",
+        Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::matmul | Rule::pow => "an operator",
+        Rule::neg | Rule::pos => "an expression",
+        Rule::transpose => "`.T`",
+        Rule::primes => "`'`",
+        Rule::binder => "an index range `i in a..b`",
+        Rule::gaussian => "a law `N(mean, variance)`",
+        Rule::block => "`{`",
+        Rule::index => "`[`",
+        Rule::statement
+        | Rule::assignment
+        | Rule::width_decl
+        | Rule::const_decl
+        | Rule::matrix_decl
+        | Rule::vector_decl
+        | Rule::scalar_decl
+        | Rule::def_decl
+        | Rule::output_decl
+        | Rule::for_loop => "a statement",
+        Rule::separator | Rule::line_break => "a new line",
+        Rule::keyword => "a keyword",
+        _ => "something else",
+    }
+}
+
+fn syntax_error(error: pest::error::Error<Rule>) -> SyntaxError {
+    use pest::error::{ErrorVariant, InputLocation};
+    let (start, end) = match error.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    let mut expected: Vec<&'static str> = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().map(rule_description).collect()
+        }
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    expected.sort_unstable();
+    expected.dedup();
+    SyntaxError::Unexpected {
+        span: Span::new(start, end),
+        expected,
+    }
+}
+
+fn statements(pairs: Pairs<Rule>) -> Result<Vec<Statement>, SyntaxError> {
+    pairs.map(statement).collect()
+}
+
+fn statement(pair: Pair<Rule>) -> Result<Statement, SyntaxError> {
+    let span = span_of(&pair);
+    let rule = pair.as_rule();
+    let mut inner = pair.into_inner();
+    let kind = match rule {
+        Rule::width_decl => StatementKind::Width(ident(next(&mut inner))),
+        Rule::const_decl => StatementKind::Const {
+            name: ident(next(&mut inner)),
+            value: expr(next(&mut inner))?,
+        },
+        Rule::matrix_decl => StatementKind::Matrix {
+            target: declared(next(&mut inner))?,
+            law: gaussian(next(&mut inner))?,
+        },
+        Rule::vector_decl => {
+            let mut targets = Vec::new();
+            let mut law = None;
+            for p in inner {
+                match p.as_rule() {
+                    Rule::declared => targets.push(declared(p)?),
+                    _ => law = Some(gaussian(p)?),
+                }
+            }
+            StatementKind::Vector {
+                targets,
+                law: law.expect("the grammar requires a law"),
+            }
+        }
+        Rule::scalar_decl => StatementKind::Scalar {
+            target: declared(next(&mut inner))?,
+            value: expr(next(&mut inner))?,
+        },
+        Rule::def_decl => {
+            let name = ident(next(&mut inner));
+            let mut params = Vec::new();
+            let mut body = None;
+            for p in inner {
+                match p.as_rule() {
+                    Rule::ident => params.push(ident(p)),
+                    _ => body = Some(expr(p)?),
+                }
+            }
+            StatementKind::Def {
+                name,
+                params,
+                body: body.expect("the grammar requires a body"),
+            }
+        }
+        Rule::output_decl => StatementKind::Output(inner.map(place).collect::<Result<_, _>>()?),
+        Rule::for_loop => {
+            let mut binders = Vec::new();
+            let mut body = Vec::new();
+            for p in inner {
+                match p.as_rule() {
+                    Rule::binder => binders.push(binder(p)?),
+                    _ => body = statements(p.into_inner())?,
+                }
+            }
+            StatementKind::For { binders, body }
+        }
+        Rule::assignment => StatementKind::Assign {
+            place: place(next(&mut inner))?,
+            value: expr(next(&mut inner))?,
+        },
+        other => unreachable!("not a statement rule: {other:?}"),
+    };
+    Ok(Statement { kind, span })
+}
+
+fn next<'a>(pairs: &mut Pairs<'a, Rule>) -> Pair<'a, Rule> {
+    pairs
+        .next()
+        .expect("the grammar guarantees this child exists")
+}
+
+fn ident(pair: Pair<Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(&pair),
+    }
+}
+
+fn declared(pair: Pair<Rule>) -> Result<Declared, SyntaxError> {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    let name = ident(next(&mut inner));
+    let binders = inner.map(binder).collect::<Result<_, _>>()?;
+    Ok(Declared {
+        name,
+        binders,
+        span,
+    })
+}
+
+fn binder(pair: Pair<Rule>) -> Result<Binder, SyntaxError> {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    Ok(Binder {
+        name: ident(next(&mut inner)),
+        start: expr(next(&mut inner))?,
+        end: expr(next(&mut inner))?,
+        span,
+    })
+}
+
+fn gaussian(pair: Pair<Rule>) -> Result<Gaussian, SyntaxError> {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    Ok(Gaussian {
+        mean: expr(next(&mut inner))?,
+        variance: expr(next(&mut inner))?,
+        span,
+    })
+}
+
+fn place(pair: Pair<Rule>) -> Result<Place, SyntaxError> {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    let name = ident(next(&mut inner));
+    let index = match inner.next() {
+        Some(index) => index.into_inner().map(expr).collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    Ok(Place { name, index, span })
+}
+
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+            .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::pos))
+            .op(Op::infix(Rule::matmul, Assoc::Right))
+            .op(Op::infix(Rule::pow, Assoc::Right))
+            .op(Op::postfix(Rule::transpose))
+    })
+}
+
+/// Converts an `expr` pair, folding operators by precedence.
+fn expr(pair: Pair<Rule>) -> Result<Expr, SyntaxError> {
+    let span = span_of(&pair);
+    let inner = pair.into_inner();
+    let operators = inner
+        .clone()
+        .filter(|p| {
+            matches!(
+                p.as_rule(),
+                Rule::add
+                    | Rule::sub
+                    | Rule::mul
+                    | Rule::div
+                    | Rule::matmul
+                    | Rule::pow
+                    | Rule::neg
+                    | Rule::pos
+                    | Rule::transpose
+            )
+        })
+        .count();
+    if operators > MAX_EXPR_DEPTH {
+        return Err(SyntaxError::TooDeep {
+            span,
+            limit: MAX_EXPR_DEPTH,
+            what: "operators in one expression",
+        });
+    }
+    pratt()
+        .map_primary(operand)
+        .map_prefix(|op, rhs| {
+            let rhs = rhs?;
+            let span = span_of(&op).join(rhs.span);
+            Ok(match op.as_rule() {
+                Rule::neg => Expr {
+                    kind: ExprKind::Neg(Box::new(rhs)),
+                    span,
+                },
+                _ => Expr { span, ..rhs },
+            })
+        })
+        .map_postfix(|lhs, _op| {
+            let lhs = lhs?;
+            let span = lhs.span.join(span_of(&_op));
+            Ok(Expr {
+                kind: ExprKind::Transpose(Box::new(lhs)),
+                span,
+            })
+        })
+        .map_infix(|lhs, op, rhs| {
+            let (lhs, rhs) = (lhs?, rhs?);
+            let op = match op.as_rule() {
+                Rule::add => BinaryOp::Add,
+                Rule::sub => BinaryOp::Sub,
+                Rule::mul => BinaryOp::Mul,
+                Rule::div => BinaryOp::Div,
+                Rule::pow => BinaryOp::Pow,
+                _ => BinaryOp::MatMul,
+            };
+            Ok(Expr {
+                span: lhs.span.join(rhs.span),
+                kind: ExprKind::Binary {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+            })
+        })
+        .parse(inner)
+}
+
+fn operand(pair: Pair<Rule>) -> Result<Expr, SyntaxError> {
+    let span = span_of(&pair);
+    let kind = match pair.as_rule() {
+        Rule::number => {
+            let value: f64 = pair
+                .as_str()
+                .parse()
+                .expect("the number rule only matches valid floats");
+            if !value.is_finite() {
+                return Err(SyntaxError::NumberOutOfRange { span });
+            }
+            ExprKind::Number(value)
+        }
+        Rule::place => ExprKind::Name(place(pair)?),
+        Rule::call => {
+            let mut inner = pair.into_inner();
+            let name = ident(next(&mut inner));
+            let primes = next(&mut inner).as_str().len() as u32;
+            let args = inner.map(expr).collect::<Result<_, _>>()?;
+            ExprKind::Call { name, primes, args }
+        }
+        Rule::list => ExprKind::List(pair.into_inner().map(expr).collect::<Result<_, _>>()?),
+        Rule::expr => return expr(pair),
+        other => unreachable!("not an operand rule: {other:?}"),
+    };
+    Ok(Expr { kind, span })
+}
