@@ -133,6 +133,9 @@ pub struct Summary {
 }
 
 fn list(f: &mut fmt::Formatter<'_>, items: &[String], limit: usize) -> fmt::Result {
+    if items.is_empty() {
+        return f.write_str("none");
+    }
     let shown = items
         .iter()
         .take(limit)

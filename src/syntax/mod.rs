@@ -23,6 +23,8 @@ pub enum SyntaxError {
         span: Span,
         /// Descriptions of what would have been accepted.
         expected: Vec<&'static str>,
+        /// The innermost bracket left open before the error, if any.
+        unclosed: Option<Span>,
     },
     /// Brackets or operators nest beyond a limit.
     TooDeep {
@@ -56,7 +58,11 @@ impl SyntaxError {
                     .with_primary(Span::new(*offset, *offset + 1), "invalid byte here")
                     .with_help("save the program as UTF-8 text")
             }
-            SyntaxError::Unexpected { span, expected } => {
+            SyntaxError::Unexpected {
+                span,
+                expected,
+                unclosed,
+            } => {
                 let found = describe_found(source, *span);
                 let message = format!("syntax error: unexpected {found}");
                 let label = if expected.is_empty() {
@@ -64,9 +70,17 @@ impl SyntaxError {
                 } else {
                     format!("expected {}", join_alternatives(expected))
                 };
-                let end = (span.start as usize + 1).min(source.len().max(span.start as usize));
-                let mut d = Diagnostic::error("E0002", message)
-                    .with_primary(Span::new(span.start as usize, end), label);
+                // Point at one character, or at the position itself at the end of a line.
+                let start = span.start as usize;
+                let end = match source.get(start..).and_then(|s| s.chars().next()) {
+                    Some(c) if c != '\n' && c != '\r' => start + c.len_utf8(),
+                    _ => start,
+                };
+                let mut d =
+                    Diagnostic::error("E0002", message).with_primary(Span::new(start, end), label);
+                if let Some(open) = unclosed {
+                    d = d.with_secondary(*open, "this bracket is not closed");
+                }
                 if found == "`=`" || found.starts_with("`~`") {
                     d = d.with_help("statements are `name = expr`, `const name = expr`, `vector x ~ N(0, 1)`, …");
                 }

@@ -25,7 +25,7 @@ pub const MAX_EXPR_DEPTH: usize = 256;
 /// [`MAX_EXPR_DEPTH`] operators, whatever the input.
 pub fn parse(source: &str) -> Result<Program, SyntaxError> {
     check_nesting(source)?;
-    let mut pairs = TpParser::parse(Rule::program, source).map_err(syntax_error)?;
+    let mut pairs = TpParser::parse(Rule::program, source).map_err(|e| syntax_error(e, source))?;
     let program = pairs
         .next()
         .expect("the program rule always yields one pair");
@@ -70,7 +70,8 @@ fn span_of(pair: &Pair<Rule>) -> Span {
 
 fn rule_description(rule: &Rule) -> &'static str {
     match rule {
-        Rule::EOI => "end of input",
+        Rule::EOI | Rule::separator | Rule::line_break => "a new line",
+        Rule::equals => "`=`",
         Rule::ident | Rule::declared | Rule::place => "a name",
         Rule::expr | Rule::operand | Rule::number | Rule::call | Rule::list => "an expression",
         Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::matmul | Rule::pow => "an operator",
@@ -91,13 +92,12 @@ fn rule_description(rule: &Rule) -> &'static str {
         | Rule::def_decl
         | Rule::output_decl
         | Rule::for_loop => "a statement",
-        Rule::separator | Rule::line_break => "a new line",
         Rule::keyword => "a keyword",
         _ => "something else",
     }
 }
 
-fn syntax_error(error: pest::error::Error<Rule>) -> SyntaxError {
+fn syntax_error(error: pest::error::Error<Rule>, source: &str) -> SyntaxError {
     use pest::error::{ErrorVariant, InputLocation};
     let (start, end) = match error.location {
         InputLocation::Pos(p) => (p, p),
@@ -109,12 +109,42 @@ fn syntax_error(error: pest::error::Error<Rule>) -> SyntaxError {
         }
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    let unclosed = unclosed_bracket(source, start);
+    if let Some((opener, _)) = unclosed {
+        if expected.contains(&"an operator") {
+            expected.push(match opener {
+                '(' => "`)`",
+                '[' => "`]`",
+                _ => "`}`",
+            });
+        }
+    }
     expected.sort_unstable();
     expected.dedup();
     SyntaxError::Unexpected {
         span: Span::new(start, end),
         expected,
+        unclosed: unclosed.map(|(_, at)| Span::new(at, at + 1)),
     }
+}
+
+/// The innermost bracket still open at byte `position`, with its offset.
+fn unclosed_bracket(source: &str, position: usize) -> Option<(char, usize)> {
+    let mut stack = Vec::new();
+    let mut in_comment = false;
+    for (offset, c) in source[..position.min(source.len())].char_indices() {
+        match c {
+            '#' => in_comment = true,
+            '\n' | '\r' => in_comment = false,
+            _ if in_comment => {}
+            '(' | '[' | '{' => stack.push((c, offset)),
+            ')' | ']' | '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
 }
 
 fn statements(pairs: Pairs<Rule>) -> Result<Vec<Statement>, SyntaxError> {
@@ -124,7 +154,7 @@ fn statements(pairs: Pairs<Rule>) -> Result<Vec<Statement>, SyntaxError> {
 fn statement(pair: Pair<Rule>) -> Result<Statement, SyntaxError> {
     let span = span_of(&pair);
     let rule = pair.as_rule();
-    let mut inner = pair.into_inner();
+    let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::equals);
     let kind = match rule {
         Rule::width_decl => StatementKind::Width(ident(next(&mut inner))),
         Rule::const_decl => StatementKind::Const {
@@ -190,7 +220,7 @@ fn statement(pair: Pair<Rule>) -> Result<Statement, SyntaxError> {
     Ok(Statement { kind, span })
 }
 
-fn next<'a>(pairs: &mut Pairs<'a, Rule>) -> Pair<'a, Rule> {
+fn next<'a>(pairs: &mut impl Iterator<Item = Pair<'a, Rule>>) -> Pair<'a, Rule> {
     pairs
         .next()
         .expect("the grammar guarantees this child exists")
