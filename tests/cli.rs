@@ -1,0 +1,97 @@
+//! The `tpc` binary: exit codes, input from files and standard input, output formats, help.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn tpc(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tpc"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tpc starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes())
+        .expect("stdin accepts the program");
+    child.wait_with_output().expect("tpc finishes")
+}
+
+const VALID: &str = "matrix W ~ N(0, 2/n)\nvector x ~ N(0, 1)\nh = W @ x\nk = mean(relu(h)^2)\n";
+
+#[test]
+fn a_valid_program_exits_0_with_a_summary() {
+    let out = tpc(&["check", "-"], VALID);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("W ~ N(0, 2/n)"), "{stdout}");
+    assert!(stdout.contains("outputs      1: k"), "{stdout}");
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn a_program_error_exits_1_with_a_diagnostic_on_stderr() {
+    let out = tpc(&["check", "-"], "vector x ~ N(0, 1)\nk = mean(x * y)\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("error[E0101]: unknown name `y`"), "{stderr}");
+    assert!(stderr.contains("<stdin>:2:14"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_missing_file_exits_1() {
+    let out = tpc(&["check", "no/such/file.tp"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("cannot read"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(tpc(&["check"], "").status.code(), Some(2));
+    assert_eq!(tpc(&["check", "--bogus", "-"], "").status.code(), Some(2));
+    assert_eq!(tpc(&["frobnicate"], "").status.code(), Some(2));
+    assert_eq!(tpc(&["check", "--format", "xml", "-"], "").status.code(), Some(2));
+}
+
+#[test]
+fn json_output_is_the_ir() {
+    let out = tpc(&["check", "--format", "json", "-"], VALID);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let instructions = json["instructions"].as_array().expect("an instruction list");
+    let ops: Vec<&str> = instructions.iter().map(|i| i["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["matrix", "group", "init_vector", "mat_mul", "moment"]);
+    assert_eq!(json["outputs"], serde_json::json!([4]));
+}
+
+#[test]
+fn dot_output_is_a_graph() {
+    let out = tpc(&["check", "--dot", "-"], VALID);
+    assert_eq!(out.status.code(), Some(0));
+    let dot = String::from_utf8(out.stdout).unwrap();
+    assert!(dot.starts_with("digraph {"), "{dot}");
+    assert!(dot.contains("h = W @ x"), "{dot}");
+    assert!(dot.contains("0 -> 3"), "{dot}");
+}
+
+#[test]
+fn the_instruction_limit_is_configurable() {
+    let program = "vector x[i in 0..100] ~ N(0, 1)\n";
+    let out = tpc(&["check", "--max-instructions", "50", "-"], program);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("E0140"));
+}
+
+#[test]
+fn help_describes_every_command_and_option() {
+    let top = String::from_utf8(tpc(&["--help"], "").stdout).unwrap();
+    assert!(top.contains("check") && top.contains("Exit status"), "{top}");
+    let check = String::from_utf8(tpc(&["check", "--help"], "").stdout).unwrap();
+    for option in ["--format", "--dot", "--max-instructions", "standard input", "Examples"] {
+        assert!(check.contains(option), "`tpc check --help` lacks {option}:\n{check}");
+    }
+}
