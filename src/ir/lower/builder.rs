@@ -135,10 +135,10 @@ impl Builder {
         let (ca, cb) = (self.constant_value(a), self.constant_value(b));
         match (op, ca, cb) {
             (_, Some(x), Some(y)) => self.constant(op.apply(x, y), span),
-            (Arith::Add, Some(z), _) if z == 0.0 => Ok(b),
-            (Arith::Add | Arith::Sub, _, Some(z)) if z == 0.0 => Ok(a),
-            (Arith::Mul, Some(o), _) if o == 1.0 => Ok(b),
-            (Arith::Mul | Arith::Div | Arith::Pow, _, Some(o)) if o == 1.0 => Ok(a),
+            (Arith::Add, Some(0.0), _) => Ok(b),
+            (Arith::Add | Arith::Sub, _, Some(0.0)) => Ok(a),
+            (Arith::Mul, Some(1.0), _) => Ok(b),
+            (Arith::Mul | Arith::Div | Arith::Pow, _, Some(1.0)) => Ok(a),
             _ => self.push(Node::Ir(op.node(a, b)), span),
         }
     }

@@ -47,6 +47,9 @@ pub fn lower(program: &ast::Program, options: &LowerOptions) -> Result<Program, 
     lowerer.finish()
 }
 
+/// The work done for each index tuple of a loop or indexed declaration.
+type IndexBody<'a> = dyn FnMut(&mut Lowerer, &[i64]) -> Result<(), LowerError> + 'a;
+
 /// The state of lowering one program.
 struct Lowerer {
     instructions: Vec<Instruction>,
@@ -340,7 +343,7 @@ impl Lowerer {
         &mut self,
         binders: &[ast::Binder],
         index: &mut Vec<i64>,
-        body: &mut dyn FnMut(&mut Lowerer, &[i64]) -> Result<(), LowerError>,
+        body: &mut IndexBody<'_>,
     ) -> Result<(), LowerError> {
         let Some((first, rest)) = binders.split_first() else {
             return body(self, index);
