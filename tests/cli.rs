@@ -37,7 +37,10 @@ fn a_program_error_exits_1_with_a_diagnostic_on_stderr() {
     let out = tpc(&["check", "-"], "vector x ~ N(0, 1)\nk = mean(x * y)\n");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("error[E0101]: unknown name `y`"), "{stderr}");
+    assert!(
+        stderr.contains("error[E0101]: unknown name `y`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("<stdin>:2:14"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
@@ -46,7 +49,9 @@ fn a_program_error_exits_1_with_a_diagnostic_on_stderr() {
 fn a_missing_file_exits_1() {
     let out = tpc(&["check", "no/such/file.tp"], "");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("cannot read"));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("cannot read"));
 }
 
 #[test]
@@ -54,7 +59,10 @@ fn usage_errors_exit_2() {
     assert_eq!(tpc(&["check"], "").status.code(), Some(2));
     assert_eq!(tpc(&["check", "--bogus", "-"], "").status.code(), Some(2));
     assert_eq!(tpc(&["frobnicate"], "").status.code(), Some(2));
-    assert_eq!(tpc(&["check", "--format", "xml", "-"], "").status.code(), Some(2));
+    assert_eq!(
+        tpc(&["check", "--format", "xml", "-"], "").status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -62,8 +70,13 @@ fn json_output_is_the_ir() {
     let out = tpc(&["check", "--format", "json", "-"], VALID);
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
-    let instructions = json["instructions"].as_array().expect("an instruction list");
-    let ops: Vec<&str> = instructions.iter().map(|i| i["op"].as_str().unwrap()).collect();
+    let instructions = json["instructions"]
+        .as_array()
+        .expect("an instruction list");
+    let ops: Vec<&str> = instructions
+        .iter()
+        .map(|i| i["op"].as_str().unwrap())
+        .collect();
     assert_eq!(ops, ["matrix", "group", "init_vector", "mat_mul", "moment"]);
     assert_eq!(json["outputs"], serde_json::json!([4]));
 }
@@ -89,9 +102,21 @@ fn the_instruction_limit_is_configurable() {
 #[test]
 fn help_describes_every_command_and_option() {
     let top = String::from_utf8(tpc(&["--help"], "").stdout).unwrap();
-    assert!(top.contains("check") && top.contains("Exit status"), "{top}");
+    assert!(
+        top.contains("check") && top.contains("Exit status"),
+        "{top}"
+    );
     let check = String::from_utf8(tpc(&["check", "--help"], "").stdout).unwrap();
-    for option in ["--format", "--dot", "--max-instructions", "standard input", "Examples"] {
-        assert!(check.contains(option), "`tpc check --help` lacks {option}:\n{check}");
+    for option in [
+        "--format",
+        "--dot",
+        "--max-instructions",
+        "standard input",
+        "Examples",
+    ] {
+        assert!(
+            check.contains(option),
+            "`tpc check --help` lacks {option}:\n{check}"
+        );
     }
 }
