@@ -1,3 +1,4 @@
 //! tpc — a compiler for Tensor Programs.
 
 pub mod builtins;
+pub mod symbolic;
