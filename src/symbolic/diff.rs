@@ -20,9 +20,7 @@ impl Arena {
     /// nodes. The traversal is iterative (children before parents, by id), so arbitrarily
     /// deep expressions are fine.
     pub fn diff(&mut self, expr: ExprId, atom: AtomId) -> ExprId {
-        let todo = self.reachable_until(&[expr], |id| {
-            self.derivatives.contains_key(&(id, atom))
-        });
+        let todo = self.reachable_until(&[expr], |id| self.derivatives.contains_key(&(id, atom)));
         for id in todo {
             let d = self.diff_node(id, atom);
             self.derivatives.insert((id, atom), d);

@@ -90,6 +90,9 @@ mod tests {
         });
         assert_eq!(a.to_json(e, &NumberedSymbols), expected);
         let c = a.constant(0.5);
-        assert_eq!(a.to_json(c, &NumberedSymbols), json!({"op": "const", "value": 0.5}));
+        assert_eq!(
+            a.to_json(c, &NumberedSymbols),
+            json!({"op": "const", "value": 0.5})
+        );
     }
 }

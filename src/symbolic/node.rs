@@ -81,8 +81,7 @@ fn zero_positive(x: f64) -> f64 {
 
 fn pairs_eq(a: &[(ExprId, f64)], b: &[(ExprId, f64)]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|(x, y)| x.0 == y.0 && x.1.to_bits() == y.1.to_bits())
 }

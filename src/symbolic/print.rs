@@ -224,7 +224,7 @@ impl Syntax {
         };
         let numerator: Vec<Rendered> = factors
             .iter()
-            .filter(|(_, e)| !(*e < 0.0))
+            .filter(|(_, e)| e.is_nan() || *e >= 0.0)
             .map(|(b, e)| self.power(b, *e))
             .collect();
         let denominator: Vec<Rendered> = factors
@@ -271,7 +271,12 @@ impl Syntax {
                 self.wrap(t, Prec::Sum)
             } else {
                 let coefficient = self.number(c.abs());
-                format!("{}{}{}", coefficient.text, self.times, self.wrap(t, Prec::Sum))
+                format!(
+                    "{}{}{}",
+                    coefficient.text,
+                    self.times,
+                    self.wrap(t, Prec::Sum)
+                )
             };
             push(c < 0.0, body);
         }
@@ -400,7 +405,10 @@ mod tests {
         let e = a.sum([(x, 2.0), (y, -1.0)]);
         let one = a.constant(1.0);
         let e = a.sub(e, one);
-        assert_eq!(both(&a, e), ("2·z0 − z1 − 1".into(), "2 \\cdot z_{0} - z_{1} - 1".into()));
+        assert_eq!(
+            both(&a, e),
+            ("2·z0 − z1 − 1".into(), "2 \\cdot z_{0} - z_{1} - 1".into())
+        );
         let e = a.sum([(x, -1.0), (y, 0.5)]);
         assert_eq!(both(&a, e).0, "−z0 + 0.5·z1");
     }

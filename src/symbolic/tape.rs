@@ -70,8 +70,11 @@ impl Tape {
     pub fn compile(arena: &Arena, roots: &[ExprId]) -> Tape {
         let atoms = arena.atoms_of(roots);
         let scalars = arena.scalars_of(roots);
-        let atom_slot: HashMap<AtomId, u32> =
-            atoms.iter().enumerate().map(|(i, &a)| (a, index(i))).collect();
+        let atom_slot: HashMap<AtomId, u32> = atoms
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| (a, index(i)))
+            .collect();
         let scalar_slot: HashMap<ScalarId, u32> = scalars
             .iter()
             .enumerate()
@@ -148,7 +151,11 @@ impl Tape {
     /// evaluation does). Panics if an input slice has the wrong length.
     pub fn eval(&self, atoms: &[f64], scalars: &[f64], scratch: &mut Vec<f64>, out: &mut [f64]) {
         assert_eq!(atoms.len(), self.atoms.len(), "wrong number of atom values");
-        assert_eq!(scalars.len(), self.scalars.len(), "wrong number of scalar values");
+        assert_eq!(
+            scalars.len(),
+            self.scalars.len(),
+            "wrong number of scalar values"
+        );
         assert_eq!(out.len(), self.roots.len(), "wrong number of outputs");
         scratch.resize(self.ops.len(), 0.0);
         let regs = scratch.as_mut_slice();
