@@ -99,6 +99,18 @@ enum Prec {
 struct Rendered {
     text: String,
     prec: Prec,
+    /// For a reciprocal `1/d`, the denominator `d`, so that `c·(1/d)` prints as `c/d`.
+    reciprocal: Option<Box<Rendered>>,
+}
+
+impl Rendered {
+    fn new(text: String, prec: Prec) -> Rendered {
+        Rendered {
+            text,
+            prec,
+            reciprocal: None,
+        }
+    }
 }
 
 /// Punctuation of one [`Style`].
@@ -148,7 +160,7 @@ impl Syntax {
         } else {
             Prec::Atom
         };
-        Rendered { text, prec }
+        Rendered::new(text, prec)
     }
 
     fn apply(&self, f: Builtin, order: u32, arg: &Rendered) -> Rendered {
@@ -165,19 +177,16 @@ impl Syntax {
             (k, Style::Text) => format!("^({k})"),
             (k, Style::Latex) => format!("^{{({k})}}"),
         };
-        Rendered {
-            text: format!("{name}{primes}{}{}{}", self.open, arg.text, self.close),
-            prec: Prec::Atom,
-        }
+        Rendered::new(
+            format!("{name}{primes}{}{}{}", self.open, arg.text, self.close),
+            Prec::Atom,
+        )
     }
 
     /// `base^e` for `e > 0`; `e = 1` gives the base, parenthesised as a product factor.
     fn power(&self, base: &Rendered, e: f64) -> Rendered {
         if e == 1.0 {
-            return Rendered {
-                text: self.wrap(base, Prec::Product),
-                prec: base.prec.max(Prec::Power),
-            };
+            return Rendered::new(self.wrap(base, Prec::Product), base.prec.max(Prec::Power));
         }
         let exponent = format_number(e, self.style);
         let text = match self.style {
@@ -202,24 +211,17 @@ impl Syntax {
                 format!("{base}^{{{exponent}}}")
             }
         };
-        Rendered {
-            text,
-            prec: Prec::Power,
-        }
+        Rendered::new(text, Prec::Power)
     }
 
     fn product(&self, factors: &[(&Rendered, f64)]) -> Rendered {
         let join = |parts: Vec<Rendered>| -> Rendered {
             match parts.len() {
                 1 => parts.into_iter().next().expect("one part"),
-                _ => Rendered {
-                    text: parts
-                        .iter()
-                        .map(|p| p.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(self.times),
-                    prec: Prec::Product,
-                },
+                _ => {
+                    let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
+                    Rendered::new(texts.join(self.times), Prec::Product)
+                }
             }
         };
         let numerator: Vec<Rendered> = factors
@@ -232,7 +234,8 @@ impl Syntax {
             .filter(|(_, e)| *e < 0.0)
             .map(|(b, e)| self.power(b, -e))
             .collect();
-        let numerator = if numerator.is_empty() {
+        let only_denominator = numerator.is_empty();
+        let numerator = if only_denominator {
             self.number(1.0)
         } else {
             join(numerator)
@@ -241,17 +244,18 @@ impl Syntax {
             return numerator;
         }
         let denominator = join(denominator);
-        let text = match self.style {
-            Style::Text => format!(
-                "{}/{}",
-                numerator.text,
-                self.wrap(&denominator, Prec::Product)
-            ),
-            Style::Latex => format!("\\frac{{{}}}{{{}}}", numerator.text, denominator.text),
-        };
         Rendered {
-            text,
+            text: self.quotient(&numerator.text, &denominator),
             prec: Prec::Product,
+            reciprocal: only_denominator.then(|| Box::new(denominator)),
+        }
+    }
+
+    /// `numerator / denominator`.
+    fn quotient(&self, numerator: &str, denominator: &Rendered) -> String {
+        match self.style {
+            Style::Text => format!("{numerator}/{}", self.wrap(denominator, Prec::Product)),
+            Style::Latex => format!("\\frac{{{numerator}}}{{{}}}", denominator.text),
         }
     }
 
@@ -267,16 +271,11 @@ impl Syntax {
             text.push_str(&body);
         };
         for &(t, c) in terms {
-            let body = if c.abs() == 1.0 {
-                self.wrap(t, Prec::Sum)
-            } else {
-                let coefficient = self.number(c.abs());
-                format!(
-                    "{}{}{}",
-                    coefficient.text,
-                    self.times,
-                    self.wrap(t, Prec::Sum)
-                )
+            let coefficient = self.number(c.abs()).text;
+            let body = match &t.reciprocal {
+                _ if c.abs() == 1.0 => self.wrap(t, Prec::Sum),
+                Some(denominator) => self.quotient(&coefficient, denominator),
+                None => format!("{coefficient}{}{}", self.times, self.wrap(t, Prec::Sum)),
             };
             push(c < 0.0, body);
         }
@@ -289,7 +288,7 @@ impl Syntax {
             (true, false) => Prec::Product,
             (false, false) => Prec::Sum,
         };
-        Rendered { text, prec }
+        Rendered::new(text, prec)
     }
 }
 
@@ -346,14 +345,8 @@ impl<S: Symbols + ?Sized> fmt::Display for Printed<'_, S> {
         for id in self.arena.reachable(&[self.expr]) {
             let rendered = match self.arena.node(id) {
                 Node::Const(c) => syntax.number(*c),
-                Node::Atom(a) => Rendered {
-                    text: self.symbols.atom(*a, self.style),
-                    prec: Prec::Atom,
-                },
-                Node::Scalar(s) => Rendered {
-                    text: self.symbols.scalar(*s, self.style),
-                    prec: Prec::Atom,
-                },
+                Node::Atom(a) => Rendered::new(self.symbols.atom(*a, self.style), Prec::Atom),
+                Node::Scalar(s) => Rendered::new(self.symbols.scalar(*s, self.style), Prec::Atom),
                 Node::Apply { f, order, arg } => syntax.apply(*f, *order, &done[arg]),
                 Node::Sum { constant, terms } => {
                     let terms: Vec<_> = terms.iter().map(|(t, c)| (&done[t], *c)).collect();
@@ -455,6 +448,24 @@ mod tests {
             "\\left(z_{1} \\cdot \\left(z_{0} + 1\\right)^{2}\\right)^{0.5} + \
              3 \\cdot \\frac{z_{0}}{z_{1} \\cdot \\left(z_{0} + 1\\right)} + z_{0}^{0.5}"
         );
+    }
+
+    #[test]
+    fn scaled_reciprocals_print_as_quotients() {
+        let mut a = Arena::new();
+        let x = a.atom(AtomId(0));
+        let y = a.atom(AtomId(1));
+        let one = a.constant(1.0);
+        let two = a.constant(2.0);
+        let inv = a.div(one, x);
+        let e = a.div(two, x);
+        let xy = a.mul(x, y);
+        let inv_xy = a.div(one, xy);
+        let f = a.sum([(e, 1.0), (inv, -1.0), (inv_xy, -0.5)]);
+        let (text, latex) = both(&a, f);
+        assert_eq!(text, "1/z0 − 0.5/(z0·z1)");
+        assert_eq!(latex, "\\frac{1}{z_{0}} - \\frac{0.5}{z_{0} \\cdot z_{1}}");
+        assert_eq!(both(&a, e).0, "2/z0");
     }
 
     #[test]
