@@ -17,6 +17,7 @@ pub mod builtins;
 pub mod diagnostics;
 pub mod ir;
 pub mod linalg;
+pub mod symbolic;
 pub mod syntax;
 
 pub use diagnostics::Diagnostic;

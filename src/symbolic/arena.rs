@@ -1,0 +1,201 @@
+//! The hash-consed, append-only arena and the graph queries over it.
+
+use super::ids::{AtomId, ExprId, ScalarId};
+use super::node::Node;
+use std::collections::{HashMap, HashSet};
+
+/// An append-only, hash-consed store of [`Node`]s.
+///
+/// Structurally equal nodes are stored once, so an [`ExprId`] comparison is a structural
+/// comparison. A node's children always precede it, so iterating ids in increasing order is
+/// a topological order; every traversal in this module relies on that instead of recursion.
+#[derive(Debug, Default)]
+pub struct Arena {
+    nodes: Vec<Node>,
+    ids: HashMap<Node, ExprId>,
+    /// Memoised partial derivatives, keyed by `(expression, atom)`.
+    pub(super) derivatives: HashMap<(ExprId, AtomId), ExprId>,
+}
+
+impl Arena {
+    /// An empty arena.
+    pub fn new() -> Arena {
+        Arena::default()
+    }
+
+    /// The node behind an id.
+    ///
+    /// Panics if `id` belongs to another arena and is out of range.
+    pub fn node(&self, id: ExprId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    /// The number of distinct nodes stored.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether no node has been stored yet.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Inserts `node` as it is, without simplification (but still hash-consed, with `-0.0`
+    /// normalised to `0.0`). The node may violate the canonical form; every operation of the
+    /// arena accepts such nodes and treats them by their value.
+    ///
+    /// Panics if a child id is not already in the arena.
+    pub fn raw(&mut self, node: Node) -> ExprId {
+        let len = self.nodes.len();
+        node.for_each_child(|c| {
+            assert!(c.index() < len, "child {c:?} is not in the arena");
+        });
+        let node = node.normalised();
+        if let Some(&id) = self.ids.get(&node) {
+            return id;
+        }
+        let id = ExprId(u32::try_from(len).expect("expression arena exceeds u32::MAX nodes"));
+        self.nodes.push(node.clone());
+        self.ids.insert(node, id);
+        id
+    }
+
+    /// Every node reachable from `roots` (roots included), in increasing id order.
+    pub fn reachable(&self, roots: &[ExprId]) -> Vec<ExprId> {
+        self.reachable_until(roots, |_| false)
+    }
+
+    /// Like [`Arena::reachable`], but does not descend below (nor include) nodes for which
+    /// `stop` holds.
+    pub(super) fn reachable_until(
+        &self,
+        roots: &[ExprId],
+        stop: impl Fn(ExprId) -> bool,
+    ) -> Vec<ExprId> {
+        let mut seen: HashSet<ExprId> = HashSet::new();
+        let mut stack: Vec<ExprId> = roots.to_vec();
+        while let Some(id) = stack.pop() {
+            if stop(id) || !seen.insert(id) {
+                continue;
+            }
+            self.node(id).for_each_child(|c| stack.push(c));
+        }
+        let mut order: Vec<ExprId> = seen.into_iter().collect();
+        order.sort_unstable();
+        order
+    }
+
+    /// The atoms `expr` mentions, sorted and deduplicated.
+    pub fn atoms(&self, expr: ExprId) -> Vec<AtomId> {
+        self.atoms_of(&[expr])
+    }
+
+    /// The scalars `expr` mentions, sorted and deduplicated.
+    pub fn scalars(&self, expr: ExprId) -> Vec<ScalarId> {
+        self.scalars_of(&[expr])
+    }
+
+    /// The atoms any of `roots` mentions, sorted and deduplicated.
+    pub(super) fn atoms_of(&self, roots: &[ExprId]) -> Vec<AtomId> {
+        self.reachable(roots)
+            .into_iter()
+            .filter_map(|id| match self.node(id) {
+                Node::Atom(a) => Some(*a),
+                _ => None,
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// The scalars any of `roots` mentions, sorted and deduplicated.
+    pub(super) fn scalars_of(&self, roots: &[ExprId]) -> Vec<ScalarId> {
+        self.reachable(roots)
+            .into_iter()
+            .filter_map(|id| match self.node(id) {
+                Node::Scalar(s) => Some(*s),
+                _ => None,
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// Whether `expr` mentions `atom` (syntactically: `x − x` built raw still depends on x).
+    pub fn depends_on(&self, expr: ExprId, atom: AtomId) -> bool {
+        let mut seen: HashSet<ExprId> = HashSet::new();
+        let mut stack = vec![expr];
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            match self.node(id) {
+                Node::Atom(a) if *a == atom => return true,
+                node => node.for_each_child(|c| stack.push(c)),
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_nodes_are_hash_consed() {
+        let mut a = Arena::new();
+        let x = a.raw(Node::Atom(AtomId(0)));
+        let s = a.raw(Node::Sum {
+            constant: 1.0,
+            terms: Box::new([(x, 2.0)]),
+        });
+        let len = a.len();
+        assert_eq!(a.raw(Node::Atom(AtomId(0))), x);
+        let s2 = a.raw(Node::Sum {
+            constant: 1.0,
+            terms: Box::new([(x, 2.0)]),
+        });
+        assert_eq!(s, s2);
+        assert_eq!(a.len(), len);
+    }
+
+    #[test]
+    fn negative_zero_is_normalised() {
+        let mut a = Arena::new();
+        assert_eq!(a.raw(Node::Const(-0.0)), a.raw(Node::Const(0.0)));
+        let nan = a.raw(Node::Const(f64::NAN));
+        assert_eq!(a.raw(Node::Const(f64::NAN)), nan);
+    }
+
+    #[test]
+    fn queries_over_the_reachable_subgraph() {
+        let mut a = Arena::new();
+        let x = a.raw(Node::Atom(AtomId(3)));
+        let y = a.raw(Node::Atom(AtomId(1)));
+        let t = a.raw(Node::Scalar(ScalarId(7)));
+        let p = a.raw(Node::Product {
+            factors: Box::new([(x, 1.0), (t, 1.0), (y, 2.0), (x, 1.0)]),
+        });
+        assert_eq!(a.atoms(p), vec![AtomId(1), AtomId(3)]);
+        assert_eq!(a.scalars(p), vec![ScalarId(7)]);
+        assert!(a.depends_on(p, AtomId(3)));
+        assert!(!a.depends_on(p, AtomId(2)));
+        assert!(!a.depends_on(t, AtomId(3)));
+        assert_eq!(a.reachable(&[p]), vec![x, y, t, p]);
+    }
+
+    #[test]
+    fn deep_expressions_do_not_overflow_the_stack() {
+        let mut a = Arena::new();
+        let mut e = a.raw(Node::Atom(AtomId(0)));
+        for _ in 0..200_000 {
+            e = a.raw(Node::Sum {
+                constant: 1.0,
+                terms: Box::new([(e, 1.0)]),
+            });
+        }
+        assert_eq!(a.atoms(e), vec![AtomId(0)]);
+        assert!(a.depends_on(e, AtomId(0)));
+    }
+}
