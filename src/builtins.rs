@@ -55,6 +55,16 @@ pub enum Smoothness {
     Jump,
 }
 
+/// A function's symmetry under `x ↦ −x`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Symmetry {
+    /// `f(−x) = f(x)`.
+    Even,
+    /// `f(−x) = −f(x)`.
+    Odd,
+}
+
 impl Builtin {
     /// Every built-in, in a fixed order.
     pub const ALL: [Builtin; 15] = [
@@ -108,6 +118,26 @@ impl Builtin {
             Builtin::Step | Builtin::Sign => Smoothness::Jump,
             _ => Smoothness::Smooth,
         }
+    }
+
+    /// The symmetry of the derivative of the given order, if it has one
+    /// (`tanh` is odd, `tanh'` even, `relu` neither).
+    pub fn symmetry(self, order: u32) -> Option<Symmetry> {
+        let base = match self {
+            Builtin::Tanh | Builtin::Erf | Builtin::Sin | Builtin::Id | Builtin::Sign => {
+                Symmetry::Odd
+            }
+            Builtin::Cos | Builtin::Abs => Symmetry::Even,
+            _ => return None,
+        };
+        Some(if order % 2 == 0 {
+            base
+        } else {
+            match base {
+                Symmetry::Odd => Symmetry::Even,
+                Symmetry::Even => Symmetry::Odd,
+            }
+        })
     }
 
     /// The regularity of the derivative of the given order.
@@ -365,6 +395,29 @@ mod tests {
                     assert!(
                         (fd - exact).abs() <= 1e-6 * (1.0 + exact.abs()),
                         "{}^({order})({x}) = {exact}, finite difference {fd}",
+                        b.name()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn symmetries_hold_numerically() {
+        for b in Builtin::ALL {
+            for order in 0..=3 {
+                let Some(symmetry) = b.symmetry(order) else {
+                    continue;
+                };
+                for &x in &[0.3f64, 1.1, 2.7] {
+                    let (plus, minus) = (b.eval(order, x), b.eval(order, -x));
+                    let expected = match symmetry {
+                        Symmetry::Even => plus,
+                        Symmetry::Odd => -plus,
+                    };
+                    assert!(
+                        (minus - expected).abs() < 1e-14,
+                        "{}^({order}) at ±{x}",
                         b.name()
                     );
                 }

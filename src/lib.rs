@@ -16,6 +16,7 @@
 pub mod builtins;
 pub mod diagnostics;
 pub mod ir;
+pub mod limit;
 pub mod linalg;
 pub mod symbolic;
 pub mod syntax;

@@ -35,6 +35,30 @@ enum Command {
         #[arg(long, default_value_t = LowerOptions::default().max_instructions, value_name = "N")]
         max_instructions: usize,
     },
+    /// Derive the infinite-width limit: atoms, ZHat covariances, Ż terms, Z's and moments.
+    #[command(
+        after_help = "Examples:\n  tpc derive programs/transpose_minimal.tp\n  tpc derive --format latex programs/catalan.tp > catalan.tex\n  tpc derive --format json programs/ntk_relu.tp"
+    )]
+    Derive {
+        /// The `.tp` file, or `-` for standard input.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DeriveFormat::Text)]
+        format: DeriveFormat,
+        /// Refuse programs that unroll to more instructions (and loop iterations) than this.
+        #[arg(long, default_value_t = LowerOptions::default().max_instructions, value_name = "N")]
+        max_instructions: usize,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DeriveFormat {
+    /// Plain text with Unicode (Ẑ, Ż, σ², E[·]).
+    Text,
+    /// A LaTeX `align` environment.
+    Latex,
+    /// JSON: atoms, families, covariance entries, Z definitions, Ż coefficients, moments.
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -75,6 +99,40 @@ fn run(cli: Cli) -> Result<(), Reported> {
                     Format::Json => {
                         serde_json::to_string_pretty(&program).expect("the IR serializes") + "\n"
                     }
+                }
+            };
+            print(&text)
+        }
+        Command::Derive {
+            file,
+            format,
+            max_instructions,
+        } => {
+            let (name, bytes) = read_input(&file)?;
+            let options = LowerOptions { max_instructions };
+            let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;
+            let limit = tpc::limit::derive(&program)
+                .map_err(|e| report(&e.to_diagnostic(), &name, &bytes))?;
+            let source = String::from_utf8_lossy(&bytes);
+            let text = match format {
+                DeriveFormat::Text => tpc::limit::LimitDisplay::new(
+                    &limit,
+                    &source,
+                    &name,
+                    tpc::limit::LimitFormat::Text,
+                )
+                .to_string(),
+                DeriveFormat::Latex => tpc::limit::LimitDisplay::new(
+                    &limit,
+                    &source,
+                    &name,
+                    tpc::limit::LimitFormat::Latex,
+                )
+                .to_string(),
+                DeriveFormat::Json => {
+                    serde_json::to_string_pretty(&tpc::limit::to_json(&limit, &source))
+                        .expect("JSON serializes")
+                        + "\n"
                 }
             };
             print(&text)

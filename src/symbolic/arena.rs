@@ -30,6 +30,14 @@ impl Arena {
         &self.nodes[id.index()]
     }
 
+    /// The id of the node at `index` (ids are dense: `0..len()`).
+    ///
+    /// Panics if `index >= len()`.
+    pub fn id(&self, index: usize) -> ExprId {
+        assert!(index < self.nodes.len(), "no node {index} in the arena");
+        ExprId(index as u32)
+    }
+
     /// The number of distinct nodes stored.
     pub fn len(&self) -> usize {
         self.nodes.len()

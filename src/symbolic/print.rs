@@ -26,6 +26,11 @@ pub trait Symbols {
     fn atom(&self, atom: AtomId, style: Style) -> String;
     /// The name of a scalar in the given style.
     fn scalar(&self, scalar: ScalarId, style: Style) -> String;
+    /// A name to print instead of a whole subexpression (such as `Z^h` for the limit of an
+    /// earlier vector), or `None` to print it out. Never asked for the printed root itself.
+    fn name(&self, _expr: ExprId, _style: Style) -> Option<String> {
+        None
+    }
 }
 
 /// Names atoms `z0, z1, …` and scalars `θ0, θ1, …` (`z_{0}`, `\theta_{0}` in LaTeX).
@@ -184,6 +189,18 @@ impl Syntax {
     }
 
     /// `base^e` for `e > 0`; `e = 1` gives the base, parenthesised as a product factor.
+    /// A name: an atom, except that in text a name with its own superscript (`Z^x`) is
+    /// parenthesised under a power, `(Z^x)²`.
+    fn name(&self, text: String) -> Rendered {
+        let prec = if self.style == Style::Text && text.contains('^') {
+            // Binds like a power: bare in products, parenthesised as the base of a power.
+            Prec::Power
+        } else {
+            Prec::Atom
+        };
+        Rendered::new(text, prec)
+    }
+
     fn power(&self, base: &Rendered, e: f64) -> Rendered {
         if e == 1.0 {
             return Rendered::new(self.wrap(base, Prec::Product), base.prec.max(Prec::Power));
@@ -342,11 +359,32 @@ impl<S: Symbols + ?Sized> fmt::Display for Printed<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let syntax = Syntax::new(self.style);
         let mut done: HashMap<ExprId, Rendered> = HashMap::new();
-        for id in self.arena.reachable(&[self.expr]) {
+        // Named subexpressions print as their name; their insides are not visited.
+        let mut order = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![self.expr];
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            order.push(id);
+            if id != self.expr {
+                if let Some(text) = self.symbols.name(id, self.style) {
+                    done.insert(id, syntax.name(text));
+                    continue;
+                }
+            }
+            self.arena.node(id).for_each_child(|c| stack.push(c));
+        }
+        order.sort_unstable();
+        for id in order {
+            if done.contains_key(&id) {
+                continue;
+            }
             let rendered = match self.arena.node(id) {
                 Node::Const(c) => syntax.number(*c),
-                Node::Atom(a) => Rendered::new(self.symbols.atom(*a, self.style), Prec::Atom),
-                Node::Scalar(s) => Rendered::new(self.symbols.scalar(*s, self.style), Prec::Atom),
+                Node::Atom(a) => syntax.name(self.symbols.atom(*a, self.style)),
+                Node::Scalar(s) => syntax.name(self.symbols.scalar(*s, self.style)),
                 Node::Apply { f, order, arg } => syntax.apply(*f, *order, &done[arg]),
                 Node::Sum { constant, terms } => {
                     let terms: Vec<_> = terms.iter().map(|(t, c)| (&done[t], *c)).collect();

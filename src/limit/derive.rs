@@ -1,0 +1,369 @@
+//! The derivation pass: program instructions in order → atoms, Z's, covariances, Ż's, θ°'s.
+
+use super::symmetry::{Parity, SignFlip};
+use super::*;
+use crate::ir::{self, ExprNode, Op, Program};
+use crate::symbolic::Node;
+use std::collections::HashMap;
+
+/// A program may have many initial groups; the symmetry argument tries at most this many.
+const MAX_FLIPPED_GROUPS: usize = 64;
+
+/// Derives the infinite-width limit of a checked program (tp-math §3).
+///
+/// Needs a program that passed [`ir::validate`]; guarantees one equation per defining
+/// instruction, in program order, with every `Z` an expression over atom symbols.
+pub fn derive(program: &Program) -> Result<Limit, LimitError> {
+    let mut deriver = Deriver::new(program);
+    for (i, instruction) in program.iter() {
+        deriver.instruction(i, instruction)?;
+    }
+    Ok(deriver.limit)
+}
+
+struct Deriver<'p> {
+    program: &'p Program,
+    limit: Limit,
+    /// The atoms of each initial group, by group instruction.
+    group_atoms: HashMap<usize, Vec<AtomId>>,
+    /// Family by (matrix instruction, transposed).
+    family_index: HashMap<(usize, bool), usize>,
+    /// ZHat atom by (family, Z of the vector multiplied).
+    hat_index: HashMap<(usize, ExprId), AtomId>,
+    flips: Vec<SignFlip>,
+}
+
+impl<'p> Deriver<'p> {
+    fn new(program: &'p Program) -> Deriver<'p> {
+        let n = program.instructions.len();
+        Deriver {
+            program,
+            limit: Limit {
+                arena: Arena::new(),
+                atoms: Vec::new(),
+                families: Vec::new(),
+                scalars: Vec::new(),
+                z: vec![None; n],
+                scalar_of: vec![None; n],
+                equations: Vec::new(),
+                vanished: Vec::new(),
+                outputs: Vec::new(),
+                names: (0..n).map(|i| program.display_name(i)).collect(),
+            },
+            group_atoms: HashMap::new(),
+            family_index: HashMap::new(),
+            hat_index: HashMap::new(),
+            flips: Vec::new(),
+        }
+    }
+
+    fn equation(&mut self, instruction: usize, kind: EquationKind) {
+        let span = self.program.instructions[instruction].span;
+        self.limit.equations.push(Equation {
+            instruction,
+            span,
+            kind,
+        });
+    }
+
+    fn new_scalar(&mut self, definition: ScalarDefinition, role: ScalarRole) -> ScalarId {
+        self.limit.scalars.push(LimitScalar { definition, role });
+        ScalarId((self.limit.scalars.len() - 1) as u32)
+    }
+
+    fn new_atom(&mut self, kind: AtomKind, instruction: usize) -> AtomId {
+        self.limit.atoms.push(Atom { kind, instruction });
+        AtomId((self.limit.atoms.len() - 1) as u32)
+    }
+
+    fn instruction(&mut self, i: usize, instruction: &ir::Instruction) -> Result<(), LimitError> {
+        match &instruction.op {
+            Op::Matrix { .. } => {}
+            Op::Group { mean, covariance } => self.group(i, mean, covariance),
+            Op::InitVector { group, member } => {
+                let atom = self.group_atoms[&group.index()][*member as usize];
+                // An initial atom is known by the vector it is the limit of.
+                self.limit.atoms[atom.0 as usize].instruction = i;
+                self.limit.z[i] = Some(self.limit.arena.atom(atom));
+            }
+            Op::InitScalar { value } => {
+                let s =
+                    self.new_scalar(ScalarDefinition::Given(*value), ScalarRole::Instruction(i));
+                self.limit.scalar_of[i] = Some(s);
+                self.equation(i, EquationKind::InitialScalar { scalar: s });
+            }
+            Op::Nonlin { expr } => {
+                let z = self.translate(expr, instruction.span)?;
+                self.limit.z[i] = Some(z);
+                self.equation(i, EquationKind::Nonlin { z });
+            }
+            Op::Moment { expr } | Op::ScalarOp { expr } => {
+                let e = self.translate(expr, instruction.span)?;
+                let definition = if self.limit.arena.atoms(e).is_empty() {
+                    ScalarDefinition::Deterministic(e)
+                } else {
+                    ScalarDefinition::Expectation(e)
+                };
+                let s = self.new_scalar(definition, ScalarRole::Instruction(i));
+                self.limit.scalar_of[i] = Some(s);
+                self.equation(i, EquationKind::Scalar { scalar: s });
+            }
+            Op::MatMul {
+                matrix,
+                transposed,
+                arg,
+            } => self.matmul(i, *matrix, *transposed, *arg),
+        }
+        if i + 1 == self.program.instructions.len() {
+            self.limit.outputs = self
+                .program
+                .outputs
+                .iter()
+                .map(|o| self.limit.scalar_of[o.index()].expect("outputs are scalars"))
+                .collect();
+        }
+        Ok(())
+    }
+
+    fn group(&mut self, i: usize, mean: &[f64], covariance: &[f64]) {
+        let group = ir::GroupId::new(i);
+        let atoms: Vec<AtomId> = (0..mean.len())
+            .map(|member| {
+                self.new_atom(
+                    AtomKind::Initial {
+                        group,
+                        member: member as u32,
+                    },
+                    i,
+                )
+            })
+            .collect();
+        for flip in &mut self.flips {
+            for &a in &atoms {
+                flip.add_initial(a, group);
+            }
+        }
+        if mean.iter().all(|&m| m == 0.0) && self.flips.len() < MAX_FLIPPED_GROUPS {
+            let mut flip = SignFlip::new(
+                group,
+                self.limit.atoms.len() - atoms.len(),
+                self.limit.families.len(),
+            );
+            for &a in &atoms {
+                flip.add_initial(a, group);
+            }
+            self.flips.push(flip);
+        }
+        self.group_atoms.insert(i, atoms.clone());
+        self.equation(
+            i,
+            EquationKind::Initial {
+                atoms,
+                mean: mean.to_vec(),
+                covariance: covariance.to_vec(),
+            },
+        );
+    }
+
+    fn family(&mut self, matrix: ir::MatrixId, transposed: bool) -> usize {
+        if let Some(&f) = self.family_index.get(&(matrix.index(), transposed)) {
+            return f;
+        }
+        let sigma2 = match self.program.get(matrix).op {
+            Op::Matrix { variance } => variance,
+            _ => unreachable!("validated: MatMul operands are matrices"),
+        };
+        self.limit.families.push(HatFamily {
+            matrix,
+            transposed,
+            sigma2,
+            atoms: Vec::new(),
+            covariance: Vec::new(),
+        });
+        let f = self.limit.families.len() - 1;
+        self.family_index.insert((matrix.index(), transposed), f);
+        f
+    }
+
+    fn arg_z(&self, atom: AtomId) -> (VectorId, ExprId) {
+        match self.limit.atoms[atom.0 as usize].kind {
+            AtomKind::Hat { arg, arg_z, .. } => (arg, arg_z),
+            AtomKind::Initial { .. } => unreachable!("families hold ZHat atoms only"),
+        }
+    }
+
+    fn matmul(&mut self, i: usize, matrix: ir::MatrixId, transposed: bool, arg: VectorId) {
+        let family = self.family(matrix, transposed);
+        let x = self.limit.z[arg.index()].expect("validated: operands are earlier vectors");
+        let (hat, new_atom) = match self.hat_index.get(&(family, x)) {
+            Some(&atom) => (atom, false),
+            None => (self.new_hat(i, family, arg, x), true),
+        };
+        let sigma2 = self.limit.families[family].sigma2;
+
+        // Ż: the opposite family's atoms so far that Z^x depends on, in introduction order.
+        let mut zdot = Vec::new();
+        if let Some(&opposite) = self.family_index.get(&(matrix.index(), !transposed)) {
+            let depends: std::collections::HashSet<AtomId> =
+                self.limit.arena.atoms(x).into_iter().collect();
+            let candidates: Vec<AtomId> = self.limit.families[opposite]
+                .atoms
+                .iter()
+                .copied()
+                .filter(|a| depends.contains(a))
+                .collect();
+            for atom in candidates {
+                if let Some(term) = self.zdot_term(i, arg, x, atom, sigma2) {
+                    zdot.push(term);
+                }
+            }
+        }
+        let hat_expr = self.limit.arena.atom(hat);
+        let mut z = hat_expr;
+        for term in &zdot {
+            let u_z = self.arg_z(term.atom).1;
+            let product = self.limit.arena.mul(term.coefficient, u_z);
+            z = self.limit.arena.add(z, product);
+        }
+        self.limit.z[i] = Some(z);
+        self.equation(
+            i,
+            EquationKind::MatMul {
+                hat,
+                new_atom,
+                x: arg,
+                zdot,
+                z,
+            },
+        );
+    }
+
+    fn new_hat(&mut self, i: usize, family: usize, arg: VectorId, x: ExprId) -> AtomId {
+        let atom = self.new_atom(
+            AtomKind::Hat {
+                family,
+                arg,
+                arg_z: x,
+            },
+            i,
+        );
+        self.hat_index.insert((family, x), atom);
+        let earlier = self.limit.families[family].atoms.clone();
+        for b in earlier.into_iter().chain([atom]) {
+            let y = if b == atom { x } else { self.arg_z(b).1 };
+            let integrand = self.limit.arena.mul(x, y);
+            self.limit.families[family]
+                .covariance
+                .push(CovarianceEntry {
+                    a: atom,
+                    b,
+                    integrand,
+                });
+        }
+        self.limit.families[family].atoms.push(atom);
+        for flip in &mut self.flips {
+            flip.add_hat(&self.limit.arena, atom, family, x);
+        }
+        atom
+    }
+
+    /// The Ż term of `Z^x` against an opposite-family atom, or `None` if it vanishes.
+    fn zdot_term(
+        &mut self,
+        i: usize,
+        arg: VectorId,
+        x: ExprId,
+        atom: AtomId,
+        sigma2: f64,
+    ) -> Option<ZDotTerm> {
+        let derivative = self.limit.arena.diff(x, atom);
+        if matches!(self.limit.arena.node(derivative), Node::Const(c) if *c == 0.0) {
+            return None;
+        }
+        for flip in &mut self.flips {
+            if flip.is_valid() && flip.parity(&self.limit.arena, derivative) == Parity::Odd {
+                self.limit.vanished.push(VanishedTerm {
+                    instruction: i,
+                    x: arg,
+                    atom,
+                    derivative,
+                    flipped: flip.group,
+                });
+                return None;
+            }
+        }
+        let expectation = if self.limit.arena.atoms(derivative).is_empty() {
+            derivative
+        } else {
+            let s = self.new_scalar(
+                ScalarDefinition::Expectation(derivative),
+                ScalarRole::ZDotCoefficient {
+                    instruction: i,
+                    x: arg,
+                    atom,
+                },
+            );
+            self.limit.arena.scalar(s)
+        };
+        let coefficient = self.limit.arena.scale(expectation, sigma2);
+        let u = self.arg_z(atom).0;
+        Some(ZDotTerm {
+            atom,
+            u,
+            derivative,
+            coefficient,
+        })
+    }
+
+    /// Translates an IR expression into the arena, replacing vectors by their Z and scalars
+    /// by their limits.
+    fn translate(
+        &mut self,
+        expr: &ir::Expr,
+        span: crate::diagnostics::Span,
+    ) -> Result<ExprId, LimitError> {
+        let arena = &mut self.limit.arena;
+        let mut ids: Vec<ExprId> = Vec::with_capacity(expr.nodes.len());
+        for node in &expr.nodes {
+            let at = |k: u32| ids[k as usize];
+            let id = match *node {
+                ExprNode::Const { value } => arena.constant(value),
+                ExprNode::Vector { id } => {
+                    self.limit.z[id.index()].expect("validated: earlier vector")
+                }
+                ExprNode::Scalar { id } => arena
+                    .scalar(self.limit.scalar_of[id.index()].expect("validated: earlier scalar")),
+                ExprNode::Width => {
+                    return Err(LimitError::WidthInExpression {
+                        span,
+                        width: self.program.width.to_string(),
+                    })
+                }
+                ExprNode::Neg { arg } => arena.neg(at(arg)),
+                ExprNode::Add { lhs, rhs } => arena.add(at(lhs), at(rhs)),
+                ExprNode::Sub { lhs, rhs } => arena.sub(at(lhs), at(rhs)),
+                ExprNode::Mul { lhs, rhs } => arena.mul(at(lhs), at(rhs)),
+                ExprNode::Div { lhs, rhs } => arena.div(at(lhs), at(rhs)),
+                ExprNode::Pow { lhs, rhs } => match arena.node(at(rhs)) {
+                    Node::Const(e) => {
+                        let e = *e;
+                        arena.pow(at(lhs), e)
+                    }
+                    _ => {
+                        // a^b = exp(b log a) for an exponent that is not a number.
+                        let log = arena.apply(crate::builtins::Builtin::Log, 0, at(lhs));
+                        let product = arena.mul(at(rhs), log);
+                        arena.apply(crate::builtins::Builtin::Exp, 0, product)
+                    }
+                },
+                ExprNode::Call {
+                    function,
+                    order,
+                    arg,
+                } => arena.apply(function, order, at(arg)),
+            };
+            ids.push(id);
+        }
+        Ok(*ids.last().expect("expressions are non-empty"))
+    }
+}

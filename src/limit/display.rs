@@ -1,0 +1,639 @@
+//! Printing a [`Limit`]: plain text (Unicode Ẑ, Ż, σ², E[·]) and LaTeX (an `align` environment).
+
+use super::*;
+use crate::symbolic::{format_number, Node, Style, Symbols};
+use std::collections::HashMap;
+use std::fmt::{self, Write};
+
+/// The output syntax of [`LimitDisplay`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitFormat {
+    /// Plain Unicode text.
+    Text,
+    /// A LaTeX `align` environment.
+    Latex,
+}
+
+/// Prints a limit with its program's source lines: `LimitDisplay::new(&limit, source, "f.tp", LimitFormat::Text).to_string()`.
+pub struct LimitDisplay<'a> {
+    limit: &'a Limit,
+    source: &'a str,
+    file_name: &'a str,
+    format: LimitFormat,
+}
+
+impl<'a> LimitDisplay<'a> {
+    /// A printer for `limit`, derived from `source` (for line numbers and line text).
+    pub fn new(limit: &'a Limit, source: &'a str, file_name: &'a str, format: LimitFormat) -> Self {
+        LimitDisplay {
+            limit,
+            source,
+            file_name,
+            format,
+        }
+    }
+}
+
+/// Names atoms, scalars and (optionally) the limits of vectors defined before an instruction.
+pub(super) struct Names<'a> {
+    limit: &'a Limit,
+    /// Z expression → first vector instruction with that limit.
+    vector_of: HashMap<ExprId, usize>,
+    /// Name only vectors defined before this instruction (`None`: name nothing).
+    before: Option<usize>,
+}
+
+impl<'a> Names<'a> {
+    pub(super) fn new(limit: &'a Limit) -> Names<'a> {
+        let mut vector_of = HashMap::new();
+        for (i, z) in limit.z.iter().enumerate() {
+            if let Some(z) = z {
+                vector_of.entry(*z).or_insert(i);
+            }
+        }
+        Names {
+            limit,
+            vector_of,
+            before: None,
+        }
+    }
+
+    fn vector(&self, i: usize, style: Style) -> String {
+        match style {
+            Style::Text => format!("Z^{}", text_superscript(&self.limit.names[i])),
+            Style::Latex => format!("Z^{{{}}}", latex_name(&self.limit.names[i])),
+        }
+    }
+
+    fn hat(&self, atom: AtomId, style: Style) -> String {
+        let AtomKind::Hat { family, arg, .. } = self.limit.atoms[atom.0 as usize].kind else {
+            unreachable!("a ZHat atom")
+        };
+        let f = &self.limit.families[family];
+        let matrix = &self.limit.names[f.matrix.index()];
+        let arg = &self.limit.names[arg.index()];
+        match style {
+            Style::Text => format!(
+                "Ẑ^{{{}{}{}}}",
+                matrix,
+                if f.transposed { "ᵀ" } else { "" },
+                arg
+            ),
+            Style::Latex => format!(
+                "\\hat{{Z}}^{{{}{} {}}}",
+                latex_name(matrix),
+                if f.transposed { "^{\\top}" } else { "" },
+                latex_name(arg)
+            ),
+        }
+    }
+
+    /// `Ż^{Mx}`: the ZDot of the MatMul whose ZHat atom is `hat`.
+    fn dot(&self, hat: AtomId, style: Style) -> String {
+        let name = self.hat(hat, style);
+        match style {
+            Style::Text => name.replacen('Ẑ', "Ż", 1),
+            Style::Latex => name.replacen("\\hat{Z}", "\\dot{Z}", 1),
+        }
+    }
+}
+
+impl Symbols for Names<'_> {
+    fn atom(&self, atom: AtomId, style: Style) -> String {
+        let a = &self.limit.atoms[atom.0 as usize];
+        match a.kind {
+            AtomKind::Initial { .. } => self.vector(a.instruction, style),
+            AtomKind::Hat { .. } => self.hat(atom, style),
+        }
+    }
+
+    fn scalar(&self, scalar: ScalarId, style: Style) -> String {
+        match self.limit.scalars[scalar.0 as usize].role {
+            ScalarRole::Instruction(i) => match style {
+                Style::Text => format!("{}°", self.limit.names[i]),
+                Style::Latex => format!("{{{}}}^{{\\circ}}", latex_name(&self.limit.names[i])),
+            },
+            ScalarRole::ZDotCoefficient { x, atom, .. } => match style {
+                Style::Text => format!(
+                    "E[∂{}/∂{}]",
+                    self.vector(x.index(), style),
+                    self.hat(atom, style)
+                ),
+                Style::Latex => format!(
+                    "\\mathbb{{E}}\\left[\\partial {} / \\partial {}\\right]",
+                    self.vector(x.index(), style),
+                    self.hat(atom, style)
+                ),
+            },
+        }
+    }
+
+    fn name(&self, expr: ExprId, style: Style) -> Option<String> {
+        let before = self.before?;
+        let &i = self.vector_of.get(&expr)?;
+        if i >= before {
+            return None;
+        }
+        // Initial atoms already print as Z^v.
+        if matches!(self.limit.arena.node(expr), Node::Atom(_)) && self.limit.z[i].is_some() {
+            if let Node::Atom(a) = self.limit.arena.node(expr) {
+                if matches!(
+                    self.limit.atoms[a.0 as usize].kind,
+                    AtomKind::Initial { .. }
+                ) {
+                    return None;
+                }
+            }
+        }
+        Some(self.vector(i, style))
+    }
+}
+
+/// `h` → `h`, `x[2]` → `{x[2]}` for use after `^` in text.
+fn text_superscript(name: &str) -> String {
+    if name.chars().count() == 1 {
+        name.to_string()
+    } else {
+        format!("{{{name}}}")
+    }
+}
+
+const GREEK: [&str; 30] = [
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Sigma", "Omega",
+];
+
+/// A program name in LaTeX: `x[2]` → `x_{2}`, `dh1` → `\mathrm{dh}_{1}`, `eta` → `\eta`,
+/// `%5` → `t_{5}`.
+pub(super) fn latex_name(name: &str) -> String {
+    if let Some(number) = name.strip_prefix('%') {
+        return format!("t_{{{number}}}");
+    }
+    let (base, index) = match name.split_once('[') {
+        Some((b, rest)) => (b, Some(rest.trim_end_matches(']').replace(' ', ""))),
+        None => (name, None),
+    };
+    let stem = base.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &base[stem.len()..];
+    let stem_latex = if GREEK.contains(&stem) {
+        format!("\\{stem}")
+    } else if stem.chars().count() == 1 {
+        stem.to_string()
+    } else {
+        format!("\\mathrm{{{}}}", stem.replace('_', "\\_"))
+    };
+    let mut subscript: Vec<String> = Vec::new();
+    if !digits.is_empty() {
+        subscript.push(digits.to_string());
+    }
+    if let Some(i) = index {
+        subscript.push(i);
+    }
+    if subscript.is_empty() || stem.is_empty() {
+        if stem.is_empty() {
+            return format!("\\mathrm{{{base}}}");
+        }
+        stem_latex
+    } else {
+        format!("{stem_latex}_{{{}}}", subscript.join(","))
+    }
+}
+
+/// Line number (1-based) and trimmed text of the line where `span` starts.
+pub(super) fn source_line(source: &str, span: crate::diagnostics::Span) -> (usize, String) {
+    let start = (span.start as usize).min(source.len());
+    let line = source[..start].matches('\n').count() + 1;
+    let line_start = source[..start].rfind('\n').map_or(0, |p| p + 1);
+    let line_end = source[start..]
+        .find('\n')
+        .map_or(source.len(), |p| start + p);
+    let text = source[line_start..line_end].trim();
+    let text = text.split(" #").next().unwrap_or(text).trim();
+    (line, text.to_string())
+}
+
+/// Expanded forms longer than this are not printed (the compact form is).
+const MAX_EXPANDED: usize = 160;
+
+impl fmt::Display for LimitDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let style = match self.format {
+            LimitFormat::Text => Style::Text,
+            LimitFormat::Latex => Style::Latex,
+        };
+        let mut out = String::new();
+        let w = &mut out;
+        let limit = self.limit;
+        let mut names = Names::new(limit);
+        let latex = style == Style::Latex;
+        if latex {
+            writeln!(
+                w,
+                "% Infinite-width limit of {} (tpc derive)",
+                self.file_name
+            )?;
+            writeln!(w, "\\begin{{align}}")?;
+        } else {
+            writeln!(w, "Infinite-width limit of {} (n → ∞)", self.file_name)?;
+        }
+        let rows = self.rows(&mut names, style);
+        let count = rows.len();
+        let mut last_lhs_width = 0;
+        for (k, row) in rows.into_iter().enumerate() {
+            match row {
+                Row::Header(line, text) => {
+                    if latex {
+                        writeln!(w, "  % line {line}: {text}")?;
+                    } else {
+                        writeln!(w, "\nline {line}  {text}")?;
+                    }
+                }
+                Row::Equation { lhs, relation, rhs } => {
+                    if latex {
+                        let relation = match relation {
+                            "~" => "\\sim",
+                            other => other,
+                        };
+                        let end = if k + 1 == count { "" } else { " \\\\" };
+                        writeln!(w, "  {lhs} &{relation} {rhs}{end}")?;
+                    } else if lhs.is_empty() {
+                        writeln!(w, "  {:last_lhs_width$} {relation} {rhs}", "")?;
+                    } else {
+                        last_lhs_width = lhs.chars().count();
+                        writeln!(w, "  {lhs} {relation} {rhs}")?;
+                    }
+                }
+                Row::Note(text) => {
+                    if !latex {
+                        writeln!(w, "      {text}")?;
+                    }
+                }
+            }
+        }
+        if latex {
+            writeln!(w, "\\end{{align}}")?;
+        } else {
+            let outputs: Vec<String> = limit
+                .outputs
+                .iter()
+                .map(|&s| names.scalar(s, Style::Text))
+                .collect();
+            writeln!(
+                w,
+                "\noutputs: {}",
+                if outputs.is_empty() {
+                    "none".into()
+                } else {
+                    outputs.join(", ")
+                }
+            )?;
+            w.push_str(&self.zdot_report(&names));
+        }
+        f.write_str(&out)
+    }
+}
+
+enum Row {
+    Header(usize, String),
+    Equation {
+        lhs: String,
+        relation: &'static str,
+        rhs: String,
+    },
+    Note(String),
+}
+
+impl LimitDisplay<'_> {
+    fn rows(&self, names: &mut Names, style: Style) -> Vec<Row> {
+        let limit = self.limit;
+        let arena = &limit.arena;
+        let mut rows = Vec::new();
+        let num = |x: f64| format_number(x, style);
+        let expectation = |inner: String| match style {
+            Style::Text => format!("E[{inner}]"),
+            Style::Latex => format!("\\mathbb{{E}}\\left[{inner}\\right]"),
+        };
+        let times = if style == Style::Text { "·" } else { " \\, " };
+        let mut last_line = 0;
+        for eq in &limit.equations {
+            let (line, text) = source_line(self.source, eq.span);
+            if line != last_line {
+                rows.push(Row::Header(line, text));
+                last_line = line;
+            }
+            names.before = Some(eq.instruction);
+            match &eq.kind {
+                EquationKind::Initial {
+                    atoms,
+                    mean,
+                    covariance,
+                } => {
+                    let k = atoms.len();
+                    for (m, &a) in atoms.iter().enumerate() {
+                        let name = names.atom(a, style);
+                        let normal = match style {
+                            Style::Text => {
+                                format!("N({}, {})", num(mean[m]), num(covariance[m * k + m]))
+                            }
+                            Style::Latex => format!(
+                                "\\mathcal{{N}}\\left({}, {}\\right)",
+                                num(mean[m]),
+                                num(covariance[m * k + m])
+                            ),
+                        };
+                        rows.push(Row::Equation {
+                            lhs: name.clone(),
+                            relation: "~",
+                            rhs: normal,
+                        });
+                        for (b, &other) in atoms.iter().enumerate().take(m) {
+                            let c = covariance[m * k + b];
+                            if c != 0.0 {
+                                rows.push(Row::Equation {
+                                    lhs: cov(style, &name, &names.atom(other, style)),
+                                    relation: "=",
+                                    rhs: num(c),
+                                });
+                            }
+                        }
+                    }
+                }
+                EquationKind::InitialScalar { scalar } => {
+                    if let ScalarDefinition::Given(v) = limit.scalars[scalar.0 as usize].definition
+                    {
+                        rows.push(Row::Equation {
+                            lhs: names.scalar(*scalar, style),
+                            relation: "=",
+                            rhs: num(v),
+                        });
+                    }
+                }
+                EquationKind::Nonlin { z } => {
+                    let lhs = names.vector(eq.instruction, style);
+                    let compact = arena.display(*z, &*names, style).to_string();
+                    rows.push(Row::Equation {
+                        lhs,
+                        relation: "=",
+                        rhs: compact.clone(),
+                    });
+                    self.expanded(names, *z, style, &compact, &mut rows);
+                }
+                EquationKind::MatMul {
+                    hat,
+                    new_atom,
+                    x,
+                    zdot,
+                    z,
+                } => {
+                    let hat_name = names.hat(*hat, style);
+                    let family = limit.family_of(*hat).expect("a ZHat atom");
+                    if *new_atom {
+                        let sigma2 = if family.sigma2 == 1.0 {
+                            String::new()
+                        } else {
+                            format!("{}{times}", num(family.sigma2))
+                        };
+                        let mut entries: Vec<&CovarianceEntry> =
+                            family.covariance.iter().filter(|e| e.a == *hat).collect();
+                        // The variance first, then covariances with earlier atoms.
+                        entries.sort_by_key(|e| e.b != *hat);
+                        for entry in entries {
+                            let rhs = format!(
+                                "{sigma2}{}",
+                                expectation(
+                                    arena.display(entry.integrand, &*names, style).to_string()
+                                )
+                            );
+                            if entry.b == *hat {
+                                let rhs = match style {
+                                    Style::Text => format!("N(0, {rhs})"),
+                                    Style::Latex => {
+                                        format!("\\mathcal{{N}}\\left(0, {rhs}\\right)")
+                                    }
+                                };
+                                rows.push(Row::Equation {
+                                    lhs: hat_name.clone(),
+                                    relation: "~",
+                                    rhs,
+                                });
+                            } else {
+                                rows.push(Row::Equation {
+                                    lhs: cov(style, &hat_name, &names.hat(entry.b, style)),
+                                    relation: "=",
+                                    rhs,
+                                });
+                            }
+                        }
+                    }
+                    let lhs = names.vector(eq.instruction, style);
+                    if zdot.is_empty() {
+                        rows.push(Row::Equation {
+                            lhs,
+                            relation: "=",
+                            rhs: hat_name,
+                        });
+                    } else {
+                        let dot_name = names.dot(*hat, style);
+                        let terms: Vec<String> = zdot
+                            .iter()
+                            .map(|t| {
+                                let u = names.vector(t.u.index(), style);
+                                match arena.node(t.coefficient) {
+                                    Node::Const(c) if *c == 1.0 => u,
+                                    _ => format!(
+                                        "{}{times}{u}",
+                                        arena.display(t.coefficient, &*names, style)
+                                    ),
+                                }
+                            })
+                            .collect();
+                        rows.push(Row::Equation {
+                            lhs: dot_name.clone(),
+                            relation: "=",
+                            rhs: terms.join(" + "),
+                        });
+                        let x_name = names.vector(x.index(), Style::Text);
+                        for t in zdot {
+                            rows.push(Row::Note(format!(
+                                "∂{x_name}/∂{} = {}",
+                                names.hat(t.atom, Style::Text),
+                                arena.display(t.derivative, &NoNames(names), Style::Text)
+                            )));
+                        }
+                        rows.push(Row::Equation {
+                            lhs: lhs.clone(),
+                            relation: "=",
+                            rhs: format!("{hat_name} + {dot_name}"),
+                        });
+                        let compact = arena.display(*z, &*names, style).to_string();
+                        rows.push(Row::Equation {
+                            lhs: String::new(),
+                            relation: "=",
+                            rhs: compact.clone(),
+                        });
+                        self.expanded(names, *z, style, &compact, &mut rows);
+                    }
+                }
+                EquationKind::Scalar { scalar } => {
+                    let s = &limit.scalars[scalar.0 as usize];
+                    let rhs = match s.definition {
+                        ScalarDefinition::Expectation(e) => {
+                            expectation(arena.display(e, &*names, style).to_string())
+                        }
+                        ScalarDefinition::Deterministic(e) => {
+                            arena.display(e, &*names, style).to_string()
+                        }
+                        ScalarDefinition::Given(v) => num(v),
+                    };
+                    rows.push(Row::Equation {
+                        lhs: names.scalar(*scalar, style),
+                        relation: "=",
+                        rhs,
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    /// Adds `= <expression over atoms>` when it differs from the compact form and is short.
+    fn expanded(
+        &self,
+        names: &mut Names,
+        z: ExprId,
+        style: Style,
+        compact: &str,
+        rows: &mut Vec<Row>,
+    ) {
+        let before = names.before.take();
+        let full = self.limit.arena.display(z, &*names, style).to_string();
+        names.before = before;
+        if full != compact && full.chars().count() <= MAX_EXPANDED {
+            rows.push(Row::Equation {
+                lhs: String::new(),
+                relation: "=",
+                rhs: full,
+            });
+        }
+    }
+
+    fn zdot_report(&self, names: &Names) -> String {
+        let limit = self.limit;
+        let mut out = String::new();
+        let kept: Vec<(&Equation, AtomId, &ZDotTerm)> = limit
+            .equations
+            .iter()
+            .flat_map(|e| match &e.kind {
+                EquationKind::MatMul { hat, zdot, .. } => {
+                    zdot.iter().map(|t| (e, *hat, t)).collect::<Vec<_>>()
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        let has_transposes = limit.families.iter().any(|f| f.transposed);
+        if kept.is_empty() {
+            if !has_transposes {
+                out.push_str("ZDot: none (no transposed matrix is used; every Ż is 0)\n");
+            } else if limit.vanished.is_empty() {
+                out.push_str("ZDot: every Ż vanishes (no transposed product sees a vector that depends on the forward products)\n");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "ZDot: every Ż vanishes; the gradient-independence shortcut (Wᵀ → an independent copy) is exact here.\n      {} term(s) are odd under a sign flip of a centered initial vector, so their expectations are 0:",
+                    limit.vanished.len()
+                );
+                self.list_vanished(names, &mut out);
+            }
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "ZDot: {} nonzero term(s); the gradient-independence shortcut (Wᵀ → an independent copy) would be wrong:",
+            kept.len()
+        );
+        for (eq, hat, t) in kept {
+            let (line, text) = source_line(self.source, eq.span);
+            let origin = limit.atoms[t.atom.0 as usize].instruction;
+            let (origin_line, origin_text) = source_line(
+                self.source,
+                limit
+                    .equations
+                    .iter()
+                    .find(|e| e.instruction == origin)
+                    .map_or(eq.span, |e| e.span),
+            );
+            let _ = writeln!(
+                out,
+                "  line {line} `{text}`: {} ⊃ {}·{}, because the vector multiplied depends on {} (line {origin_line} `{origin_text}`)",
+                names.dot(hat, Style::Text),
+                limit.arena.display(t.coefficient, &NoNames(names), Style::Text),
+                names.vector(t.u.index(), Style::Text),
+                names.hat(t.atom, Style::Text),
+            );
+        }
+        if !limit.vanished.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} further term(s) vanish by symmetry:",
+                limit.vanished.len()
+            );
+            self.list_vanished(names, &mut out);
+        }
+        out
+    }
+
+    fn list_vanished(&self, names: &Names, out: &mut String) {
+        const SHOWN: usize = 8;
+        for v in self.limit.vanished.iter().take(SHOWN) {
+            let (line, text) = source_line(
+                self.source,
+                self.limit
+                    .equations
+                    .iter()
+                    .find(|e| e.instruction == v.instruction)
+                    .map_or(crate::diagnostics::Span::default(), |e| e.span),
+            );
+            let group = self
+                .limit
+                .atoms
+                .iter()
+                .position(
+                    |a| matches!(a.kind, AtomKind::Initial { group, .. } if group == v.flipped),
+                )
+                .expect("the flipped group has atoms");
+            let _ = writeln!(
+                out,
+                "    line {line} `{text}`: E[∂{}/∂{}] = E[{}] = 0 (odd in {})",
+                names.vector(v.x.index(), Style::Text),
+                names.hat(v.atom, Style::Text),
+                self.limit
+                    .arena
+                    .display(v.derivative, &NoNames(names), Style::Text),
+                names.atom(AtomId(group as u32), Style::Text),
+            );
+        }
+        if self.limit.vanished.len() > SHOWN {
+            let _ = writeln!(out, "    … and {} more", self.limit.vanished.len() - SHOWN);
+        }
+    }
+}
+
+/// Names atoms and scalars but no subexpressions: the fully expanded form over atoms.
+struct NoNames<'a, 'b>(&'a Names<'b>);
+
+impl Symbols for NoNames<'_, '_> {
+    fn atom(&self, atom: AtomId, style: Style) -> String {
+        self.0.atom(atom, style)
+    }
+    fn scalar(&self, scalar: ScalarId, style: Style) -> String {
+        self.0.scalar(scalar, style)
+    }
+}
+
+fn cov(style: Style, a: &str, b: &str) -> String {
+    match style {
+        Style::Text => format!("Cov({a}, {b})"),
+        Style::Latex => format!("\\operatorname{{Cov}}\\left({a}, {b}\\right)"),
+    }
+}

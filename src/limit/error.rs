@@ -1,0 +1,31 @@
+//! Errors of deriving a limit.
+
+use crate::diagnostics::{Diagnostic, Span};
+
+/// Why a program's limit cannot be derived.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LimitError {
+    /// The width symbol appears in a Nonlin, Moment or scalar expression: the program is
+    /// not written with Θ(1) coordinates, so the Master Theorem does not apply as stated.
+    WidthInExpression {
+        /// The instruction.
+        span: Span,
+        /// The width symbol's name.
+        width: String,
+    },
+}
+
+impl LimitError {
+    /// The diagnostic describing this error.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            LimitError::WidthInExpression { span, width } => Diagnostic::error(
+                "E0201",
+                format!("the width `{width}` appears in an instruction"),
+            )
+            .with_primary(*span, format!("this depends on `{width}` explicitly"))
+            .with_note("the Master Theorem assumes every vector has Θ(1) coordinates and every scalar a finite limit; powers of the width only belong in `matrix W ~ N(0, c/n)`")
+            .with_help("analyse explicit width powers with `tpc derive --scaling`"),
+        }
+    }
+}
