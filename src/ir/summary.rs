@@ -17,11 +17,31 @@ impl Program {
         }
     }
 
+    /// The right side of a MatMul, Nonlin, Moment or scalar instruction in source-like form
+    /// (`W.T @ a`, `tanh(h)`, `mean(x * y)`), or `None` for a declaration.
+    pub fn right_side(&self, i: usize) -> Option<String> {
+        let leaf = |n: &ExprNode| self.leaf_name(n);
+        match &self.instructions[i].op {
+            Op::MatMul {
+                matrix,
+                transposed,
+                arg,
+            } => Some(format!(
+                "{}{} @ {}",
+                self.display_name(matrix.index()),
+                if *transposed { ".T" } else { "" },
+                self.display_name(arg.index())
+            )),
+            Op::Nonlin { expr } | Op::ScalarOp { expr } => Some(expr.format(&leaf)),
+            Op::Moment { expr } => Some(format!("mean({})", expr.format(&leaf))),
+            _ => None,
+        }
+    }
+
     /// One line describing instruction `i` in source-like form, e.g. `h = W.T @ a`.
     pub fn describe(&self, i: usize) -> String {
         let name = self.display_name(i);
         let instruction = &self.instructions[i];
-        let leaf = |n: &ExprNode| self.leaf_name(n);
         match &instruction.op {
             Op::Matrix { variance } => {
                 format!(
@@ -46,20 +66,9 @@ impl Program {
                 _ => format!("vector {name}"),
             },
             Op::InitScalar { value } => format!("scalar {name} = {}", format_number(*value)),
-            Op::MatMul {
-                matrix,
-                transposed,
-                arg,
-            } => format!(
-                "{name} = {}{} @ {}",
-                self.display_name(matrix.index()),
-                if *transposed { ".T" } else { "" },
-                self.display_name(arg.index())
-            ),
-            Op::Nonlin { expr } | Op::ScalarOp { expr } => {
-                format!("{name} = {}", expr.format(&leaf))
+            Op::MatMul { .. } | Op::Nonlin { .. } | Op::ScalarOp { .. } | Op::Moment { .. } => {
+                format!("{name} = {}", self.right_side(i).expect("an instruction"))
             }
-            Op::Moment { expr } => format!("{name} = mean({})", expr.format(&leaf)),
         }
     }
 

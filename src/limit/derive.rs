@@ -21,6 +21,60 @@ pub fn derive(program: &Program) -> Result<Limit, LimitError> {
     Ok(deriver.limit)
 }
 
+/// Names of the instructions for printing: program names, and for a temporary its right
+/// side written with these names (`tanh(h)`, `W tanh(h)` for the MatMul of a temporary).
+fn display_names(program: &Program) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(program.instructions.len());
+    for (i, instruction) in program.iter() {
+        let name = match (&instruction.name, &instruction.op) {
+            (Some(name), _) => name.to_string(),
+            (
+                None,
+                Op::MatMul {
+                    matrix,
+                    transposed,
+                    arg,
+                },
+            ) => {
+                let t = if *transposed { "ᵀ" } else { "" };
+                let separator = if program.instructions[arg.index()].name.is_none() {
+                    " "
+                } else {
+                    ""
+                };
+                format!(
+                    "{}{t}{separator}{}",
+                    names[matrix.index()],
+                    names[arg.index()]
+                )
+            }
+            (None, Op::Nonlin { expr } | Op::Moment { expr } | Op::ScalarOp { expr }) => {
+                let leaf = |node: &ExprNode| {
+                    let id = match node {
+                        ExprNode::Vector { id } => id.index(),
+                        ExprNode::Scalar { id } => id.index(),
+                        _ => return program.width.to_string(),
+                    };
+                    if program.instructions[id].name.is_none() {
+                        format!("({})", names[id])
+                    } else {
+                        names[id].clone()
+                    }
+                };
+                let text = expr.format(&leaf);
+                if matches!(instruction.op, Op::Moment { .. }) {
+                    format!("mean({text})")
+                } else {
+                    text
+                }
+            }
+            (None, _) => program.display_name(i),
+        };
+        names.push(name);
+    }
+    names
+}
+
 struct Deriver<'p> {
     program: &'p Program,
     limit: Limit,
@@ -48,7 +102,12 @@ impl<'p> Deriver<'p> {
                 equations: Vec::new(),
                 vanished: Vec::new(),
                 outputs: Vec::new(),
-                names: (0..n).map(|i| program.display_name(i)).collect(),
+                names: display_names(program),
+                temporary: program
+                    .instructions
+                    .iter()
+                    .map(|i| i.name.is_none())
+                    .collect(),
             },
             group_atoms: HashMap::new(),
             family_index: HashMap::new(),
@@ -144,11 +203,7 @@ impl<'p> Deriver<'p> {
             }
         }
         if mean.iter().all(|&m| m == 0.0) && self.flips.len() < MAX_FLIPPED_GROUPS {
-            let mut flip = SignFlip::new(
-                group,
-                self.limit.atoms.len() - atoms.len(),
-                self.limit.families.len(),
-            );
+            let mut flip = SignFlip::new(group, self.limit.atoms.len() - atoms.len());
             for &a in &atoms {
                 flip.add_initial(a, group);
             }
@@ -262,7 +317,7 @@ impl<'p> Deriver<'p> {
         }
         self.limit.families[family].atoms.push(atom);
         for flip in &mut self.flips {
-            flip.add_hat(&self.limit.arena, atom, family, x);
+            flip.add_hat(&self.limit.arena, atom, x);
         }
         atom
     }
@@ -281,7 +336,7 @@ impl<'p> Deriver<'p> {
             return None;
         }
         for flip in &mut self.flips {
-            if flip.is_valid() && flip.parity(&self.limit.arena, derivative) == Parity::Odd {
+            if flip.parity(&self.limit.arena, derivative) == Parity::Odd {
                 self.limit.vanished.push(VanishedTerm {
                     instruction: i,
                     x: arg,

@@ -61,7 +61,43 @@ impl<'a> Names<'a> {
     fn vector(&self, i: usize, style: Style) -> String {
         match style {
             Style::Text => format!("Z^{}", text_superscript(&self.limit.names[i])),
-            Style::Latex => format!("Z^{{{}}}", latex_name(&self.limit.names[i])),
+            Style::Latex => format!("Z^{{{}}}", self.latex_label(i)),
+        }
+    }
+
+    /// A vector's name in LaTeX; a temporary is written out as its limit.
+    fn latex_label(&self, i: usize) -> String {
+        match (self.limit.temporary[i], self.limit.z[i]) {
+            (true, Some(z)) => {
+                let inner = Names {
+                    limit: self.limit,
+                    vector_of: HashMap::new(),
+                    before: None,
+                };
+                format!(
+                    "\\left({}\\right)",
+                    self.limit.arena.display(z, &inner, Style::Latex)
+                )
+            }
+            _ => latex_name(&self.limit.names[i]),
+        }
+    }
+
+    /// `M x` in an atom's superscript: `Wx`, `Wᵀa`, `W tanh(h)` for a temporary argument.
+    fn product(&self, family: &HatFamily, arg: usize, style: Style) -> String {
+        let matrix = &self.limit.names[family.matrix.index()];
+        match style {
+            Style::Text => {
+                let separator = if self.limit.temporary[arg] { " " } else { "" };
+                let t = if family.transposed { "ᵀ" } else { "" };
+                format!("{matrix}{t}{separator}{}", self.limit.names[arg])
+            }
+            Style::Latex => format!(
+                "{}{} {}",
+                latex_name(matrix),
+                if family.transposed { "^{\\top}" } else { "" },
+                self.latex_label(arg)
+            ),
         }
     }
 
@@ -69,22 +105,10 @@ impl<'a> Names<'a> {
         let AtomKind::Hat { family, arg, .. } = self.limit.atoms[atom.0 as usize].kind else {
             unreachable!("a ZHat atom")
         };
-        let f = &self.limit.families[family];
-        let matrix = &self.limit.names[f.matrix.index()];
-        let arg = &self.limit.names[arg.index()];
+        let product = self.product(&self.limit.families[family], arg.index(), style);
         match style {
-            Style::Text => format!(
-                "Ẑ^{{{}{}{}}}",
-                matrix,
-                if f.transposed { "ᵀ" } else { "" },
-                arg
-            ),
-            Style::Latex => format!(
-                "\\hat{{Z}}^{{{}{} {}}}",
-                latex_name(matrix),
-                if f.transposed { "^{\\top}" } else { "" },
-                latex_name(arg)
-            ),
+            Style::Text => format!("Ẑ^{{{product}}}"),
+            Style::Latex => format!("\\hat{{Z}}^{{{product}}}"),
         }
     }
 
@@ -108,7 +132,33 @@ impl Symbols for Names<'_> {
     }
 
     fn scalar(&self, scalar: ScalarId, style: Style) -> String {
-        match self.limit.scalars[scalar.0 as usize].role {
+        let s = &self.limit.scalars[scalar.0 as usize];
+        match s.role {
+            ScalarRole::Instruction(i) if self.limit.temporary[i] => {
+                // A temporary Moment or scalar expression is written out where it is used.
+                let inner = Names {
+                    limit: self.limit,
+                    vector_of: self.vector_of.clone(),
+                    before: Some(i),
+                };
+                match s.definition {
+                    ScalarDefinition::Expectation(e) => match style {
+                        Style::Text => format!("E[{}]", self.limit.arena.display(e, &inner, style)),
+                        Style::Latex => format!(
+                            "\\mathbb{{E}}\\left[{}\\right]",
+                            self.limit.arena.display(e, &inner, style)
+                        ),
+                    },
+                    ScalarDefinition::Deterministic(e) => match style {
+                        Style::Text => format!("({})", self.limit.arena.display(e, &inner, style)),
+                        Style::Latex => format!(
+                            "\\left({}\\right)",
+                            self.limit.arena.display(e, &inner, style)
+                        ),
+                    },
+                    ScalarDefinition::Given(v) => format_number(v, style),
+                }
+            }
             ScalarRole::Instruction(i) => match style {
                 Style::Text => format!("{}°", self.limit.names[i]),
                 Style::Latex => format!("{{{}}}^{{\\circ}}", latex_name(&self.limit.names[i])),
@@ -131,7 +181,7 @@ impl Symbols for Names<'_> {
     fn name(&self, expr: ExprId, style: Style) -> Option<String> {
         let before = self.before?;
         let &i = self.vector_of.get(&expr)?;
-        if i >= before {
+        if i >= before || self.limit.temporary[i] {
             return None;
         }
         // Initial atoms already print as Z^v.
@@ -369,9 +419,17 @@ impl LimitDisplay<'_> {
                         });
                     }
                 }
+                EquationKind::Nonlin { .. } | EquationKind::Scalar { .. }
+                    if limit.temporary[eq.instruction] => {}
                 EquationKind::Nonlin { z } => {
                     let lhs = names.vector(eq.instruction, style);
-                    let compact = arena.display(*z, &*names, style).to_string();
+                    let compact = match names.vector_of.get(z) {
+                        // The same limit as an earlier vector (`x1 = id(h1)`): say so.
+                        Some(&earlier) if earlier < eq.instruction && !limit.temporary[earlier] => {
+                            names.vector(earlier, style)
+                        }
+                        _ => arena.display(*z, &*names, style).to_string(),
+                    };
                     rows.push(Row::Equation {
                         lhs,
                         relation: "=",
@@ -428,11 +486,14 @@ impl LimitDisplay<'_> {
                     }
                     let lhs = names.vector(eq.instruction, style);
                     if zdot.is_empty() {
-                        rows.push(Row::Equation {
-                            lhs,
-                            relation: "=",
-                            rhs: hat_name,
-                        });
+                        // A temporary product is named by its atom alone.
+                        if !limit.temporary[eq.instruction] {
+                            rows.push(Row::Equation {
+                                lhs,
+                                relation: "=",
+                                rhs: hat_name,
+                            });
+                        }
                     } else {
                         let dot_name = names.dot(*hat, style);
                         let terms: Vec<String> = zdot

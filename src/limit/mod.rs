@@ -56,8 +56,11 @@ pub struct Limit {
     pub vanished: Vec<VanishedTerm>,
     /// The limits of the program's outputs.
     pub outputs: Vec<ScalarId>,
-    /// Display names of the program's instructions (`h`, `x[2]`, `%7`).
+    /// Display names of the program's instructions (`h`, `x[2]`); for a temporary, its
+    /// right side (`tanh(h)`, `W @ x`).
     pub names: Vec<String>,
+    /// Whether each instruction is a temporary introduced by lowering (no program name).
+    pub temporary: Vec<bool>,
 }
 
 /// A Gaussian atom.

@@ -1,11 +1,13 @@
 //! Sign-flip symmetry: the exact form of the gradient-independence argument.
 //!
-//! Flip the sign of every atom of one centered initial group G. The atoms' joint law is
-//! unchanged if, within every ZHat family, no atom whose vector is *odd* under the flip is
-//! correlated with one whose vector has no parity: odd–even pairs have covariance
-//! `σ² E[odd · even] = 0` by induction over the program, odd–odd pairs keep theirs. Under such
-//! a flip an expression that is odd has expectation 0. This is why the Ż terms of a BP-like
-//! program (the NTK at initialization) vanish: they are odd in the readout vector.
+//! Flip the sign of every atom of one centered initial group G, and with it every ZHat atom
+//! whose vector is odd under the flip. Expressions are *even*, *odd* or *mixed*; an even or
+//! odd expression mentions only even and odd atoms. The joint law of the even and odd atoms
+//! is invariant under the flip, by induction in program order: it is Gaussian; G is
+//! centered; an odd–even pair in one family has covariance `σ² E[odd · even]`, the
+//! expectation of an odd expression over earlier even and odd atoms, hence 0; other pairs keep
+//! their covariance. So an odd expression has expectation 0. This is why the Ż terms of a
+//! BP-like program (the NTK at initialization) vanish: they are odd in the readout vector.
 
 use crate::builtins::Symmetry;
 use crate::ir::GroupId;
@@ -37,29 +39,18 @@ impl Parity {
 pub struct SignFlip {
     /// The flipped group.
     pub group: GroupId,
-    /// Whether the flip still leaves the law of all atoms so far invariant.
-    valid: bool,
     atom_parity: Vec<Parity>,
     expr_parity: Vec<Parity>,
-    /// Per ZHat family: (has an odd atom, has an atom without parity).
-    families: Vec<(bool, bool)>,
 }
 
 impl SignFlip {
     /// A flip of `group`; atoms introduced before it are even.
-    pub fn new(group: GroupId, atoms_so_far: usize, families_so_far: usize) -> SignFlip {
+    pub fn new(group: GroupId, atoms_so_far: usize) -> SignFlip {
         SignFlip {
             group,
-            valid: true,
             atom_parity: vec![Parity::Even; atoms_so_far],
             expr_parity: Vec::new(),
-            families: vec![(false, false); families_so_far],
         }
-    }
-
-    /// Whether the flip is still a symmetry of the law.
-    pub fn is_valid(&self) -> bool {
-        self.valid
     }
 
     /// Records a new initial atom: odd if it belongs to the flipped group.
@@ -72,22 +63,10 @@ impl SignFlip {
         });
     }
 
-    /// Records a new ZHat atom of `family` multiplying a vector with limit `arg_z`.
-    pub fn add_hat(&mut self, arena: &Arena, atom: AtomId, family: usize, arg_z: ExprId) {
+    /// Records a new ZHat atom multiplying a vector with limit `arg_z`: it has that vector's parity.
+    pub fn add_hat(&mut self, arena: &Arena, atom: AtomId, arg_z: ExprId) {
         debug_assert_eq!(atom.0 as usize, self.atom_parity.len());
         let parity = self.parity(arena, arg_z);
-        if self.families.len() <= family {
-            self.families.resize(family + 1, (false, false));
-        }
-        let (has_odd, has_mixed) = &mut self.families[family];
-        match parity {
-            Parity::Odd => *has_odd = true,
-            Parity::Mixed => *has_mixed = true,
-            Parity::Even => {}
-        }
-        if *has_odd && *has_mixed {
-            self.valid = false;
-        }
         self.atom_parity.push(parity);
     }
 

@@ -1,0 +1,291 @@
+//! The derived limit: snapshots of every example program's equations (text and LaTeX), and
+//! structural checks against the reference cases of `reference-cases.md`.
+
+use std::path::Path;
+use tpc::builtins::Builtin;
+use tpc::ir::{LowerOptions, Program};
+use tpc::limit::{self, EquationKind, Limit, LimitDisplay, LimitFormat};
+use tpc::symbolic::{AtomId, ExprId};
+
+fn compile(source: &str) -> Program {
+    tpc::compile(source.as_bytes(), &LowerOptions::default())
+        .unwrap_or_else(|d| panic!("{}", d.render("test.tp", source)))
+}
+
+fn derive_file(path: &Path) -> (String, Program, Limit) {
+    let source = std::fs::read_to_string(path).expect("program file");
+    let program = compile(&source);
+    let limit = limit::derive(&program)
+        .unwrap_or_else(|e| panic!("{}", e.to_diagnostic().render("test.tp", &source)));
+    (source, program, limit)
+}
+
+fn program_path(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("programs")
+        .join(name)
+}
+
+/// The instruction defining `name`.
+fn instruction(program: &Program, name: &str) -> usize {
+    (0..program.instructions.len())
+        .find(|&i| program.display_name(i) == name)
+        .unwrap_or_else(|| panic!("no instruction named {name}"))
+}
+
+fn z(limit: &Limit, program: &Program, name: &str) -> ExprId {
+    limit.z[instruction(program, name)].expect("a vector")
+}
+
+/// The ZHat atom a MatMul instruction uses.
+fn hat(limit: &Limit, program: &Program, name: &str) -> AtomId {
+    let i = instruction(program, name);
+    limit
+        .equations
+        .iter()
+        .find_map(|e| match &e.kind {
+            EquationKind::MatMul { hat, .. } if e.instruction == i => Some(*hat),
+            _ => None,
+        })
+        .expect("a MatMul equation")
+}
+
+#[test]
+fn every_program_derives_and_its_equations_are_snapshotted() {
+    insta::glob!("../programs", "*.tp", |path| {
+        let (source, _, limit) = derive_file(path);
+        let name = format!("programs/{}", path.file_name().unwrap().to_string_lossy());
+        let text = LimitDisplay::new(&limit, &source, &name, LimitFormat::Text).to_string();
+        insta::assert_snapshot!("text", text);
+    });
+}
+
+#[test]
+fn every_program_has_a_latex_form_that_is_well_formed() {
+    insta::glob!("../programs", "*.tp", |path| {
+        let (source, _, limit) = derive_file(path);
+        let name = format!("programs/{}", path.file_name().unwrap().to_string_lossy());
+        let latex = LimitDisplay::new(&limit, &source, &name, LimitFormat::Latex).to_string();
+        // Without a TeX installation, check what makes an align environment fail to compile:
+        // balanced braces and \left/\right pairs, no double superscripts, no blank lines.
+        let body: String = latex
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('%'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            body.starts_with("\\begin{align}") && body.ends_with("\\end{align}"),
+            "{latex}"
+        );
+        let mut depth = 0i64;
+        for c in body.chars() {
+            depth += match c {
+                '{' => 1,
+                '}' => -1,
+                _ => 0,
+            };
+            assert!(depth >= 0, "unbalanced braces in {name}");
+        }
+        assert_eq!(depth, 0, "unbalanced braces in {name}");
+        assert_eq!(
+            body.matches("\\left").count(),
+            body.matches("\\right").count()
+        );
+        assert!(!body.contains("\n\n"), "blank line inside align in {name}");
+        assert!(!body.contains("}^{2}^"), "double superscript in {name}");
+        insta::assert_snapshot!("latex", latex);
+    });
+}
+
+/// Case 4a: alternating W and Wᵀ on a linear chain, σ² = 1.
+#[test]
+fn catalan_chain_matches_the_printed_derivation_of_case_4a() {
+    let (_, p, mut limit) = derive_file(&program_path("catalan.tp"));
+    let zv = |name: &str, limit: &Limit| z(limit, &p, name);
+    let (v0, v1, v2, v3, v4) = (
+        zv("v0", &limit),
+        zv("v1", &limit),
+        zv("v2", &limit),
+        zv("v3", &limit),
+        zv("v4", &limit),
+    );
+    let hat_wv0 = limit.arena.atom(hat(&limit, &p, "v1"));
+    let hat_wt_v1 = limit.arena.atom(hat(&limit, &p, "v2"));
+    let hat_wv2 = limit.arena.atom(hat(&limit, &p, "v3"));
+    let hat_wt_v3 = limit.arena.atom(hat(&limit, &p, "v4"));
+    assert_eq!(v1, hat_wv0, "Z^{{v1}} = Ẑ^{{Wv0}}");
+    let expected = limit.arena.add(hat_wt_v1, v0);
+    assert_eq!(v2, expected, "Z^{{v2}} = Ẑ^{{Wᵀv1}} + Z^{{v0}}");
+    let expected = limit.arena.add(hat_wv2, hat_wv0);
+    assert_eq!(v3, expected, "Z^{{v3}} = Ẑ^{{Wv2}} + Ẑ^{{Wv0}}");
+    let partial = limit.arena.add(hat_wt_v3, v0);
+    let expected = limit.arena.add(partial, v2);
+    assert_eq!(v4, expected, "Z^{{v4}} = Ẑ^{{Wᵀv3}} + Z^{{v0}} + Z^{{v2}}");
+    let _ = v3;
+}
+
+/// Case 3: Ż^{Wᵀa} = σ² Z^x E[φ'(Z^h)] with σ² = 2 (the σ² in the Ż catches pitfall 1).
+#[test]
+fn minimal_transpose_program_has_the_zdot_of_case_3() {
+    let (_, p, mut limit) = derive_file(&program_path("transpose_minimal.tp"));
+    let y = instruction(&p, "y");
+    let eq = limit
+        .equations
+        .iter()
+        .find(|e| e.instruction == y)
+        .expect("equation of y")
+        .clone();
+    let EquationKind::MatMul {
+        zdot, hat: hat_y, ..
+    } = &eq.kind
+    else {
+        panic!("y is a MatMul")
+    };
+    assert_eq!(zdot.len(), 1);
+    let term = &zdot[0];
+    assert_eq!(p.display_name(term.u.index()), "x");
+    let hat_wx = limit.arena.atom(hat(&limit, &p, "h"));
+    let tanh_prime = limit.arena.apply(Builtin::Tanh, 1, hat_wx);
+    assert_eq!(
+        term.derivative, tanh_prime,
+        "∂Z^a/∂Ẑ^{{Wx}} = tanh'(Ẑ^{{Wx}})"
+    );
+    // coefficient = 2 · E[tanh'(Ẑ^{Wx})], a limit scalar.
+    let scalars = limit.arena.scalars(term.coefficient);
+    assert_eq!(scalars.len(), 1);
+    let kappa = limit.arena.scalar(scalars[0]);
+    let expected = limit.arena.scale(kappa, 2.0);
+    assert_eq!(term.coefficient, expected);
+    match limit.scalars[scalars[0].0 as usize].definition {
+        limit::ScalarDefinition::Expectation(e) => assert_eq!(e, tanh_prime),
+        other => panic!("expected an expectation, found {other:?}"),
+    }
+    // Z^y = Ẑ^{Wᵀa} + 2 κ Z^x
+    let hat_y = limit.arena.atom(*hat_y);
+    let x = z(&limit, &p, "x");
+    let product = limit.arena.mul(expected, x);
+    let expected_y = limit.arena.add(hat_y, product);
+    assert_eq!(limit.z[y], Some(expected_y));
+    assert!(!limit.zdot_vanishes());
+}
+
+/// Case 5C: in the linear μP network after one step, the Ż of the forward product W h_1(ξ)
+/// is −η χ° ⟨ξ₀, ξ⟩ Z^{nV₀}: the input layer's share of f_1 (tp-math §6.3).
+#[test]
+fn linear_mup_step_has_the_zdot_of_case_5c() {
+    let (_, p, mut limit) = derive_file(&program_path("sgd_two_steps.tp"));
+    for (input, inner) in [("hb1[0]", 1.0), ("hb1[1]", 0.5)] {
+        let i = instruction(&p, input);
+        // hb1 = W @ x1 - … : the MatMul is the temporary just before it.
+        let matmul = (0..i)
+            .rev()
+            .find(|&k| matches!(p.instructions[k].op, tpc::ir::Op::MatMul { .. }))
+            .unwrap();
+        let eq = limit
+            .equations
+            .iter()
+            .find(|e| e.instruction == matmul)
+            .unwrap()
+            .clone();
+        let EquationKind::MatMul { zdot, .. } = &eq.kind else {
+            panic!()
+        };
+        assert_eq!(zdot.len(), 1, "{input}");
+        assert_eq!(p.display_name(zdot[0].u.index()), "dhb0");
+        // coefficient = σ² · ∂Z^{x1}/∂Ẑ^{Wᵀdhb0} = −η χ0° ⟨ξ₀, ξ⟩ with η = 1, σ² = 1.
+        let chi0 = limit.scalar_of[instruction(&p, "chi0")].unwrap();
+        let chi = limit.arena.scalar(chi0);
+        let expected = limit.arena.scale(chi, -inner);
+        assert_eq!(zdot[0].coefficient, expected, "{input}");
+    }
+    // Z^{dhb0} = Z^{nV0}: φ = id.
+    assert_eq!(z(&limit, &p, "dhb0"), z(&limit, &p, "nV0"));
+}
+
+#[test]
+fn bp_like_programs_have_no_zdot_and_say_why() {
+    // tanh NTK: the Ż terms are structurally nonzero but odd in the readout.
+    let (source, _, limit) = derive_file(&program_path("ntk_tanh.tp"));
+    assert!(limit.zdot_vanishes());
+    assert!(!limit.vanished.is_empty());
+    let text = LimitDisplay::new(&limit, &source, "ntk_tanh.tp", LimitFormat::Text).to_string();
+    assert!(
+        text.contains("every Ż vanishes; the gradient-independence shortcut"),
+        "{text}"
+    );
+    // relu NTK: relu'' = 0, so the derivatives vanish structurally.
+    let (_, _, limit) = derive_file(&program_path("ntk_relu.tp"));
+    assert!(limit.zdot_vanishes() && limit.vanished.is_empty());
+    // NNGP: no transposes at all.
+    let (source, _, limit) = derive_file(&program_path("nngp_tanh.tp"));
+    let text = LimitDisplay::new(&limit, &source, "nngp_tanh.tp", LimitFormat::Text).to_string();
+    assert!(
+        text.contains("ZDot: none (no transposed matrix is used"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_symmetry_is_used_only_for_a_centered_vector() {
+    // ∂Z^g/∂Ẑ^{Wx} = v·sigmoid'(h): even in x, odd in v. With v centered the term vanishes
+    // (E[v] E[sigmoid'(h)] = 0); with mean 0.5 it is 0.5·E[sigmoid'(h)] ≠ 0 and must stay.
+    let program = |mean: f64| {
+        format!("matrix W ~ N(0, 1/n)\nvector x ~ N(0, 1)\nvector v ~ N({mean}, 1)\nh = W @ x\ng = v * sigmoid(h)\ny = W.T @ g\nk = mean(y * x)\n")
+    };
+    let centered = limit::derive(&compile(&program(0.0))).unwrap();
+    assert!(centered.zdot_vanishes());
+    assert_eq!(centered.vanished.len(), 1);
+    let shifted = limit::derive(&compile(&program(0.5))).unwrap();
+    assert!(!shifted.zdot_vanishes());
+    assert!(shifted.vanished.is_empty());
+}
+
+#[test]
+fn a_term_with_an_atom_without_parity_is_kept() {
+    // Flipping x: Ẑ^{W relu(x)} has no parity, so ∂Z^g/∂Ẑ^{Va} = Ẑ^{W relu(x)}·sigmoid''(c)
+    // is mixed and its expectation is not claimed to vanish.
+    let source = "matrix W ~ N(0, 1/n)\nmatrix V ~ N(0, 1/n)\nvector x ~ N(0, 1)\na = W @ x\nb = W @ relu(x)\nc = V @ a\ng = sigmoid'(c) * b\ny = V.T @ g\nk = mean(y * a)\n";
+    let limit = limit::derive(&compile(source)).unwrap();
+    assert!(!limit.zdot_vanishes(), "{:?}", limit.vanished);
+}
+
+#[test]
+fn equal_products_share_one_atom() {
+    let source =
+        "matrix W ~ N(0, 1/n)\nvector x ~ N(0, 1)\na = W @ x\nb = W @ x\nk = mean(a * b)\n";
+    let p = compile(source);
+    let limit = limit::derive(&p).unwrap();
+    assert_eq!(z(&limit, &p, "a"), z(&limit, &p, "b"));
+    assert_eq!(limit.families[0].atoms.len(), 1);
+}
+
+#[test]
+fn the_width_inside_an_instruction_is_an_error() {
+    let source = "vector x ~ N(0, 1)\ny = n^(-1/2) * x\n";
+    let error = limit::derive(&compile(source)).unwrap_err();
+    let rendered = error.to_diagnostic().render("test.tp", source);
+    assert!(
+        rendered.contains("E0201") && rendered.contains("2:1"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn json_lists_atoms_families_scalars_and_zdot_coefficients() {
+    let (source, _, limit) = derive_file(&program_path("transpose_minimal.tp"));
+    let json = limit::to_json(&limit, &source);
+    assert_eq!(json["atoms"].as_array().unwrap().len(), 3);
+    assert_eq!(json["families"].as_array().unwrap().len(), 2);
+    assert_eq!(json["families"][0]["sigma2"], 2.0);
+    let y = json["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "y")
+        .unwrap();
+    assert_eq!(y["zdot"][0]["u"], "x");
+    assert_eq!(y["zdot"][0]["derivative"]["op"], "apply");
+    assert_eq!(y["zdot"][0]["derivative"]["f"], "tanh");
+    assert!(y["line"].as_u64().is_some());
+    assert_eq!(json["zdot_vanishes"], false);
+}
