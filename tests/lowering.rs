@@ -165,6 +165,12 @@ fn consts_in_loops_are_local_to_the_iteration() {
 }
 
 #[test]
+fn lines_inside_brackets_are_joined() {
+    let p = lower("vector x ~ N(0, 1)\nk = (mean(x * x)   # a comment inside\n  + 1)\nconst m = [[1, 0],  # row 0\n           [0, 1]]\nj = mean(x * m[1, 1])\n");
+    assert_eq!(p.outputs.len(), 2);
+}
+
+#[test]
 fn statements_can_share_a_line() {
     let p = lower("vector x ~ N(0, 1); k = mean(x * x); output k");
     assert_eq!(p.outputs.len(), 1);
@@ -215,7 +221,12 @@ fn error_codes_of_typical_mistakes() {
             "E0104",
         ),
         ("vector x ~ N(0, 1)\noutput x\n", "E0110"),
-        ("def tanh(x) = x\n", "E0103"),
+        ("def tanh(x) = x\n", "E0105"),
+        ("vector x ~ N(0, 1)\nrelu = mean(x)\n", "E0105"),
+        (
+            "const c = 1\nvector x ~ N(0, 1)\nfor t in 0..2 { const c = t; k[t] = mean(x) * c }\n",
+            "E0103",
+        ),
         ("vector n ~ N(0, 1)\n", "E0103"),
         ("# nothing here\n", "E0100"),
     ];

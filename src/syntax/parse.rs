@@ -24,8 +24,8 @@ pub const MAX_EXPR_DEPTH: usize = 256;
 /// Never panics and never recurses deeper than [`MAX_NESTING`] brackets or
 /// [`MAX_EXPR_DEPTH`] operators, whatever the input.
 pub fn parse(source: &str) -> Result<Program, SyntaxError> {
-    check_nesting(source)?;
-    let mut pairs = TpParser::parse(Rule::program, source).map_err(|e| syntax_error(e, source))?;
+    let joined = join_bracketed_lines(source)?;
+    let mut pairs = TpParser::parse(Rule::program, &joined).map_err(|e| syntax_error(e, source))?;
     let program = pairs
         .next()
         .expect("the program rule always yields one pair");
@@ -37,18 +37,37 @@ pub fn parse(source: &str) -> Result<Program, SyntaxError> {
     Ok(Program { statements })
 }
 
-/// Rejects bracket nesting beyond [`MAX_NESTING`] before the recursive-descent parser sees it.
-fn check_nesting(source: &str) -> Result<(), SyntaxError> {
-    let mut depth = 0usize;
+/// Joins lines inside `(…)` and `[…]`: line breaks there become spaces and comments become
+/// blanks, byte for byte, so spans still point into the original source. (Inside `{…}`
+/// line breaks keep separating statements.) Also rejects bracket nesting beyond
+/// [`MAX_NESTING`] before the recursive-descent parser sees it.
+fn join_bracketed_lines(source: &str) -> Result<std::borrow::Cow<'_, str>, SyntaxError> {
+    let mut open: Vec<char> = Vec::new();
     let mut in_comment = false;
+    let mut blanks: Vec<std::ops::Range<usize>> = Vec::new();
     for (offset, c) in source.char_indices() {
+        let inside = matches!(open.last(), Some('(' | '['));
         match c {
-            '#' => in_comment = true,
-            '\n' | '\r' => in_comment = false,
-            _ if in_comment => {}
+            '\n' | '\r' => {
+                in_comment = false;
+                if inside {
+                    blanks.push(offset..offset + 1);
+                }
+            }
+            _ if in_comment => {
+                if inside {
+                    blanks.push(offset..offset + c.len_utf8());
+                }
+            }
+            '#' => {
+                in_comment = true;
+                if inside {
+                    blanks.push(offset..offset + 1);
+                }
+            }
             '(' | '[' | '{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
+                open.push(c);
+                if open.len() > MAX_NESTING {
                     return Err(SyntaxError::TooDeep {
                         span: Span::new(offset, offset + 1),
                         limit: MAX_NESTING,
@@ -56,11 +75,22 @@ fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                     });
                 }
             }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            ')' | ']' | '}' => {
+                open.pop();
+            }
             _ => {}
         }
     }
-    Ok(())
+    if blanks.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(source));
+    }
+    let mut bytes = source.as_bytes().to_vec();
+    for range in blanks {
+        bytes[range].fill(b' ');
+    }
+    Ok(std::borrow::Cow::Owned(String::from_utf8(bytes).expect(
+        "replacing whole characters by spaces keeps UTF-8",
+    )))
 }
 
 fn span_of(pair: &Pair<Rule>) -> Span {

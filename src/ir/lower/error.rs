@@ -36,6 +36,13 @@ pub enum LowerError {
         /// Extra advice.
         help: Option<&'static str>,
     },
+    /// A name that belongs to a built-in function.
+    ReservedName {
+        /// The definition.
+        span: Span,
+        /// The name.
+        name: String,
+    },
     /// A member of an indexed family that does not exist.
     UndefinedMember {
         /// The use.
@@ -240,6 +247,12 @@ impl LowerError {
                     *help,
                 )
             }
+            ReservedName { span, name } => Diagnostic::error(
+                "E0105",
+                format!("`{name}` is the name of a built-in function"),
+            )
+            .with_primary(*span, "cannot be redefined")
+            .with_help("choose another name"),
             UndefinedMember {
                 span,
                 member,

@@ -160,17 +160,6 @@ impl Lowerer {
             StatementKind::Vector { targets, law } => self.vector_statement(targets, law),
             StatementKind::Scalar { target, value } => self.scalar_statement(target, value),
             StatementKind::Def { name, params, body } => {
-                if crate::builtins::Builtin::from_name(&name.name).is_some()
-                    || constant::helper_arity(&name.name).is_some()
-                    || name.name == "mean"
-                {
-                    return Err(LowerError::Redefinition {
-                        span: name.span,
-                        name: name.name.clone(),
-                        previous: None,
-                        help: Some("this is a built-in function; choose another name"),
-                    });
-                }
                 let def = scope::Def {
                     name: name.name.clone(),
                     params: params.clone(),
@@ -211,8 +200,15 @@ impl Lowerer {
         }
     }
 
-    /// Checks that a new name does not clash with an existing one or the width symbol.
+    /// Checks that a new name does not clash with an existing one, a built-in function or
+    /// the width symbol.
     fn check_fresh(&self, name: &ast::Ident) -> Result<(), LowerError> {
+        if is_builtin_name(&name.name) {
+            return Err(LowerError::ReservedName {
+                span: name.span,
+                name: name.name.clone(),
+            });
+        }
         if *name.name == *self.width {
             return Err(LowerError::Redefinition {
                 span: name.span,
@@ -224,9 +220,7 @@ impl Lowerer {
             });
         }
         if self.scopes.lookup(&name.name).is_some() {
-            let help = (!self.scopes.is_top_level())
-                .then_some("a plain name assigned in a loop is defined again in every iteration: index it, e.g. `x[t] = …`");
-            return Err(self.redefinition(name, help));
+            return Err(self.redefinition(name, None));
         }
         Ok(())
     }
@@ -241,7 +235,9 @@ impl Lowerer {
             self.check_fresh(name)?;
             self.scopes.define_global(&name.name, binding, name.span);
         } else {
-            if self.scopes.is_local(&name.name) {
+            // Inside a loop: local to the iteration, but it may not shadow another name.
+            self.check_fresh(name)?;
+            if self.scopes.is_family(&name.name) {
                 return Err(self.redefinition(name, None));
             }
             self.scopes.define_local(&name.name, binding, name.span);
@@ -600,7 +596,17 @@ impl Lowerer {
         let index = self.indices(&place.index)?;
         if index.is_empty() {
             // Report the clash before evaluating the right side.
-            self.check_fresh(&place.name)?;
+            self.check_fresh(&place.name).map_err(|e| match e {
+                LowerError::Redefinition { span, name, previous, .. } if !self.scopes.is_top_level() => {
+                    LowerError::Redefinition {
+                        span,
+                        name,
+                        previous,
+                        help: Some("a plain name assigned in a loop is defined again in every iteration: index it, e.g. `x[t] = …`"),
+                    }
+                }
+                other => other,
+            })?;
         }
         let value = self.expr(value)?;
         let name = self.name(&place.name, &index);
@@ -664,6 +670,13 @@ impl Lowerer {
         }
         self.emit(op, Some(name), span)
     }
+}
+
+/// Whether `name` is a built-in function, a constant helper or `mean`.
+fn is_builtin_name(name: &str) -> bool {
+    crate::builtins::Builtin::from_name(name).is_some()
+        || constant::helper_arity(name).is_some()
+        || name == "mean"
 }
 
 fn describe_const(t: &Tensor) -> String {
