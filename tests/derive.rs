@@ -284,8 +284,23 @@ fn json_lists_atoms_families_scalars_and_zdot_coefficients() {
         .find(|v| v["name"] == "y")
         .unwrap();
     assert_eq!(y["zdot"][0]["u"], "x");
-    assert_eq!(y["zdot"][0]["derivative"]["op"], "apply");
-    assert_eq!(y["zdot"][0]["derivative"]["f"], "tanh");
+    let node = |id: &serde_json::Value| {
+        let nodes = json["nodes"].as_array().unwrap();
+        nodes.iter().find(|n| n["id"] == *id).unwrap().clone()
+    };
+    let derivative = node(&y["zdot"][0]["derivative"]);
+    assert_eq!(derivative["op"], "apply");
+    assert_eq!(derivative["f"], "tanh");
+    assert_eq!(derivative["order"], 1);
+    assert_eq!(node(&derivative["arg"])["op"], "atom");
+    // Children come before parents.
+    let ids: Vec<u64> = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_u64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
     assert!(y["line"].as_u64().is_some());
     assert_eq!(json["zdot_vanishes"], false);
 }

@@ -76,7 +76,7 @@ impl<'a> Names<'a> {
                 };
                 format!(
                     "\\left({}\\right)",
-                    self.limit.arena.display(z, &inner, Style::Latex)
+                    render(&self.limit.arena, z, &inner, Style::Latex)
                 )
             }
             _ => latex_name(&self.limit.names[i]),
@@ -143,17 +143,19 @@ impl Symbols for Names<'_> {
                 };
                 match s.definition {
                     ScalarDefinition::Expectation(e) => match style {
-                        Style::Text => format!("E[{}]", self.limit.arena.display(e, &inner, style)),
+                        Style::Text => {
+                            format!("E[{}]", render(&self.limit.arena, e, &inner, style))
+                        }
                         Style::Latex => format!(
                             "\\mathbb{{E}}\\left[{}\\right]",
-                            self.limit.arena.display(e, &inner, style)
+                            render(&self.limit.arena, e, &inner, style)
                         ),
                     },
                     ScalarDefinition::Deterministic(e) => match style {
-                        Style::Text => format!("({})", self.limit.arena.display(e, &inner, style)),
+                        Style::Text => format!("({})", render(&self.limit.arena, e, &inner, style)),
                         Style::Latex => format!(
                             "\\left({}\\right)",
-                            self.limit.arena.display(e, &inner, style)
+                            render(&self.limit.arena, e, &inner, style)
                         ),
                     },
                     ScalarDefinition::Given(v) => format_number(v, style),
@@ -265,6 +267,67 @@ pub(super) fn source_line(source: &str, span: crate::diagnostics::Span) -> (usiz
 
 /// Expanded forms longer than this are not printed (the compact form is).
 const MAX_EXPANDED: usize = 160;
+
+/// Expressions whose printed tree has more nodes than this are summarised, not printed:
+/// sharing makes the tree of a long training program exponentially larger than its DAG.
+const MAX_PRINTED_NODES: usize = 400;
+
+/// The number of nodes in the printed tree of `expr` (named subexpressions count once),
+/// saturating; linear in the size of the expression's DAG.
+fn printed_size<S: Symbols + ?Sized>(
+    arena: &crate::symbolic::Arena,
+    expr: ExprId,
+    symbols: &S,
+    style: Style,
+) -> usize {
+    let mut order = Vec::new();
+    let mut named = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![expr];
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        order.push(id);
+        if id != expr && symbols.name(id, style).is_some() {
+            named.insert(id);
+            continue;
+        }
+        arena.node(id).for_each_child(|c| stack.push(c));
+    }
+    order.sort_unstable();
+    let mut size: HashMap<ExprId, usize> = HashMap::with_capacity(order.len());
+    for id in order {
+        let mut total = 1usize;
+        if !named.contains(&id) {
+            arena
+                .node(id)
+                .for_each_child(|c| total = total.saturating_add(size[&c]));
+        }
+        size.insert(id, total);
+    }
+    size[&expr]
+}
+
+/// Prints `expr`, or a short summary if its printed tree is too large to read.
+fn render<S: Symbols + ?Sized>(
+    arena: &crate::symbolic::Arena,
+    expr: ExprId,
+    symbols: &S,
+    style: Style,
+) -> String {
+    let size = printed_size(arena, expr, symbols, style);
+    if size > MAX_PRINTED_NODES {
+        match style {
+            Style::Text => {
+                format!("[an expression of {size} nodes; `--format json` gives it as a DAG]")
+            }
+            Style::Latex => format!("\\text{{[an expression of {size} nodes]}}"),
+        }
+    } else {
+        arena.display(expr, symbols, style).to_string()
+    }
+}
 
 impl fmt::Display for LimitDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -428,7 +491,7 @@ impl LimitDisplay<'_> {
                         Some(&earlier) if earlier < eq.instruction && !limit.temporary[earlier] => {
                             names.vector(earlier, style)
                         }
-                        _ => arena.display(*z, &*names, style).to_string(),
+                        _ => render(arena, *z, &*names, style).to_string(),
                     };
                     rows.push(Row::Equation {
                         lhs,
@@ -460,7 +523,7 @@ impl LimitDisplay<'_> {
                             let rhs = format!(
                                 "{sigma2}{}",
                                 expectation(
-                                    arena.display(entry.integrand, &*names, style).to_string()
+                                    render(arena, entry.integrand, &*names, style).to_string()
                                 )
                             );
                             if entry.b == *hat {
@@ -504,7 +567,7 @@ impl LimitDisplay<'_> {
                                     Node::Const(c) if *c == 1.0 => u,
                                     _ => format!(
                                         "{}{times}{u}",
-                                        arena.display(t.coefficient, &*names, style)
+                                        render(arena, t.coefficient, &*names, style)
                                     ),
                                 }
                             })
@@ -519,7 +582,7 @@ impl LimitDisplay<'_> {
                             rows.push(Row::Note(format!(
                                 "∂{x_name}/∂{} = {}",
                                 names.hat(t.atom, Style::Text),
-                                arena.display(t.derivative, &NoNames(names), Style::Text)
+                                render(arena, t.derivative, &*names, Style::Text)
                             )));
                         }
                         rows.push(Row::Equation {
@@ -527,7 +590,7 @@ impl LimitDisplay<'_> {
                             relation: "=",
                             rhs: format!("{hat_name} + {dot_name}"),
                         });
-                        let compact = arena.display(*z, &*names, style).to_string();
+                        let compact = render(arena, *z, &*names, style).to_string();
                         rows.push(Row::Equation {
                             lhs: String::new(),
                             relation: "=",
@@ -540,10 +603,10 @@ impl LimitDisplay<'_> {
                     let s = &limit.scalars[scalar.0 as usize];
                     let rhs = match s.definition {
                         ScalarDefinition::Expectation(e) => {
-                            expectation(arena.display(e, &*names, style).to_string())
+                            expectation(render(arena, e, &*names, style))
                         }
                         ScalarDefinition::Deterministic(e) => {
-                            arena.display(e, &*names, style).to_string()
+                            render(arena, e, &*names, style).to_string()
                         }
                         ScalarDefinition::Given(v) => num(v),
                     };
@@ -568,9 +631,14 @@ impl LimitDisplay<'_> {
         rows: &mut Vec<Row>,
     ) {
         let before = names.before.take();
-        let full = self.limit.arena.display(z, &*names, style).to_string();
+        let size = printed_size(&self.limit.arena, z, &*names, style);
+        let full = if size <= MAX_PRINTED_NODES {
+            self.limit.arena.display(z, &*names, style).to_string()
+        } else {
+            String::new()
+        };
         names.before = before;
-        if full != compact && full.chars().count() <= MAX_EXPANDED {
+        if !full.is_empty() && full != compact && full.chars().count() <= MAX_EXPANDED {
             rows.push(Row::Equation {
                 lhs: String::new(),
                 relation: "=",
@@ -628,7 +696,7 @@ impl LimitDisplay<'_> {
                 out,
                 "  line {line} `{text}`: {} ⊃ {}·{}, because the vector multiplied depends on {} (line {origin_line} `{origin_text}`)",
                 names.dot(hat, Style::Text),
-                limit.arena.display(t.coefficient, &NoNames(names), Style::Text),
+                render(&limit.arena, t.coefficient, names, Style::Text),
                 names.vector(t.u.index(), Style::Text),
                 names.hat(t.atom, Style::Text),
             );
@@ -668,27 +736,13 @@ impl LimitDisplay<'_> {
                 "    line {line} `{text}`: E[∂{}/∂{}] = E[{}] = 0 (odd in {})",
                 names.vector(v.x.index(), Style::Text),
                 names.hat(v.atom, Style::Text),
-                self.limit
-                    .arena
-                    .display(v.derivative, &NoNames(names), Style::Text),
+                render(&self.limit.arena, v.derivative, names, Style::Text),
                 names.atom(AtomId(group as u32), Style::Text),
             );
         }
         if self.limit.vanished.len() > SHOWN {
             let _ = writeln!(out, "    … and {} more", self.limit.vanished.len() - SHOWN);
         }
-    }
-}
-
-/// Names atoms and scalars but no subexpressions: the fully expanded form over atoms.
-struct NoNames<'a, 'b>(&'a Names<'b>);
-
-impl Symbols for NoNames<'_, '_> {
-    fn atom(&self, atom: AtomId, style: Style) -> String {
-        self.0.atom(atom, style)
-    }
-    fn scalar(&self, scalar: ScalarId, style: Style) -> String {
-        self.0.scalar(scalar, style)
     }
 }
 

@@ -1,14 +1,52 @@
 //! The limit as JSON: atoms, families with covariance entries, scalars, Z definitions, Ż
-//! coefficients and moments as expression trees, each with its source line.
+//! coefficients and moments, each with its source line. Expressions are given as one shared
+//! DAG (`nodes`, children before parents) and referred to by node id, so the document stays
+//! linear in the size of the limit however much the expressions share.
 
 use super::display::{source_line, Names};
 use super::*;
+use crate::symbolic::{Node, Style, Symbols};
 use serde_json::{json, Value};
+
+/// One arena node as JSON, with children as node ids.
+fn node_json(limit: &Limit, names: &Names, id: ExprId) -> Value {
+    let number = |x: f64| {
+        if x.is_finite() {
+            json!(x)
+        } else {
+            json!(x.to_string())
+        }
+    };
+    match limit.arena.node(id) {
+        Node::Const(c) => json!({"id": id.index(), "op": "const", "value": number(*c)}),
+        Node::Atom(a) => {
+            json!({"id": id.index(), "op": "atom", "atom": a.0, "name": names.atom(*a, Style::Text)})
+        }
+        Node::Scalar(s) => {
+            json!({"id": id.index(), "op": "scalar", "scalar": s.0, "name": names.scalar(*s, Style::Text)})
+        }
+        Node::Apply { f, order, arg } => {
+            json!({"id": id.index(), "op": "apply", "f": f.name(), "order": order, "arg": arg.index()})
+        }
+        Node::Sum { constant, terms } => json!({
+            "id": id.index(), "op": "add", "constant": number(*constant),
+            "terms": terms.iter().map(|(e, c)| json!({"coef": number(*c), "expr": e.index()})).collect::<Vec<_>>(),
+        }),
+        Node::Product { factors } => json!({
+            "id": id.index(), "op": "mul",
+            "factors": factors.iter().map(|(b, e)| json!({"base": b.index(), "exponent": number(*e)})).collect::<Vec<_>>(),
+        }),
+    }
+}
 
 /// The limit as a JSON document (schema in `docs/derivation.md`).
 pub fn to_json(limit: &Limit, source: &str) -> Value {
     let names = Names::new(limit);
-    let tree = |e: ExprId| limit.arena.to_json(e, &names);
+    let roots = std::cell::RefCell::new(Vec::new());
+    let tree = |e: ExprId| {
+        roots.borrow_mut().push(e);
+        json!(e.index())
+    };
     let line = |instruction: usize| {
         limit
             .equations
@@ -22,7 +60,7 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
         .enumerate()
         .map(|(i, a)| {
             let id = AtomId(i as u32);
-            let name = crate::symbolic::Symbols::atom(&names, id, crate::symbolic::Style::Text);
+            let name = names.atom(id, Style::Text);
             match &a.kind {
                 AtomKind::Initial { group, member } => json!({
                     "id": i, "name": name, "kind": "initial", "group": group.index(),
@@ -104,7 +142,7 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
                     let i = limit.atoms[a.0 as usize].instruction;
                     vectors.push(json!({
                         "name": limit.names[i], "line": line, "source": text,
-                        "kind": "initial", "z": {"op": "atom", "id": a.0},
+                        "kind": "initial", "atom": a.0,
                     }));
                 }
             }
@@ -121,7 +159,14 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
             })
         })
         .collect();
+    let nodes: Vec<Value> = limit
+        .arena
+        .reachable(&roots.borrow())
+        .into_iter()
+        .map(|id| node_json(limit, &names, id))
+        .collect();
     json!({
+        "nodes": nodes,
         "atoms": atoms,
         "families": families,
         "scalars": scalars,
