@@ -15,6 +15,7 @@
 
 pub mod builtins;
 pub mod diagnostics;
+pub mod eval;
 pub mod ir;
 pub mod limit;
 pub mod linalg;
