@@ -55,7 +55,11 @@ impl SyntaxError {
         match self {
             SyntaxError::NotUtf8 { offset } => {
                 Diagnostic::error("E0001", format!("input is not valid UTF-8 (byte {offset})"))
-                    .with_primary(Span::new(*offset, *offset + 1), "invalid byte here")
+                    // In the lossy text the invalid byte is U+FFFD, three bytes long.
+                    .with_primary(
+                        Span::new(*offset, *offset + '\u{FFFD}'.len_utf8()),
+                        "invalid byte here",
+                    )
                     .with_help("save the program as UTF-8 text")
             }
             SyntaxError::Unexpected {

@@ -297,7 +297,10 @@ fn gaussian(pair: Pair<Rule>) -> Result<Gaussian, SyntaxError> {
 }
 
 fn place(pair: Pair<Rule>) -> Result<Place, SyntaxError> {
-    let span = span_of(&pair);
+    // The rule may end in whitespace it tried before an optional index; trim it.
+    let text = pair.as_str();
+    let start = pair.as_span().start();
+    let span = Span::new(start, start + text.trim_end().len());
     let mut inner = pair.into_inner();
     let name = ident(next(&mut inner));
     let index = match inner.next() {
@@ -404,7 +407,13 @@ fn operand(pair: Pair<Rule>) -> Result<Expr, SyntaxError> {
             }
             ExprKind::Number(value)
         }
-        Rule::place => ExprKind::Name(place(pair)?),
+        Rule::place => {
+            let place = place(pair)?;
+            return Ok(Expr {
+                span: place.span,
+                kind: ExprKind::Name(place),
+            });
+        }
         Rule::call => {
             let mut inner = pair.into_inner();
             let name = ident(next(&mut inner));

@@ -333,9 +333,9 @@ impl Builder {
     /// The compact expression of `root`: its reachable nodes, renumbered, root last.
     pub fn extract(&self, root: NodeId) -> Expr {
         let reachable = self.reachable(root);
-        let mut position: HashMap<NodeId, u32> = HashMap::with_capacity(reachable.len());
+        let mut position: Vec<u32> = vec![u32::MAX; root as usize + 1];
         let mut nodes = Vec::with_capacity(reachable.len());
-        let remap = |i: u32, position: &HashMap<NodeId, u32>| position[&i];
+        let remap = |i: u32, position: &[u32]| position[i as usize];
         for id in reachable {
             let Node::Ir(node) = self.nodes[id as usize] else {
                 unreachable!("the hole is substituted before an expression is extracted")
@@ -375,7 +375,7 @@ impl Builder {
                 },
                 leaf => leaf,
             };
-            position.insert(id, nodes.len() as u32);
+            position[id as usize] = nodes.len() as u32;
             nodes.push(node);
         }
         Expr { nodes }

@@ -60,8 +60,38 @@ impl Lowerer {
         }
     }
 
+    /// The value of a simple integer expression (numbers, loop indices, `+ - *`) without
+    /// building constants: the fast path for indices such as `x[t + 1]`. `None` means "use
+    /// the general path" (which also reports any error).
+    fn simple_integer(&self, e: &ast::Expr) -> Option<i64> {
+        let as_integer = |v: f64| (v.fract() == 0.0 && v.abs() <= 9.0e15).then_some(v as i64);
+        match &e.kind {
+            ExprKind::Number(v) => as_integer(*v),
+            ExprKind::Name(place) if place.index.is_empty() => {
+                match self.scopes.lookup(&place.name.name)? {
+                    Binding::Const(t) => constant::as_number(t).and_then(as_integer),
+                    _ => None,
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.simple_integer(lhs)?, self.simple_integer(rhs)?);
+                match op {
+                    BinaryOp::Add => a.checked_add(b),
+                    BinaryOp::Sub => a.checked_sub(b),
+                    BinaryOp::Mul => a.checked_mul(b),
+                    _ => None,
+                }
+                .filter(|v| v.abs() <= 9_000_000_000_000_000)
+            }
+            _ => None,
+        }
+    }
+
     /// Lowers an expression that must be an integer constant.
     pub(super) fn integer(&mut self, e: &ast::Expr, what: &'static str) -> Result<i64, LowerError> {
+        if let Some(v) = self.simple_integer(e) {
+            return Ok(v);
+        }
         let c = self.constant(e, what)?;
         let Some(v) = constant::as_number(&c) else {
             return Err(LowerError::ShapeMismatch {

@@ -326,9 +326,9 @@ impl Lowerer {
         }
     }
 
-    fn name(&self, ident: &ast::Ident, index: &[i64]) -> Name {
+    fn name(&mut self, ident: &ast::Ident, index: &[i64]) -> Name {
         Name {
-            base: Arc::from(ident.name.as_str()),
+            base: self.scopes.intern(&ident.name),
             index: index.into(),
         }
     }
@@ -346,6 +346,15 @@ impl Lowerer {
         };
         let start = self.integer(&first.start, "a loop bound")?;
         let end = self.integer(&first.end, "a loop bound")?;
+        // Each iteration costs at least one unit of work: refuse a range that cannot fit
+        // before spending time (and memory) on it.
+        let remaining = self.max_instructions.saturating_sub(self.work) as i128;
+        if i128::from(end) - i128::from(start) > remaining {
+            return Err(LowerError::TooLarge {
+                span: first.span,
+                limit: self.max_instructions,
+            });
+        }
         for i in start..end.max(start) {
             self.tick()?;
             self.scopes.push();
@@ -479,6 +488,10 @@ impl Lowerer {
             members.extend(indices.into_iter().map(|i| (target, i)));
         }
         let k = members.len();
+        if k == 0 {
+            // An empty family (`vector h[i in 0..0] ~ …`) declares nothing.
+            return Ok(());
+        }
         let mean = self.constant(&law.mean, "the mean of a vector")?;
         let mean: Vec<f64> = match (constant::as_number(&mean), constant::as_list(&mean)) {
             (Some(m), _) => vec![m; k],

@@ -6,7 +6,7 @@ use super::expr::Value;
 use crate::diagnostics::Span;
 use crate::ir::{MatrixId, ScalarId, VectorId};
 use crate::syntax::ast;
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 /// A user-defined function, inlined at each call.
@@ -59,8 +59,10 @@ enum Entry {
     Family {
         arity: usize,
         family: usize,
-        members: HashMap<Box<[i64]>, (Binding, Span)>,
-        order: Vec<Box<[i64]>>,
+        /// Member by index, with its position in `order`.
+        members: FxHashMap<Box<[i64]>, (usize, Span)>,
+        /// The members in definition order.
+        order: Vec<Binding>,
     },
 }
 
@@ -83,45 +85,65 @@ pub enum MemberError {
 }
 
 /// All names in scope.
+///
+/// Local scopes are frames of one flat stack (few names each, searched innermost first), so
+/// entering and leaving a loop iteration allocates nothing; names are interned.
 #[derive(Default)]
 pub struct Scopes {
-    globals: HashMap<Arc<str>, (Entry, Span)>,
-    locals: Vec<HashMap<Arc<str>, (Binding, Span)>>,
+    globals: FxHashMap<Arc<str>, (Entry, Span)>,
+    locals: Vec<(Arc<str>, Binding, Span)>,
+    /// Start of each open local frame in `locals`.
+    frames: Vec<usize>,
+    interned: FxHashSet<Arc<str>>,
 }
 
 impl Scopes {
+    /// The shared copy of a name.
+    pub fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(shared) = self.interned.get(name) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(name);
+        self.interned.insert(shared.clone());
+        shared
+    }
+
     /// Opens a local scope (a loop iteration or an inlined call).
     pub fn push(&mut self) {
-        self.locals.push(HashMap::new());
+        self.frames.push(self.locals.len());
     }
 
     /// Closes the innermost local scope.
     pub fn pop(&mut self) {
-        self.locals.pop();
+        let start = self.frames.pop().expect("a local scope is open");
+        self.locals.truncate(start);
     }
 
     /// Whether no local scope is open.
     pub fn is_top_level(&self) -> bool {
-        self.locals.is_empty()
+        self.frames.is_empty()
+    }
+
+    fn local(&self, name: &str) -> Option<&(Arc<str>, Binding, Span)> {
+        self.locals.iter().rev().find(|(n, _, _)| **n == *name)
     }
 
     /// Whether the name is bound in any local scope.
     pub fn is_local(&self, name: &str) -> bool {
-        self.locals.iter().any(|s| s.contains_key(name))
+        self.local(name).is_some()
     }
 
     /// Binds a name in the innermost local scope.
     pub fn define_local(&mut self, name: &str, binding: Binding, span: Span) {
-        self.locals
-            .last_mut()
-            .expect("a local scope is open")
-            .insert(Arc::from(name), (binding, span));
+        assert!(!self.frames.is_empty(), "a local scope is open");
+        let name = self.intern(name);
+        self.locals.push((name, binding, span));
     }
 
     /// Binds a plain program-wide name.
     pub fn define_global(&mut self, name: &str, binding: Binding, span: Span) {
-        self.globals
-            .insert(Arc::from(name), (Entry::Plain(binding), span));
+        let name = self.intern(name);
+        self.globals.insert(name, (Entry::Plain(binding), span));
     }
 
     /// Defines one member of an indexed family; `next_family` is the position a new family
@@ -136,15 +158,16 @@ impl Scopes {
     ) -> Result<NewMember, MemberError> {
         match self.globals.get_mut(name) {
             None => {
-                let key: Box<[i64]> = index.into();
-                let members = HashMap::from([(key.clone(), (binding, span))]);
+                let mut members = FxHashMap::default();
+                members.insert(index.into(), (0, span));
                 let entry = Entry::Family {
                     arity: index.len(),
                     family: next_family,
                     members,
-                    order: vec![key],
+                    order: vec![binding],
                 };
-                self.globals.insert(Arc::from(name), (entry, span));
+                let name = self.intern(name);
+                self.globals.insert(name, (entry, span));
                 Ok(NewMember::InNewFamily)
             }
             Some((Entry::Plain(_), first)) => Err(MemberError::NotAFamily(*first)),
@@ -163,8 +186,8 @@ impl Scopes {
                 if let Some((_, previous)) = members.get(index) {
                     return Err(MemberError::Duplicate(*previous));
                 }
-                members.insert(index.into(), (binding, span));
-                order.push(index.into());
+                members.insert(index.into(), (order.len(), span));
+                order.push(binding);
                 Ok(NewMember::InFamily(*family))
             }
         }
@@ -173,10 +196,8 @@ impl Scopes {
     /// Looks a plain name up: locals innermost first, then program-wide plain names.
     /// A family name without an index yields `None` here; see [`Scopes::lookup_member`].
     pub fn lookup(&self, name: &str) -> Option<&Binding> {
-        for scope in self.locals.iter().rev() {
-            if let Some((b, _)) = scope.get(name) {
-                return Some(b);
-            }
+        if let Some((_, b, _)) = self.local(name) {
+            return Some(b);
         }
         match self.globals.get(name) {
             Some((Entry::Plain(b), _)) => Some(b),
@@ -204,10 +225,14 @@ impl Scopes {
                 if *arity != index.len() {
                     return Err(format!("`{name}` takes {arity} indices"));
                 }
-                members
-                    .get(index)
-                    .map(|(b, _)| b)
-                    .ok_or_else(|| summarize_indices(order))
+                match members.get(index) {
+                    Some((position, _)) => Ok(&order[*position]),
+                    None => {
+                        let mut keys: Vec<&[i64]> = members.keys().map(|k| &**k).collect();
+                        keys.sort_unstable();
+                        Err(summarize_indices(&keys))
+                    }
+                }
             }
             _ => Err(String::new()),
         }
@@ -219,19 +244,15 @@ impl Scopes {
             return None;
         }
         match self.globals.get(name) {
-            Some((Entry::Family { members, order, .. }, _)) => {
-                Some(order.iter().map(|k| members[k].0.clone()).collect())
-            }
+            Some((Entry::Family { order, .. }, _)) => Some(order.clone()),
             _ => None,
         }
     }
 
     /// Where a name was first defined.
     pub fn span_of(&self, name: &str) -> Option<Span> {
-        for scope in self.locals.iter().rev() {
-            if let Some((_, s)) = scope.get(name) {
-                return Some(*s);
-            }
+        if let Some((_, _, s)) = self.local(name) {
+            return Some(*s);
         }
         self.globals.get(name).map(|(_, s)| *s)
     }
@@ -240,13 +261,13 @@ impl Scopes {
     pub fn visible_names(&self) -> impl Iterator<Item = &str> {
         self.locals
             .iter()
-            .flat_map(|s| s.keys())
+            .map(|(k, _, _)| k)
             .chain(self.globals.keys())
             .map(|k| &**k)
     }
 }
 
-fn summarize_indices(order: &[Box<[i64]>]) -> String {
+fn summarize_indices(order: &[&[i64]]) -> String {
     let shown: Vec<String> = order
         .iter()
         .take(6)
