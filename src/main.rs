@@ -49,6 +49,91 @@ enum Command {
         #[arg(long, default_value_t = LowerOptions::default().max_instructions, value_name = "N")]
         max_instructions: usize,
     },
+    /// Evaluate every output's infinite-width limit, with an error estimate and the method used.
+    #[command(
+        after_help = "Examples:\n  tpc eval programs/transpose_minimal.tp\n  tpc eval --method mc --samples 4000000 --mc-seed 7 programs/ntk_tanh.tp\n  tpc eval --format json programs/catalan.tp"
+    )]
+    Eval {
+        /// The `.tp` file, or `-` for standard input.
+        file: PathBuf,
+        #[command(flatten)]
+        eval: EvalArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Run the program at finite widths and compare every output with its limit.
+    #[command(
+        after_help = "Examples:\n  tpc simulate programs/transpose_minimal.tp --widths 256,1024,4096 --seeds 20\n  tpc simulate programs/catalan.tp --widths 512,2048 --seeds 8 --seed 42 --format json\n\nFor each output: the limit, then per width the mean ± standard error over seeds and the RMS\ndeviation from the limit, and the fitted slope of log RMS against log n (about −1/2 expected)."
+    )]
+    Simulate {
+        /// The `.tp` file, or `-` for standard input.
+        file: PathBuf,
+        /// Widths n to run at, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [256usize, 1024, 4096])]
+        widths: Vec<usize>,
+        /// Number of seeds (independent networks) per width.
+        #[arg(long, default_value_t = 8)]
+        seeds: usize,
+        /// The first seed; seed s of each width is SEED + s.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[command(flatten)]
+        eval: EvalArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MethodArg {
+    /// Exact when possible, then quadrature, then Monte Carlo (saying so).
+    Auto,
+    /// Closed forms and Gaussian algebra only.
+    Exact,
+    /// Exact or quadrature; an error beyond the quadrature dimension limit.
+    Quad,
+    /// Monte Carlo for every expectation.
+    Mc,
+}
+
+/// Options shared by the commands that evaluate a limit.
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// How to evaluate expectations.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    method: MethodArg,
+    /// Relative tolerance of quadrature.
+    #[arg(long = "tol", default_value_t = 1e-10, value_name = "T")]
+    tolerance: f64,
+    /// Highest dimension integrated by quadrature (beyond it: Monte Carlo, or an error with `--method quad`).
+    #[arg(long, default_value_t = 4, value_name = "D")]
+    max_dim: usize,
+    /// Monte Carlo samples per expectation.
+    #[arg(long, default_value_t = 1_000_000, value_name = "M")]
+    samples: usize,
+    /// Monte Carlo seed.
+    #[arg(long = "mc-seed", default_value_t = 0, value_name = "S")]
+    mc_seed: u64,
+}
+
+impl EvalArgs {
+    fn options(&self) -> tpc::eval::EvalOptions {
+        tpc::eval::EvalOptions {
+            method: match self.method {
+                MethodArg::Auto => tpc::eval::Method::Auto,
+                MethodArg::Exact => tpc::eval::Method::Exact,
+                MethodArg::Quad => tpc::eval::Method::Quad,
+                MethodArg::Mc => tpc::eval::Method::Mc,
+            },
+            tolerance: self.tolerance,
+            max_dim: self.max_dim,
+            max_points: tpc::eval::EvalOptions::default().max_points,
+            samples: self.samples,
+            seed: self.mc_seed,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -103,6 +188,80 @@ fn run(cli: Cli) -> Result<(), Reported> {
             };
             print(&text)
         }
+        Command::Eval { file, eval, format } => {
+            let (name, bytes) = read_input(&file)?;
+            let (_, limit, evaluation) = evaluate(&name, &bytes, &eval)?;
+            let outputs: Vec<(String, tpc::eval::Value)> = limit
+                .outputs
+                .iter()
+                .map(|s| (output_name(&limit, *s), evaluation.scalars[s.0 as usize]))
+                .collect();
+            let text = match format {
+                Format::Text => {
+                    let width = outputs
+                        .iter()
+                        .map(|(n, _)| n.chars().count())
+                        .max()
+                        .unwrap_or(6)
+                        .max(6);
+                    let mut t = format!(
+                        "{:width$}  {:>20}  {:>9}  method\n",
+                        "output", "value", "error"
+                    );
+                    for (n, v) in &outputs {
+                        // `+ 0.0` turns −0 into 0.
+                        t.push_str(&format!(
+                            "{n:width$}  {:>20.12}  {:>9.1e}  {}\n",
+                            v.value + 0.0,
+                            v.error,
+                            v.method.name()
+                        ));
+                    }
+                    for note in &evaluation.notes {
+                        t.push_str(&format!("note: {note}\n"));
+                    }
+                    t
+                }
+                Format::Json => {
+                    let map: serde_json::Map<String, serde_json::Value> = outputs
+                        .iter()
+                        .map(|(n, v)| (n.clone(), serde_json::json!({"value": v.value, "error": v.error, "method": v.method})))
+                        .collect();
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"outputs": map, "notes": evaluation.notes}),
+                    )
+                    .expect("JSON serializes")
+                        + "\n"
+                }
+            };
+            print(&text)
+        }
+        Command::Simulate {
+            file,
+            widths,
+            seeds,
+            seed,
+            eval,
+            format,
+        } => {
+            let (name, bytes) = read_input(&file)?;
+            let (program, limit, evaluation) = evaluate(&name, &bytes, &eval)?;
+            let bar = Progress::new("simulating");
+            let runs =
+                tpc::simulate::simulate_many(&program, &widths, seeds, seed, &|done, total| {
+                    bar.update(done, total)
+                })
+                .map_err(|e| report(&e.to_diagnostic(), &name, &bytes))?;
+            bar.finish();
+            let report = simulation_report(&limit, &evaluation, &runs);
+            let text = match format {
+                Format::Text => simulation_text(&report, &runs),
+                Format::Json => {
+                    serde_json::to_string_pretty(&report).expect("JSON serializes") + "\n"
+                }
+            };
+            print(&text)
+        }
         Command::Derive {
             file,
             format,
@@ -138,6 +297,170 @@ fn run(cli: Cli) -> Result<(), Reported> {
             print(&text)
         }
     }
+}
+
+/// Compiles, derives and evaluates a program, reporting any error.
+fn evaluate(
+    name: &str,
+    bytes: &[u8],
+    args: &EvalArgs,
+) -> Result<(tpc::ir::Program, tpc::limit::Limit, tpc::eval::Evaluation), Reported> {
+    let program =
+        tpc::compile(bytes, &LowerOptions::default()).map_err(|d| report(&d, name, bytes))?;
+    let limit =
+        tpc::limit::derive(&program).map_err(|e| report(&e.to_diagnostic(), name, bytes))?;
+    let bar = Progress::new("Monte Carlo");
+    let evaluation = tpc::eval::evaluate(
+        &limit,
+        &args.options(),
+        Some(&|done, total| bar.update(done, total)),
+    )
+    .map_err(|e| report(&e.to_diagnostic(), name, bytes))?;
+    bar.finish();
+    Ok((program, limit, evaluation))
+}
+
+fn output_name(limit: &tpc::limit::Limit, s: tpc::symbolic::ScalarId) -> String {
+    match limit.scalars[s.0 as usize].role {
+        tpc::limit::ScalarRole::Instruction(i) => limit.names[i].clone(),
+        tpc::limit::ScalarRole::ZDotCoefficient { instruction, .. } => {
+            limit.names[instruction].clone()
+        }
+    }
+}
+
+/// A progress bar on standard error, drawn only on a terminal and only once work has taken
+/// more than a second.
+struct Progress {
+    label: &'static str,
+    start: std::time::Instant,
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(label: &'static str) -> Progress {
+        Progress {
+            label,
+            start: std::time::Instant::now(),
+            bar: std::sync::Mutex::new(None),
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn update(&self, done: usize, total: usize) {
+        if !self.terminal || self.start.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = bar.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::new(total as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            b.set_message(self.label);
+            b
+        });
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// One output of `tpc simulate`.
+#[derive(serde::Serialize)]
+struct OutputReport {
+    name: String,
+    limit: tpc::eval::Value,
+    widths: Vec<WidthReport>,
+    slope: Option<f64>,
+}
+
+/// One width of one output.
+#[derive(serde::Serialize)]
+struct WidthReport {
+    width: usize,
+    mean: f64,
+    standard_error: Option<f64>,
+    rms_deviation: f64,
+}
+
+fn simulation_report(
+    limit: &tpc::limit::Limit,
+    evaluation: &tpc::eval::Evaluation,
+    runs: &tpc::simulate::Runs,
+) -> Vec<OutputReport> {
+    use tpc::simulate::stats;
+    limit
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(o, s)| {
+            let value = evaluation.scalars[s.0 as usize];
+            let widths: Vec<WidthReport> = runs
+                .widths
+                .iter()
+                .enumerate()
+                .filter_map(|(w, &width)| {
+                    let values = runs.output(w, o);
+                    let estimate = stats::estimate(&values)?;
+                    Some(WidthReport {
+                        width,
+                        mean: estimate.mean,
+                        standard_error: estimate.standard_error,
+                        rms_deviation: stats::rms_deviation(&values, value.value)?,
+                    })
+                })
+                .collect();
+            let points: Vec<(usize, f64)> =
+                widths.iter().map(|w| (w.width, w.rms_deviation)).collect();
+            OutputReport {
+                name: output_name(limit, *s),
+                limit: value,
+                slope: stats::log_log_slope(&points),
+                widths,
+            }
+        })
+        .collect()
+}
+
+fn simulation_text(report: &[OutputReport], runs: &tpc::simulate::Runs) -> String {
+    let mut t = format!("{} seed(s) per width\n", runs.seeds.len());
+    for o in report {
+        t.push_str(&format!(
+            "\n{}  limit {:.12} ± {:.1e} ({})\n",
+            o.name,
+            o.limit.value,
+            o.limit.error,
+            o.limit.method.name()
+        ));
+        t.push_str(&format!(
+            "  {:>8}  {:>16}  {:>10}  {:>12}\n",
+            "n", "mean", "± s.e.", "RMS dev"
+        ));
+        for w in &o.widths {
+            let se = w
+                .standard_error
+                .map_or("–".to_string(), |e| format!("{e:.2e}"));
+            t.push_str(&format!(
+                "  {:>8}  {:>16.8}  {:>10}  {:>12.3e}\n",
+                w.width, w.mean, se, w.rms_deviation
+            ));
+        }
+        if let Some(slope) = o.slope {
+            t.push_str(&format!(
+                "  slope of log RMS vs log n: {slope:.2} (about −0.5 expected)\n"
+            ));
+        }
+    }
+    t
 }
 
 /// Reads a file, or standard input for `-`.

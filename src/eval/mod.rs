@@ -1,8 +1,196 @@
-//! Numerical evaluation of Gaussian expectations: quadrature, kink-aware rules, closed forms, Monte Carlo.
+//! Numerical evaluation of a derived limit: every expectation by the most accurate method
+//! that applies (design.md §4, tp-math §7).
+//!
+//! For each expectation the evaluator integrates only over the marginal law of the atoms its
+//! integrand reaches, splits sums by linearity and products into blocks of mutually
+//! independent atoms, and then tries, in order:
+//!
+//! 1. **exact**: polynomials in the atoms by Isserlis' theorem ([`polynomial`]), and the closed
+//!    forms of relu, step, erf and erf′ ([`closed_form`], matched by [`forms`]);
+//! 2. **quadrature**: tensor Gauss–Hermite ([`quadrature`]) on the factor of a possibly singular
+//!    covariance ([`gaussian`]), up to a dimension limit, refined until a tolerance; a
+//!    kink-aware rule ([`kink`]) when relu-like functions put kinks in the integrand;
+//! 3. **Monte Carlo** ([`monte_carlo`]): seeded, with a standard error, in any dimension.
+//!
+//! Every value carries an error estimate and the method used ([`Used`]).
 
 pub mod closed_form;
+mod evaluate;
+pub mod forms;
 pub mod gauss_hermite;
 pub mod gaussian;
 pub mod kink;
 pub mod monte_carlo;
+pub mod polynomial;
 pub mod quadrature;
+
+pub use evaluate::{evaluate, Progress};
+
+use crate::diagnostics::{Diagnostic, Span};
+use serde::Serialize;
+
+/// Which methods the evaluator may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Exact when possible, then quadrature, then Monte Carlo (saying so).
+    Auto,
+    /// Closed forms and Gaussian algebra only; an error otherwise.
+    Exact,
+    /// Exact or quadrature; an error (suggesting Monte Carlo) beyond the dimension limit.
+    Quad,
+    /// Monte Carlo for every expectation.
+    Mc,
+}
+
+/// Settings of [`evaluate`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalOptions {
+    /// Allowed methods.
+    pub method: Method,
+    /// Relative tolerance of quadrature refinement.
+    pub tolerance: f64,
+    /// Highest dimension integrated by tensor quadrature.
+    pub max_dim: usize,
+    /// Most points of one tensor grid: refinement stops (and says so) beyond it.
+    pub max_points: usize,
+    /// Monte Carlo samples per expectation.
+    pub samples: usize,
+    /// Monte Carlo seed.
+    pub seed: u64,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            method: Method::Auto,
+            tolerance: 1e-10,
+            max_dim: 4,
+            max_points: 1 << 20,
+            samples: 1_000_000,
+            seed: 0,
+        }
+    }
+}
+
+/// The method that produced a value (the least accurate one, when several combine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Used {
+    /// A given number.
+    Given,
+    /// Gaussian algebra (polynomials): exact up to rounding.
+    Exact,
+    /// A closed-form expectation: exact up to rounding.
+    ClosedForm,
+    /// A kink-aware quadrature rule.
+    KinkAware,
+    /// Tensor Gauss–Hermite quadrature.
+    Quadrature,
+    /// Monte Carlo; the error is a standard error.
+    MonteCarlo,
+}
+
+impl Used {
+    /// A short name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Used::Given => "given",
+            Used::Exact => "exact",
+            Used::ClosedForm => "closed form",
+            Used::KinkAware => "kink-aware quadrature",
+            Used::Quadrature => "quadrature",
+            Used::MonteCarlo => "Monte Carlo",
+        }
+    }
+}
+
+/// A number with its error estimate and method.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Value {
+    /// The value.
+    pub value: f64,
+    /// An error estimate: rounding-level for exact methods, the refinement difference for
+    /// quadrature, one standard error for Monte Carlo (propagated to first order).
+    pub error: f64,
+    /// How it was computed.
+    pub method: Used,
+}
+
+/// Every limit scalar's value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Indexed by [`crate::symbolic::ScalarId`].
+    pub scalars: Vec<Value>,
+    /// What the user should know: fallbacks to Monte Carlo, tolerances not reached.
+    pub notes: Vec<String>,
+}
+
+/// Why a limit could not be evaluated.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EvalError {
+    /// A value is NaN or infinite.
+    NotFinite {
+        /// The quantity.
+        name: String,
+        /// Its instruction.
+        span: Span,
+        /// The value.
+        value: f64,
+    },
+    /// A covariance is not positive semi-definite beyond rounding.
+    Covariance {
+        /// The quantity.
+        name: String,
+        /// Its instruction.
+        span: Span,
+        /// What is wrong.
+        message: String,
+    },
+    /// `--method exact` and no exact form applies.
+    NoExactForm {
+        /// The quantity.
+        name: String,
+        /// Its instruction.
+        span: Span,
+    },
+    /// `--method quad` and quadrature cannot do it.
+    NeedsMonteCarlo {
+        /// The quantity.
+        name: String,
+        /// Its instruction.
+        span: Span,
+        /// Why.
+        reason: String,
+    },
+    /// A numerical routine failed.
+    Numerical {
+        /// The quantity.
+        name: String,
+        /// Its instruction.
+        span: Span,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl EvalError {
+    /// The diagnostic describing this error.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            EvalError::NotFinite { name, span, value } => Diagnostic::error("E0401", format!("the limit of {name} is {value}"))
+                .with_primary(*span, "computed from this instruction")
+                .with_note("a NaN or infinite value: check for log or sqrt of negative values, division by zero, or overflow"),
+            EvalError::Covariance { name, span, message } => Diagnostic::error("E0402", format!("the covariance behind {name} is not positive semi-definite"))
+                .with_primary(*span, message.clone()),
+            EvalError::NoExactForm { name, span } => Diagnostic::error("E0403", format!("no exact form for the limit of {name}"))
+                .with_primary(*span, "this expectation needs numerical integration")
+                .with_help("use `--method auto` or `--method quad`"),
+            EvalError::NeedsMonteCarlo { name, span, reason } => Diagnostic::error("E0404", format!("quadrature cannot evaluate {name}"))
+                .with_primary(*span, reason.clone())
+                .with_help("use `--method mc` (or `--method auto`, which falls back to Monte Carlo)"),
+            EvalError::Numerical { name, span, message } => Diagnostic::error("E0405", format!("numerical failure while evaluating {name}"))
+                .with_primary(*span, message.clone()),
+        }
+    }
+}

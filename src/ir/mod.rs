@@ -29,7 +29,7 @@ pub mod lower;
 mod summary;
 mod validate;
 
-pub use expr::{Expr, ExprNode};
+pub use expr::{power, Expr, ExprNode};
 pub use graph::{dependency_graph, to_dot, DependencyGraph};
 pub use lower::{lower, LowerError, LowerOptions};
 pub use summary::Summary;

@@ -54,11 +54,8 @@ fn join_bracketed_lines(source: &str) -> Result<std::borrow::Cow<'_, str>, Synta
                     blanks.push(offset..offset + 1);
                 }
             }
-            _ if in_comment => {
-                if inside {
-                    blanks.push(offset..offset + c.len_utf8());
-                }
-            }
+            _ if in_comment && inside => blanks.push(offset..offset + c.len_utf8()),
+            _ if in_comment => {}
             '#' => {
                 in_comment = true;
                 if inside {

@@ -1,0 +1,600 @@
+//! Evaluating a derived [`Limit`]: every ZHat covariance, Ż coefficient and Moment, in
+//! program order, each by the most accurate method that applies.
+
+use super::forms::{self, Affine, Moments};
+use super::gaussian::{Estimate, Gaussian, Tolerance};
+use super::{kink, monte_carlo, polynomial, quadrature};
+use super::{EvalError, EvalOptions, Evaluation, Method, Used, Value};
+use crate::diagnostics::Span;
+use crate::limit::{EquationKind, Limit, ScalarDefinition, ScalarRole};
+use crate::symbolic::{AtomId, ExprId, Node, ScalarId, Tape};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+
+/// A Monte Carlo progress callback: `(done, total)` evaluations.
+pub type Progress<'a> = Option<&'a (dyn Fn(usize, usize) + Sync)>;
+
+/// Evaluates every limit scalar of `limit` (tp-math §3 and §7; design.md §4).
+///
+/// Needs a limit from [`crate::limit::derive`]. Guarantees a finite value with an error
+/// estimate and the method used for every scalar, or an error naming the instruction whose
+/// value could not be computed.
+pub fn evaluate(
+    limit: &Limit,
+    options: &EvalOptions,
+    progress: Progress,
+) -> Result<Evaluation, EvalError> {
+    let mut e = Evaluator::new(limit, options, progress);
+    for eq in &limit.equations {
+        match &eq.kind {
+            EquationKind::Initial {
+                atoms,
+                mean,
+                covariance,
+            } => {
+                let k = atoms.len();
+                for (i, &a) in atoms.iter().enumerate() {
+                    e.initial.insert(a, (eq.instruction, i, mean[i]));
+                    for (j, &b) in atoms.iter().enumerate() {
+                        e.covariance.insert((a, b), covariance[i * k + j]);
+                    }
+                }
+            }
+            EquationKind::MatMul { hat, new_atom, .. } => {
+                if *new_atom {
+                    e.hat_covariances(*hat, eq.instruction, eq.span)?;
+                }
+                for &s in e
+                    .zdot_scalars
+                    .get(&eq.instruction)
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                {
+                    e.scalar(s)?;
+                }
+            }
+            EquationKind::InitialScalar { scalar } | EquationKind::Scalar { scalar } => {
+                e.scalar(*scalar)?
+            }
+            EquationKind::Nonlin { .. } => {}
+        }
+    }
+    Ok(Evaluation {
+        scalars: e
+            .values
+            .into_iter()
+            .map(|v| v.expect("every scalar is evaluated in program order"))
+            .collect(),
+        notes: e.notes,
+    })
+}
+
+struct Evaluator<'a> {
+    limit: &'a Limit,
+    options: &'a EvalOptions,
+    progress: Progress<'a>,
+    values: Vec<Option<Value>>,
+    /// Covariance of atom pairs (both orders), for initial groups and ZHat families.
+    covariance: FxHashMap<(AtomId, AtomId), f64>,
+    /// Initial atom → (group instruction, member, mean).
+    initial: FxHashMap<AtomId, (usize, usize, f64)>,
+    zdot_scalars: FxHashMap<usize, Vec<ScalarId>>,
+    spans: FxHashMap<usize, Span>,
+    notes: Vec<String>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<(Vec<f64>, Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+}
+
+impl<'a> Evaluator<'a> {
+    fn new(limit: &'a Limit, options: &'a EvalOptions, progress: Progress<'a>) -> Evaluator<'a> {
+        let mut zdot_scalars: FxHashMap<usize, Vec<ScalarId>> = FxHashMap::default();
+        for (i, s) in limit.scalars.iter().enumerate() {
+            if let ScalarRole::ZDotCoefficient { instruction, .. } = s.role {
+                zdot_scalars
+                    .entry(instruction)
+                    .or_default()
+                    .push(ScalarId(i as u32));
+            }
+        }
+        Evaluator {
+            limit,
+            options,
+            progress,
+            values: vec![None; limit.scalars.len()],
+            covariance: FxHashMap::default(),
+            initial: FxHashMap::default(),
+            zdot_scalars,
+            spans: limit
+                .equations
+                .iter()
+                .map(|e| (e.instruction, e.span))
+                .collect(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn value_of(&self, s: ScalarId) -> f64 {
+        self.values[s.0 as usize]
+            .expect("scalars are evaluated before they are used")
+            .value
+    }
+
+    /// Name and source of a scalar, for messages.
+    fn context(&self, s: ScalarId) -> (String, Span) {
+        let instruction = match self.limit.scalars[s.0 as usize].role {
+            ScalarRole::Instruction(i) => i,
+            ScalarRole::ZDotCoefficient { instruction, .. } => instruction,
+        };
+        let name = match self.limit.scalars[s.0 as usize].role {
+            ScalarRole::Instruction(_) => self.limit.names[instruction].clone(),
+            ScalarRole::ZDotCoefficient { .. } => {
+                format!("a Ż coefficient of {}", self.limit.names[instruction])
+            }
+        };
+        (
+            name,
+            self.spans.get(&instruction).copied().unwrap_or_default(),
+        )
+    }
+
+    fn scalar(&mut self, s: ScalarId) -> Result<(), EvalError> {
+        let (name, span) = self.context(s);
+        let value = match self.limit.scalars[s.0 as usize].definition {
+            ScalarDefinition::Given(v) => Value {
+                value: v,
+                error: 0.0,
+                method: Used::Given,
+            },
+            ScalarDefinition::Deterministic(e) => self.deterministic(e),
+            ScalarDefinition::Expectation(e) => self.expectation(e, &name, span)?,
+        };
+        if !value.value.is_finite() {
+            return Err(EvalError::NotFinite {
+                name,
+                span,
+                value: value.value,
+            });
+        }
+        self.values[s.0 as usize] = Some(value);
+        Ok(())
+    }
+
+    /// A deterministic expression of scalars, with first-order error propagation.
+    fn deterministic(&self, e: ExprId) -> Value {
+        let arena = &self.limit.arena;
+        let eval = |shift: Option<(ScalarId, f64)>| {
+            arena.eval(
+                e,
+                |_| f64::NAN,
+                |s| {
+                    let v = self.value_of(s);
+                    match shift {
+                        Some((t, d)) if t == s => v + d,
+                        _ => v,
+                    }
+                },
+            )
+        };
+        let value = eval(None);
+        let mut error = 0.0;
+        let mut method = Used::Given;
+        for s in arena.scalars(e) {
+            let v = self.values[s.0 as usize].expect("earlier scalar");
+            method = method.max(v.method);
+            if v.error > 0.0 {
+                error += (eval(Some((s, v.error))) - value).abs();
+            }
+        }
+        Value {
+            value,
+            error,
+            method,
+        }
+    }
+
+    /// `Cov(Ẑ_a, Ẑ_b) = σ² E[Z^x Z^y]` for the new atom `a` and every earlier atom of its family.
+    fn hat_covariances(
+        &mut self,
+        a: AtomId,
+        instruction: usize,
+        span: Span,
+    ) -> Result<(), EvalError> {
+        let family = self.limit.family_of(a).expect("a ZHat atom");
+        let name = format!("the covariance of {}'s ZHat", self.limit.names[instruction]);
+        for entry in family.covariance.iter().filter(|e| e.a == a) {
+            let v = self.expectation(entry.integrand, &name, span)?;
+            let c = family.sigma2 * v.value;
+            if !c.is_finite() {
+                return Err(EvalError::NotFinite {
+                    name,
+                    span,
+                    value: c,
+                });
+            }
+            self.covariance.insert((entry.a, entry.b), c);
+            self.covariance.insert((entry.b, entry.a), c);
+        }
+        Ok(())
+    }
+
+    fn cov(&self, a: AtomId, b: AtomId) -> f64 {
+        self.covariance.get(&(a, b)).copied().unwrap_or(0.0)
+    }
+
+    fn mean(&self, a: AtomId) -> f64 {
+        self.initial.get(&a).map_or(0.0, |&(_, _, m)| m)
+    }
+
+    /// The marginal law of some atoms: means and row-major covariance.
+    fn marginal(&self, atoms: &[AtomId]) -> (Vec<f64>, Vec<f64>) {
+        let k = atoms.len();
+        let mean = atoms.iter().map(|&a| self.mean(a)).collect();
+        let mut cov = vec![0.0; k * k];
+        for (i, &a) in atoms.iter().enumerate() {
+            for (j, &b) in atoms.iter().enumerate() {
+                cov[i * k + j] = self.cov(a, b);
+            }
+        }
+        (mean, cov)
+    }
+
+    /// `E[e]` over the atoms `e` depends on.
+    fn expectation(&mut self, e: ExprId, name: &str, span: Span) -> Result<Value, EvalError> {
+        let arena = &self.limit.arena;
+        let atoms = arena.atoms(e);
+        if atoms.is_empty() {
+            return Ok(self.deterministic(e));
+        }
+        if self.options.method != Method::Mc {
+            let (mean, cov) = self.marginal(&atoms);
+            let position = |a: AtomId| atoms.iter().position(|&b| b == a);
+            let scalar = |s: ScalarId| self.value_of(s);
+            if let Some(p) = polynomial::expand(arena, e, &position, &scalar) {
+                let value = polynomial::expectation(&p, &mean, &cov);
+                return Ok(Value {
+                    value,
+                    error: self.scalar_error(e).abs(),
+                    method: Used::Exact,
+                });
+            }
+        }
+        // Linearity: integrate the terms of a sum separately (each may factor or have a closed form).
+        let terms: Vec<(ExprId, f64)> = match arena.node(e) {
+            Node::Sum { constant, terms } if self.options.method != Method::Mc => {
+                let mut v = Value {
+                    value: *constant,
+                    error: 0.0,
+                    method: Used::Exact,
+                };
+                for &(t, c) in terms.iter() {
+                    let tv = self.product(t, name, span)?;
+                    v.value += c * tv.value;
+                    v.error += c.abs() * tv.error;
+                    v.method = v.method.max(tv.method);
+                }
+                return Ok(v);
+            }
+            _ => vec![(e, 1.0)],
+        };
+        self.product(terms[0].0, name, span)
+    }
+
+    /// First-order error of an expression from the errors of the scalars it mentions.
+    fn scalar_error(&self, e: ExprId) -> f64 {
+        self.limit
+            .arena
+            .scalars(e)
+            .iter()
+            .map(|s| self.values[s.0 as usize].map_or(0.0, |v| v.error))
+            .fold(0.0, |a, b| a + b)
+    }
+
+    /// `E[Π factors]`, split into independent blocks of atoms.
+    fn product(&mut self, e: ExprId, name: &str, span: Span) -> Result<Value, EvalError> {
+        let arena = &self.limit.arena;
+        let factors: Vec<(ExprId, f64)> = match arena.node(e) {
+            Node::Product { factors } if self.options.method != Method::Mc => factors.to_vec(),
+            _ => vec![(e, 1.0)],
+        };
+        // Union–find over factors: two factors join if their atoms are correlated.
+        let atoms: Vec<Vec<AtomId>> = factors.iter().map(|(f, _)| arena.atoms(*f)).collect();
+        let n = factors.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        for i in 0..n {
+            for j in i + 1..n {
+                let linked = atoms[i]
+                    .iter()
+                    .any(|&a| atoms[j].iter().any(|&b| a == b || self.cov(a, b) != 0.0));
+                if linked {
+                    let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                    parent[ri] = rj;
+                }
+            }
+        }
+        let mut blocks: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+        for i in 0..n {
+            let r = root(&mut parent, i);
+            blocks.entry(r).or_default().push(i);
+        }
+        let mut blocks: Vec<Vec<usize>> = blocks.into_values().collect();
+        blocks.sort();
+        let mut value = Value {
+            value: 1.0,
+            error: 0.0,
+            method: Used::Exact,
+        };
+        for block in blocks {
+            let block_factors: Vec<(ExprId, f64)> = block.iter().map(|&i| factors[i]).collect();
+            let v = self.block(&block_factors, name, span)?;
+            value.error = value.error * v.value.abs() + v.error * value.value.abs();
+            value.value *= v.value;
+            value.method = value.method.max(v.method);
+        }
+        Ok(value)
+    }
+
+    /// `E[Π f_i^{e_i}]` for one block of correlated atoms.
+    fn block(
+        &mut self,
+        factors: &[(ExprId, f64)],
+        name: &str,
+        span: Span,
+    ) -> Result<Value, EvalError> {
+        let arena = &self.limit.arena;
+        let roots: Vec<ExprId> = factors.iter().map(|(f, _)| *f).collect();
+        let mut atoms: Vec<AtomId> = roots.iter().flat_map(|&f| arena.atoms(f)).collect();
+        atoms.sort_unstable();
+        atoms.dedup();
+        let scalar_values: Vec<f64> = (0..self.limit.scalars.len())
+            .map(|i| self.values[i].map_or(f64::NAN, |v| v.value))
+            .collect();
+        let scalar = |s: ScalarId| scalar_values[s.0 as usize];
+        let k = atoms.len();
+        let position = |a: AtomId| atoms.iter().position(|&b| b == a);
+        let (mean, cov) = self.marginal(&atoms);
+        let error = roots
+            .iter()
+            .map(|&r| self.scalar_error(r))
+            .fold(0.0, |a, b| a + b);
+        if k == 0 {
+            let value = roots
+                .iter()
+                .zip(factors)
+                .map(|(&r, (_, e))| crate::ir::power(arena.eval(r, |_| f64::NAN, scalar), *e))
+                .product();
+            return Ok(Value {
+                value,
+                error,
+                method: Used::Exact,
+            });
+        }
+
+        // Polynomials: exact Gaussian algebra.
+        if self.options.method != Method::Mc
+            && factors.iter().all(|(_, e)| e.fract() == 0.0 && *e >= 0.0)
+        {
+            let polynomials: Option<Vec<polynomial::Polynomial>> = factors
+                .iter()
+                .map(|&(f, _)| polynomial::expand(arena, f, &position, &scalar))
+                .collect();
+            if let Some(polynomials) = polynomials {
+                if let Some(product) =
+                    polynomial::product(&polynomials, factors.iter().map(|(_, e)| *e as u32))
+                {
+                    let value = polynomial::expectation(&product, &mean, &cov);
+                    return Ok(Value {
+                        value,
+                        error,
+                        method: Used::Exact,
+                    });
+                }
+            }
+        }
+        // Closed forms of relu/step/erf products of affine forms.
+        if matches!(self.options.method, Method::Auto | Method::Exact) {
+            let calls: Option<Vec<_>> = factors
+                .iter()
+                .map(|&(f, e)| match arena.node(f) {
+                    Node::Apply {
+                        f: function,
+                        order,
+                        arg,
+                    } => forms::affine(arena, *arg, k, &position, &scalar)
+                        .map(|u| (*function, *order, u, e)),
+                    _ => None,
+                })
+                .collect();
+            if let Some(calls) = calls {
+                let moments = Moments {
+                    mean: &mean,
+                    covariance: &cov,
+                };
+                if let Some(value) = forms::closed_form(&calls, &moments) {
+                    return Ok(Value {
+                        value,
+                        error,
+                        method: Used::ClosedForm,
+                    });
+                }
+            }
+        }
+        if self.options.method == Method::Exact {
+            return Err(EvalError::NoExactForm {
+                name: name.to_string(),
+                span,
+            });
+        }
+
+        let covariance = ndarray::Array2::from_shape_vec((k, k), cov.clone()).expect("k × k");
+        let gaussian =
+            Gaussian::new(mean.clone(), &covariance).map_err(|e| EvalError::Covariance {
+                name: name.to_string(),
+                span,
+                message: e.to_string(),
+            })?;
+        let tape = Tape::compile(arena, &roots);
+        let tape_positions: Vec<usize> = tape
+            .atoms()
+            .iter()
+            .map(|&a| position(a).expect("a block atom"))
+            .collect();
+        let tape_scalars: Vec<f64> = tape.scalars().iter().map(|&s| scalar(s)).collect();
+        let exponents: Vec<f64> = factors.iter().map(|(_, e)| *e).collect();
+        let integrand = |x: &[f64]| -> f64 {
+            SCRATCH.with(|cell| {
+                let (atoms_in, scratch, out) = &mut *cell.borrow_mut();
+                atoms_in.clear();
+                atoms_in.extend(tape_positions.iter().map(|&p| x[p]));
+                out.resize(exponents.len(), 0.0);
+                tape.eval(atoms_in, &tape_scalars, scratch, out);
+                out.iter()
+                    .zip(&exponents)
+                    .map(|(v, e)| crate::ir::power(*v, *e))
+                    .product()
+            })
+        };
+        let tolerance = Tolerance {
+            relative: self.options.tolerance,
+            absolute: self.options.tolerance * 1e-3,
+        };
+        let rank = gaussian.rank();
+
+        // Kinks of relu-like functions, as affine forms of the atoms.
+        let kink_args = forms::kink_arguments(arena, &roots);
+        let kinks: Option<Vec<kink::Kink>> = kink_args
+            .iter()
+            .map(|&a| {
+                forms::affine(arena, a, k, &position, &scalar)
+                    .map(|Affine { form, offset }| kink::Kink::new(form, offset))
+            })
+            .collect();
+
+        let estimate: Estimate = match self.options.method {
+            Method::Mc => self.monte_carlo(&gaussian, &integrand),
+            _ if !kink_args.is_empty() => match kinks {
+                Some(kinks) if rank <= 2 => {
+                    let options = kink::KinkOptions {
+                        tolerance,
+                        ..Default::default()
+                    };
+                    match kink::expectation(&gaussian, &integrand, &kinks, &options) {
+                        Ok(est) => {
+                            return Ok(Value {
+                                value: est.value,
+                                error: est.error + error,
+                                method: Used::KinkAware,
+                            })
+                        }
+                        Err(kink::KinkError::NotConverged(est)) => {
+                            self.notes.push(format!("{name}: the kink-aware rule stopped short of the tolerance (error estimate {:.1e})", est.error));
+                            return Ok(Value {
+                                value: est.value,
+                                error: est.error + error,
+                                method: Used::KinkAware,
+                            });
+                        }
+                        Err(e) => {
+                            let reason = format!("the kink-aware rule does not apply ({e:?})");
+                            if self.options.method == Method::Quad {
+                                return Err(EvalError::NeedsMonteCarlo {
+                                    name: name.to_string(),
+                                    span,
+                                    reason,
+                                });
+                            }
+                            self.notes
+                                .push(format!("{name}: Monte Carlo, because {reason}"));
+                            self.monte_carlo(&gaussian, &integrand)
+                        }
+                    }
+                }
+                _ => {
+                    let reason = format!("its integrand has kinks in {rank} dimensions; quadrature cannot reach the tolerance there");
+                    if self.options.method == Method::Quad {
+                        return Err(EvalError::NeedsMonteCarlo {
+                            name: name.to_string(),
+                            span,
+                            reason,
+                        });
+                    }
+                    self.notes
+                        .push(format!("{name}: Monte Carlo, because {reason}"));
+                    self.monte_carlo(&gaussian, &integrand)
+                }
+            },
+            _ => {
+                let options = quadrature::QuadratureOptions {
+                    tolerance,
+                    max_dim: self.options.max_dim,
+                    max_points: self.options.max_points,
+                    ..Default::default()
+                };
+                match quadrature::expectation(&gaussian, &integrand, &options) {
+                    Ok(est) => {
+                        return Ok(Value {
+                            value: est.value,
+                            error: est.error + error,
+                            method: Used::Quadrature,
+                        })
+                    }
+                    Err(quadrature::QuadratureError::NotConverged(est)) => {
+                        self.notes.push(format!("{name}: quadrature stopped short of the tolerance (error estimate {:.1e})", est.error));
+                        return Ok(Value {
+                            value: est.value,
+                            error: est.error + error,
+                            method: Used::Quadrature,
+                        });
+                    }
+                    Err(quadrature::QuadratureError::DimensionTooLarge { rank, max_dim }) => {
+                        let reason = format!("its integral is {rank}-dimensional, above the quadrature limit of {max_dim}");
+                        if self.options.method == Method::Quad {
+                            return Err(EvalError::NeedsMonteCarlo {
+                                name: name.to_string(),
+                                span,
+                                reason,
+                            });
+                        }
+                        self.notes
+                            .push(format!("{name}: Monte Carlo, because {reason}"));
+                        self.monte_carlo(&gaussian, &integrand)
+                    }
+                    Err(e) => {
+                        return Err(EvalError::Numerical {
+                            name: name.to_string(),
+                            span,
+                            message: format!("{e:?}"),
+                        })
+                    }
+                }
+            }
+        };
+        Ok(Value {
+            value: estimate.value,
+            error: estimate.error + error,
+            method: Used::MonteCarlo,
+        })
+    }
+
+    fn monte_carlo(
+        &self,
+        gaussian: &Gaussian,
+        integrand: &(dyn Fn(&[f64]) -> f64 + Sync),
+    ) -> Estimate {
+        let options = monte_carlo::MonteCarloOptions {
+            samples: self.options.samples,
+            seed: self.options.seed,
+            ..Default::default()
+        };
+        monte_carlo::expectation(gaussian, integrand, &options, self.progress)
+    }
+}
