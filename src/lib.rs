@@ -1,13 +1,14 @@
 //! tpc — a compiler for Tensor Programs.
 //!
 //! A Tensor Program (Greg Yang's NETSOR^T+) is a straight-line program of MatMul, Nonlin and
-//! Moment instructions on width-n vectors. tpc parses `.tp` source, checks it, and (in later
-//! passes) derives and evaluates its infinite-width limit.
+//! Moment instructions on width-n vectors. tpc parses `.tp` source, checks it, derives its
+//! infinite-width limit symbolically, evaluates it, and runs it at finite width.
 //!
 //! The pipeline, one module per pass (see `docs/architecture.md`):
 //!
 //! ```text
-//! source ─syntax::parse→ AST ─ir::lower→ IR (ir::Program)
+//! source ─syntax::parse→ AST ─ir::lower→ IR ─limit::derive→ Limit ─eval::evaluate→ Evaluation
+//!                                         └─simulate::simulate(width, seed)→ Sample
 //! ```
 //!
 //! [`compile`] runs the front end: bytes in, a checked [`ir::Program`] or a [`Diagnostic`] out.

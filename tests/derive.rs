@@ -304,3 +304,22 @@ fn json_lists_atoms_families_scalars_and_zdot_coefficients() {
     assert!(y["line"].as_u64().is_some());
     assert_eq!(json["zdot_vanishes"], false);
 }
+
+#[test]
+fn the_derivation_guide_shows_the_current_output() {
+    let (source, _, limit) = derive_file(&program_path("transpose_minimal.tp"));
+    let text = LimitDisplay::new(
+        &limit,
+        &source,
+        "programs/transpose_minimal.tp",
+        LimitFormat::Text,
+    )
+    .to_string();
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/derivation.md"))
+            .unwrap();
+    assert!(
+        guide.contains(&text),
+        "docs/derivation.md is out of date; paste:\n{text}"
+    );
+}

@@ -101,3 +101,23 @@ fn language_reference_examples() {
         }
     }
 }
+
+/// The README's tour is a real program whose stated answer is the evaluated limit.
+#[test]
+fn readme_tour_checks_and_gives_its_stated_answer() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let markdown = std::fs::read_to_string(path).expect("README.md is readable");
+    let tours: Vec<Block> = blocks(&markdown)
+        .into_iter()
+        .filter(|b| b.tag == "tp")
+        .collect();
+    assert_eq!(tours.len(), 1, "the README has one `tp` example");
+    let program = tpc::compile(tours[0].text.as_bytes(), &LowerOptions::default())
+        .unwrap_or_else(|d| panic!("{}", d.render("README.md", &tours[0].text)));
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let evaluation = tpc::eval::evaluate(&limit, &Default::default(), None).expect("evaluates");
+    let m1 = evaluation.scalars[limit.outputs[0].0 as usize].value;
+    // The comment states 2 E[tanh'(Z^h)] = 0.960048508667 (reference case 3).
+    assert!(tours[0].text.contains("0.960048508667"));
+    assert!((m1 - 0.960048508667).abs() < 1e-9, "{m1}");
+}
