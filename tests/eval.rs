@@ -247,3 +247,36 @@ fn singular_covariances_are_integrated() {
     .unwrap();
     assert!((values["k"].value - values["j"].value).abs() < 1e-12);
 }
+
+/// Every example program evaluates to finite numbers (with small budgets: this checks the
+/// pipeline end to end; the accuracy tests are above).
+#[test]
+fn every_program_evaluates() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let options = EvalOptions {
+        samples: 20_000,
+        max_points: 1 << 14,
+        ..Default::default()
+    };
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tp"))
+    {
+        let source = std::fs::read_to_string(path).unwrap();
+        let values = evaluate_source(&source, &options)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!values.is_empty(), "{}", path.display());
+        for (name, v) in &values {
+            assert!(
+                v.value.is_finite() && v.error.is_finite(),
+                "{}: {name} = {v:?}",
+                path.display()
+            );
+        }
+    }
+}

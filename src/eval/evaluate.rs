@@ -495,6 +495,10 @@ impl<'a> Evaluator<'a> {
                                 method: Used::KinkAware,
                             })
                         }
+                        Err(kink::KinkError::NotConverged(est)) if !est.error.is_finite() => {
+                            self.notes.push(format!("{name}: Monte Carlo, because the kink-aware rule has no error estimate within its budget"));
+                            self.monte_carlo(&gaussian, &integrand)
+                        }
                         Err(kink::KinkError::NotConverged(est)) => {
                             self.notes.push(format!("{name}: the kink-aware rule stopped short of the tolerance (error estimate {:.1e})", est.error));
                             return Ok(Value {
@@ -546,6 +550,13 @@ impl<'a> Evaluator<'a> {
                             error: est.error + error,
                             method: Used::Quadrature,
                         })
+                    }
+                    Err(quadrature::QuadratureError::NotConverged(est))
+                        if !est.error.is_finite() =>
+                    {
+                        // Not even two orders fit in the point budget: no error estimate.
+                        self.notes.push(format!("{name}: Monte Carlo, because the quadrature grid it needs exceeds the point budget"));
+                        self.monte_carlo(&gaussian, &integrand)
                     }
                     Err(quadrature::QuadratureError::NotConverged(est)) => {
                         self.notes.push(format!("{name}: quadrature stopped short of the tolerance (error estimate {:.1e})", est.error));
