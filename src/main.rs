@@ -186,6 +186,9 @@ fn run(cli: Cli) -> Result<(), Reported> {
                     }
                 }
             };
+            // The process ends right after printing: freeing a program of millions of
+            // instructions one allocation at a time would only delay the exit.
+            std::mem::forget(program);
             print(&text)
         }
         Command::Eval { file, eval, format } => {

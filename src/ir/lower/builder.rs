@@ -27,6 +27,9 @@ enum Node {
 pub struct Builder {
     nodes: Vec<Node>,
     holes: u32,
+    /// Scratch of [`Builder::extract`], kept between statements to avoid reallocating.
+    seen: Vec<bool>,
+    position: Vec<u32>,
 }
 
 /// Binary arithmetic operators.
@@ -331,12 +334,29 @@ impl Builder {
     }
 
     /// The compact expression of `root`: its reachable nodes, renumbered, root last.
-    pub fn extract(&self, root: NodeId) -> Expr {
-        let reachable = self.reachable(root);
-        let mut position: Vec<u32> = vec![u32::MAX; root as usize + 1];
-        let mut nodes = Vec::with_capacity(reachable.len());
+    pub fn extract(&mut self, root: NodeId) -> Expr {
+        let len = root as usize + 1;
+        let mut seen = std::mem::take(&mut self.seen);
+        let mut position = std::mem::take(&mut self.position);
+        seen.clear();
+        seen.resize(len, false);
+        position.clear();
+        position.resize(len, u32::MAX);
+        seen[root as usize] = true;
+        let mut count = 0;
+        for i in (0..len).rev() {
+            if seen[i] {
+                count += 1;
+                if let Node::Ir(n) = self.nodes[i] {
+                    for c in n.children() {
+                        seen[c] = true;
+                    }
+                }
+            }
+        }
+        let mut nodes = Vec::with_capacity(count);
         let remap = |i: u32, position: &[u32]| position[i as usize];
-        for id in reachable {
+        for id in (0..len as NodeId).filter(|&i| seen[i as usize]) {
             let Node::Ir(node) = self.nodes[id as usize] else {
                 unreachable!("the hole is substituted before an expression is extracted")
             };
@@ -378,6 +398,8 @@ impl Builder {
             position[id as usize] = nodes.len() as u32;
             nodes.push(node);
         }
+        self.seen = seen;
+        self.position = position;
         Expr { nodes }
     }
 

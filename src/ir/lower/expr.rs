@@ -70,6 +70,7 @@ impl Lowerer {
             ExprKind::Name(place) if place.index.is_empty() => {
                 match self.scopes.lookup(&place.name.name)? {
                     Binding::Const(t) => constant::as_number(t).and_then(as_integer),
+                    Binding::Index(i) => Some(*i),
                     _ => None,
                 }
             }
@@ -131,6 +132,7 @@ impl Lowerer {
         if let Some(binding) = self.scopes.lookup(name) {
             let tensor = match binding {
                 Binding::Const(t) => t.clone(),
+                Binding::Index(i) => Arc::new(constant::number(*i as f64)),
                 Binding::Param(Value::Const(t)) => Arc::new(t.clone()),
                 other => {
                     return Err(LowerError::TypeMismatch {
@@ -188,6 +190,7 @@ impl Lowerer {
     fn binding_value(&mut self, binding: Binding, span: Span) -> Result<Value, LowerError> {
         Ok(match binding {
             Binding::Const(t) => Value::Const((*t).clone()),
+            Binding::Index(i) => Value::Const(constant::number(i as f64)),
             Binding::Matrix(id) => Value::Matrix {
                 id,
                 transposed: false,

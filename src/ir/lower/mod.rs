@@ -364,11 +364,8 @@ impl Lowerer {
                     .check_fresh(&first.name)
                     .expect_err("the width name clashes"));
             }
-            self.scopes.define_local(
-                &first.name.name,
-                Binding::Const(Arc::new(constant::number(i as f64))),
-                first.name.span,
-            );
+            self.scopes
+                .define_local(&first.name.name, Binding::Index(i), first.name.span);
             index.push(i);
             let result = self.for_each_index(rest, index, body);
             index.pop();
@@ -626,11 +623,11 @@ impl Lowerer {
         let span = self.current;
         let binding = match value {
             expr::Value::Vector(node) => {
-                let at = self.name_or_emit(node, Op::Nonlin { expr: self.builder.extract(node) }, name, span)?;
+                let at = self.name_or_emit(node, |expr| Op::Nonlin { expr }, name, span)?;
                 Binding::Vector(crate::ir::VectorId::new(at))
             }
             expr::Value::Scalar(node) => {
-                let at = self.name_or_emit(node, Op::ScalarOp { expr: self.builder.extract(node) }, name, span)?;
+                let at = self.name_or_emit(node, |expr| Op::ScalarOp { expr }, name, span)?;
                 Binding::Scalar(ScalarId::new(at))
             }
             expr::Value::Const(c) => {
@@ -644,7 +641,8 @@ impl Lowerer {
                     });
                 };
                 let node = self.builder.constant(v, span)?;
-                let at = self.emit(Op::ScalarOp { expr: self.builder.extract(node) }, Some(name), span)?;
+                let expr = self.builder.extract(node);
+                let at = self.emit(Op::ScalarOp { expr }, Some(name), span)?;
                 Binding::Scalar(ScalarId::new(at))
             }
             expr::Value::Matrix { .. } => {
@@ -665,7 +663,7 @@ impl Lowerer {
     fn name_or_emit(
         &mut self,
         node: builder::NodeId,
-        op: Op,
+        op: fn(crate::ir::Expr) -> Op,
         name: Name,
         span: Span,
     ) -> Result<usize, LowerError> {
@@ -681,7 +679,8 @@ impl Lowerer {
                 return Ok(at);
             }
         }
-        self.emit(op, Some(name), span)
+        let expr = self.builder.extract(node);
+        self.emit(op(expr), Some(name), span)
     }
 }
 

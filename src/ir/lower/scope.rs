@@ -25,8 +25,10 @@ pub struct Def {
 /// What a name stands for.
 #[derive(Clone, Debug)]
 pub enum Binding {
-    /// A compile-time constant (also loop indices).
+    /// A compile-time constant.
     Const(Arc<Tensor>),
+    /// A loop index.
+    Index(i64),
     /// A matrix.
     Matrix(MatrixId),
     /// A vector.
@@ -43,7 +45,7 @@ impl Binding {
     /// "a vector", "a matrix", … for messages.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Binding::Const(_) => "a constant",
+            Binding::Const(_) | Binding::Index(_) => "a constant",
             Binding::Matrix(_) => "a matrix",
             Binding::Vector(_) => "a vector",
             Binding::Scalar(_) => "a scalar",
