@@ -442,6 +442,14 @@ impl<'a> Evaluator<'a> {
                 span,
                 message: e.to_string(),
             })?;
+        // Rounding can leave a PSD covariance slightly indefinite; `Gaussian::new` sets such
+        // eigenvalues (within 1e-10 of the largest) to 0 and rejects larger ones. Say so.
+        let (eigenvalues, _) = crate::linalg::symmetric_eigen(&covariance);
+        if let Some(&lowest) = eigenvalues.first().filter(|&&l| l < 0.0) {
+            self.notes.push(format!(
+                "{name}: a covariance eigenvalue of {lowest:.1e} (rounding) was set to 0"
+            ));
+        }
         let tape = Tape::compile(arena, &roots);
         let tape_positions: Vec<usize> = tape
             .atoms()
