@@ -229,6 +229,8 @@ fn error_codes_of_typical_mistakes() {
         ),
         ("vector n ~ N(0, 1)\n", "E0103"),
         ("# nothing here\n", "E0100"),
+        ("const a = 1 / 0\n", "E0134"),
+        ("vector x ~ N(0, 1)\nk = mean(x) / (2 - 2)\n", "E0134"),
     ];
     for (source, code) in cases {
         assert_eq!(error_code(source), code, "{source}");

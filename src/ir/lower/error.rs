@@ -180,6 +180,11 @@ pub enum LowerError {
         /// What went wrong.
         message: String,
     },
+    /// A division by a constant zero.
+    DivisionByZero {
+        /// The divisor.
+        span: Span,
+    },
     /// The program unrolls to more instructions than allowed.
     TooLarge {
         /// The statement or loop being unrolled.
@@ -367,6 +372,8 @@ impl LowerError {
                 Diagnostic::error("E0133", "constant shapes do not fit")
                     .with_primary(*span, message.clone())
             }
+            DivisionByZero { span } => Diagnostic::error("E0134", "division by zero")
+                .with_primary(*span, "this divisor is 0"),
             TooLarge { span, limit } => Diagnostic::error(
                 "E0140",
                 format!("the program unrolls to more than {limit} instructions"),

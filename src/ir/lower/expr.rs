@@ -299,6 +299,16 @@ impl Lowerer {
             BinaryOp::Div => "`/`",
             _ => "`^`",
         };
+        if op == BinaryOp::Div {
+            let zero_divisor = match &b {
+                Value::Const(y) => y.iter().any(|&v| v == 0.0),
+                Value::Scalar(n) | Value::Vector(n) => self.builder.constant_value(*n) == Some(0.0),
+                Value::Matrix { .. } => false,
+            };
+            if zero_divisor {
+                return Err(LowerError::DivisionByZero { span: sb });
+            }
+        }
         if let (Value::Const(x), Value::Const(y)) = (&a, &b) {
             return Ok(Value::Const(constant::binary(
                 x,
