@@ -517,31 +517,15 @@ impl<'a> Evaluator<'a> {
                         }
                         Err(e) => {
                             let reason = format!("the kink-aware rule does not apply ({e:?})");
-                            if self.options.method == Method::Quad {
-                                return Err(EvalError::NeedsMonteCarlo {
-                                    name: name.to_string(),
-                                    span,
-                                    reason,
-                                });
-                            }
-                            self.notes
-                                .push(format!("{name}: Monte Carlo, because {reason}"));
-                            self.monte_carlo(&gaussian, &integrand)
+                            self.fall_back_to_monte_carlo(
+                                name, span, reason, &gaussian, &integrand,
+                            )?
                         }
                     }
                 }
                 _ => {
                     let reason = format!("its integrand has kinks in {rank} dimensions; quadrature cannot reach the tolerance there");
-                    if self.options.method == Method::Quad {
-                        return Err(EvalError::NeedsMonteCarlo {
-                            name: name.to_string(),
-                            span,
-                            reason,
-                        });
-                    }
-                    self.notes
-                        .push(format!("{name}: Monte Carlo, because {reason}"));
-                    self.monte_carlo(&gaussian, &integrand)
+                    self.fall_back_to_monte_carlo(name, span, reason, &gaussian, &integrand)?
                 }
             },
             _ => {
@@ -576,16 +560,7 @@ impl<'a> Evaluator<'a> {
                     }
                     Err(quadrature::QuadratureError::DimensionTooLarge { rank, max_dim }) => {
                         let reason = format!("its integral is {rank}-dimensional, above the quadrature limit of {max_dim}");
-                        if self.options.method == Method::Quad {
-                            return Err(EvalError::NeedsMonteCarlo {
-                                name: name.to_string(),
-                                span,
-                                reason,
-                            });
-                        }
-                        self.notes
-                            .push(format!("{name}: Monte Carlo, because {reason}"));
-                        self.monte_carlo(&gaussian, &integrand)
+                        self.fall_back_to_monte_carlo(name, span, reason, &gaussian, &integrand)?
                     }
                     Err(e) => {
                         return Err(EvalError::Numerical {
@@ -602,6 +577,28 @@ impl<'a> Evaluator<'a> {
             error: estimate.error + error,
             method: Used::MonteCarlo,
         })
+    }
+
+    /// Monte Carlo in place of quadrature that cannot do the job, with a note saying why; an
+    /// error under `--method quad`.
+    fn fall_back_to_monte_carlo(
+        &mut self,
+        name: &str,
+        span: Span,
+        reason: String,
+        gaussian: &Gaussian,
+        integrand: &(dyn Fn(&[f64]) -> f64 + Sync),
+    ) -> Result<Estimate, EvalError> {
+        if self.options.method == Method::Quad {
+            return Err(EvalError::NeedsMonteCarlo {
+                name: name.to_string(),
+                span,
+                reason,
+            });
+        }
+        self.notes
+            .push(format!("{name}: Monte Carlo, because {reason}"));
+        Ok(self.monte_carlo(gaussian, integrand))
     }
 
     fn monte_carlo(
