@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tpc::ir::LowerOptions;
 
+mod commands;
+
 /// tpc — a compiler for Tensor Programs: parse, check, derive and evaluate infinite-width limits.
 #[derive(Parser)]
 #[command(name = "tpc", version, about, long_about = None)]

@@ -1,0 +1,4 @@
+//! Subcommands too large for a dispatch arm in `main.rs`, one file each.
+//!
+//! Each file takes its parsed clap arguments and uses `crate::{read_input, report, print}`
+//! for input, diagnostics and output, like the arms in `main.rs`.
