@@ -1,0 +1,101 @@
+//! `tpc gen mlp`: write the Tensor Program of SGD training of an abc-parametrized MLP.
+
+use super::param_args::ParamArgs;
+use clap::{Args, Subcommand, ValueEnum};
+use tpc::builtins::Builtin;
+use tpc::param::{generate_mlp, Loss, MlpSpec};
+
+/// What to generate.
+#[derive(Subcommand, Debug)]
+pub enum GenCommand {
+    /// SGD training of an L-hidden-layer MLP, unrolled into a `.tp` program.
+    #[command(
+        after_help = "Examples:\n  tpc gen mlp --depth 2 --steps 1 --param mup --nonlin id > case5c.tp\n  tpc gen mlp --depth 1 --steps 1 --param sp --lr-exponent 1 --nonlin tanh > sp.tp\n  tpc gen mlp --depth 2 --steps 3 --a -1/2,0,1/2 --b 1/2,1/2,1/2 --c 0 --inputs '[[1,0],[0,1]]' --targets '[1,-1]'\n\nThe outputs are f[t, i] (input i at step t, training inputs first), chi[t] and fc{l}[t], the\nfeature change of hidden layer l at the probe input (the first --eval input)."
+    )]
+    Mlp(MlpArgs),
+}
+
+/// The loss functions.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LossArg {
+    /// (f - y)²/2.
+    Mse,
+    /// Logistic loss, labels in [0, 1].
+    Logistic,
+}
+
+/// Arguments of `tpc gen mlp`.
+#[derive(Args, Debug)]
+pub struct MlpArgs {
+    #[command(flatten)]
+    param: ParamArgs,
+    /// The number of SGD steps T.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=64))]
+    steps: u64,
+    /// The nonlinearity φ (a built-in: tanh, relu, erf, gelu, id, …).
+    #[arg(long, default_value = "tanh")]
+    nonlin: String,
+    /// Training inputs, a JSON list of vectors; step t trains on input t mod (their number).
+    #[arg(long, default_value = "[[1, 0]]")]
+    inputs: String,
+    /// Targets, a JSON list with one number per training input (or one number).
+    #[arg(long, default_value = "[1]", allow_hyphen_values = true)]
+    targets: String,
+    /// Inputs evaluated but not trained on, a JSON list of vectors.
+    #[arg(long, default_value = "[[0.5, -1]]")]
+    eval: String,
+    /// The learning rate η (the actual rate is η n^{-c}).
+    #[arg(long, default_value_t = 1.0)]
+    lr: f64,
+    /// The loss.
+    #[arg(long, value_enum, default_value_t = LossArg::Mse)]
+    loss: LossArg,
+    /// σ_l, comma-separated for layers 1..=L+1, or one value for all.
+    #[arg(long, value_delimiter = ',', default_values_t = [1.0])]
+    sigma: Vec<f64>,
+}
+
+/// Parses the arguments into a specification, or says what is wrong with them.
+fn spec(args: &MlpArgs) -> Result<MlpSpec, String> {
+    let (abc, label) = args.param.abc()?;
+    let vectors = |flag: &str, text: &str| -> Result<Vec<Vec<f64>>, String> {
+        serde_json::from_str(text).map_err(|e| {
+            format!("--{flag} must be a JSON list of vectors such as [[1, 0], [0.5, -1]]: {e}")
+        })
+    };
+    let targets: Vec<f64> = serde_json::from_str::<f64>(&args.targets)
+        .map(|y| vec![y])
+        .or_else(|_| serde_json::from_str(&args.targets))
+        .map_err(|e| format!("--targets must be a number or a JSON list of numbers: {e}"))?;
+    let nonlin = Builtin::from_name(&args.nonlin)
+        .ok_or_else(|| format!("unknown nonlinearity `{}`", args.nonlin))?;
+    let layers = abc.a.len();
+    let sigma = match args.sigma.as_slice() {
+        [s] => vec![*s; layers],
+        s => s.to_vec(),
+    };
+    Ok(MlpSpec {
+        abc,
+        label,
+        steps: args.steps as usize,
+        nonlin,
+        inputs: vectors("inputs", &args.inputs)?,
+        targets,
+        eval: vectors("eval", &args.eval)?,
+        lr: args.lr,
+        loss: match args.loss {
+            LossArg::Mse => Loss::Mse,
+            LossArg::Logistic => Loss::Logistic,
+        },
+        sigma,
+    })
+}
+
+/// Runs `tpc gen`.
+pub fn run(command: &GenCommand) -> Result<(), crate::Reported> {
+    let GenCommand::Mlp(args) = command;
+    let spec = spec(args).unwrap_or_else(|message| crate::usage_error(&message));
+    let program =
+        generate_mlp(&spec).unwrap_or_else(|e| crate::usage_error(&e.to_string()));
+    crate::print(&program)
+}

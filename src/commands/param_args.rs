@@ -1,0 +1,78 @@
+//! Command-line choice of an abc-parametrization: a preset or explicit exponents.
+
+use clap::{Args, ValueEnum};
+use tpc::param::{parse_exponent, Abc, Exponent, Preset};
+
+/// The named parametrizations.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PresetArg {
+    /// Maximal update parametrization (μP).
+    Mup,
+    /// Standard parametrization; learning rate exponent c = 0 unless --lr-exponent says otherwise.
+    Sp,
+    /// Neural tangent parametrization.
+    Ntp,
+    /// Mean-field parametrization (μP shifted by the SGD symmetry, θ = 1/2).
+    Mfp,
+    /// The naive deep mean-field choice a_l = 1 for l >= 2 (unstable for L >= 2).
+    NaiveMf,
+}
+
+/// `--depth L` and either `--param P [--lr-exponent c]` or `--a .. --b .. --c ..`.
+#[derive(Args, Debug)]
+pub struct ParamArgs {
+    /// The number L of hidden layers.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub depth: u64,
+    /// A named parametrization.
+    #[arg(long, value_enum, conflicts_with_all = ["a", "b"])]
+    pub param: Option<PresetArg>,
+    /// Override the preset's learning-rate exponent c (lr = η n^{-c}); e.g. 1 for SP with lr ~ 1/n.
+    #[arg(long, allow_hyphen_values = true, requires = "param", value_name = "C")]
+    pub lr_exponent: Option<String>,
+    /// Custom multiplier exponents a_1,..,a_{L+1} (fractions like -1/2 allowed).
+    #[arg(long, allow_hyphen_values = true, value_delimiter = ',', requires_all = ["b", "c"])]
+    pub a: Option<Vec<String>>,
+    /// Custom initialization exponents b_1,..,b_{L+1}.
+    #[arg(long, allow_hyphen_values = true, value_delimiter = ',', requires_all = ["a", "c"])]
+    pub b: Option<Vec<String>>,
+    /// Custom learning-rate exponent c (with --a and --b).
+    #[arg(long, allow_hyphen_values = true, requires_all = ["a", "b"], conflicts_with = "param")]
+    pub c: Option<String>,
+}
+
+impl ParamArgs {
+    /// The parametrization and its display name, or a usage error message.
+    pub fn abc(&self) -> Result<(Abc, String), String> {
+        let parse = |s: &String| parse_exponent(s).map_err(|e| e.to_string());
+        let depth = self.depth as usize;
+        if let (Some(a), Some(b), Some(c)) = (&self.a, &self.b, &self.c) {
+            let a = a.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+            let b = b.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+            if a.len() != depth + 1 {
+                return Err(format!(
+                    "--depth {depth} needs {} exponents in --a and --b (layers 1..=L+1); got {}",
+                    depth + 1,
+                    a.len()
+                ));
+            }
+            let abc = Abc::new(a, b, parse(c)?).map_err(|e| e.to_string())?;
+            return Ok((abc, "a custom abc-parametrization".into()));
+        }
+        let preset = match self.param.unwrap_or(PresetArg::Mup) {
+            PresetArg::Mup => Preset::Mup,
+            PresetArg::Sp => Preset::Sp {
+                c: Exponent::from_integer(0),
+            },
+            PresetArg::Ntp => Preset::Ntp,
+            PresetArg::Mfp => Preset::Mfp,
+            PresetArg::NaiveMf => Preset::NaiveMf,
+        };
+        let mut abc = Abc::preset(preset, depth);
+        if let Some(c) = &self.lr_exponent {
+            abc.c = parse(c)?;
+        }
+        let label = format!("{} (c = {})", preset.name(), abc.c);
+        Ok((abc, label))
+    }
+}
