@@ -20,6 +20,7 @@ pub mod eval;
 pub mod ir;
 pub mod limit;
 pub mod linalg;
+pub mod param;
 pub mod simulate;
 pub mod symbolic;
 pub mod syntax;

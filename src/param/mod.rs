@@ -1,0 +1,23 @@
+//! abc-parametrizations of MLPs and their classification (tp-math §5; TP4 §3, §5).
+//!
+//! An [`Abc`] gives, for an L-hidden-layer MLP, the exponents of the width n in each layer's
+//! multiplier (`a`), initialization (`b`) and the SGD learning rate (`c`). [`classify`] computes
+//! the exponent r and applies TP4's theorems: stability, nontriviality, feature learning versus
+//! the kernel regime, which layers learn features and which are updated maximally, and which
+//! kernel a kernel-regime limit follows. The theorems are proved for SGD; for Adam,
+//! [`classify_adam`] checks only stability at initialization and the maximal-update conditions
+//! derived in tp-math §5.1.
+//!
+//! Exponents are exact rationals; arithmetic is overflow-checked and reports
+//! [`ParamError::Overflow`] instead of panicking.
+
+mod abc;
+mod adam;
+mod classify;
+mod gen;
+mod report;
+
+pub use abc::{parse_exponent, Abc, Exponent, ParamError, Preset};
+pub use adam::{classify_adam, AdamAbc, AdamClassification, AdamLayer};
+pub use classify::{classify, Classification, Condition, Kernel, Maximal, Part, Relation};
+pub use gen::{generate_mlp, GenError, Loss, MlpSpec};
