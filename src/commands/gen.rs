@@ -95,7 +95,6 @@ fn spec(args: &MlpArgs) -> Result<MlpSpec, String> {
 pub fn run(command: &GenCommand) -> Result<(), crate::Reported> {
     let GenCommand::Mlp(args) = command;
     let spec = spec(args).unwrap_or_else(|message| crate::usage_error(&message));
-    let program =
-        generate_mlp(&spec).unwrap_or_else(|e| crate::usage_error(&e.to_string()));
+    let program = generate_mlp(&spec).unwrap_or_else(|e| crate::usage_error(&e.to_string()));
     crate::print(&program)
 }

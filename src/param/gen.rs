@@ -179,9 +179,12 @@ impl MlpSpec {
 pub fn generate_mlp(spec: &MlpSpec) -> Result<String, GenError> {
     spec.check()?;
     let mut out = String::new();
-    Writer { spec, out: &mut out }
-        .program()
-        .expect("writing to a String cannot fail");
+    Writer {
+        spec,
+        out: &mut out,
+    }
+    .program()
+    .expect("writing to a String cannot fail");
     Ok(out)
 }
 
@@ -397,7 +400,10 @@ impl Writer<'_> {
         };
         writeln!(self.out, "chi[{t}] = {chi}")?;
         writeln!(self.out, "# Step {t}: backward at ξ_{k}, scaled.")?;
-        writeln!(self.out, "dh{l_max}[{t}] = v[{t}] * phi'(h{l_max}[{t}, {k}])")?;
+        writeln!(
+            self.out,
+            "dh{l_max}[{t}] = v[{t}] * phi'(h{l_max}[{t}, {k}])"
+        )?;
         for l in (2..=l_max).rev() {
             let below = l - 1;
             let rest = self.updates(t, self.update_power(l), |s| {
@@ -438,7 +444,10 @@ impl Writer<'_> {
         } else {
             ""
         };
-        writeln!(self.out, "\n# Feature change of every hidden layer at input {p}.")?;
+        writeln!(
+            self.out,
+            "\n# Feature change of every hidden layer at input {p}."
+        )?;
         writeln!(self.out, "for t in 1..{} {{", self.spec.steps + 1)?;
         for l in 1..=self.depth() {
             writeln!(self.out, "    delta{l}[t] = x{l}[t, {p}] - x{l}[0, {p}]")?;

@@ -328,7 +328,10 @@ impl Analyzer {
             return Ok(self.calculus().powi(a, k as u32));
         }
         let Some(&(lead, coefficient)) = a.terms.first() else {
-            self.note(i, "a power of a quantity that may vanish is not tracked".into());
+            self.note(
+                i,
+                "a power of a quantity that may vanish is not tracked".into(),
+            );
             return Ok(Expansion::rest_only(
                 Exponent::from_integer(UNBOUNDED),
                 RestKind::Opaque,
@@ -340,7 +343,12 @@ impl Analyzer {
             let k = rational(k).ok_or(ScalingError::IrrationalPower { span, value: k })?;
             match lead.checked_mul(&k) {
                 Some(e) => e,
-                None => return Ok(Expansion::rest_only(Exponent::from_integer(UNBOUNDED), RestKind::Opaque)),
+                None => {
+                    return Ok(Expansion::rest_only(
+                        Exponent::from_integer(UNBOUNDED),
+                        RestKind::Opaque,
+                    ))
+                }
             }
         };
         match a.rest {
@@ -356,7 +364,10 @@ impl Analyzer {
                 });
             }
             Some(r) if r.exponent >= lead => {
-                self.note(i, "a power of a quantity of unknown structure is not tracked".into());
+                self.note(
+                    i,
+                    "a power of a quantity of unknown structure is not tracked".into(),
+                );
                 let bound = if k > 0.0 {
                     scaled_lead
                 } else {
@@ -393,7 +404,10 @@ impl Analyzer {
         if lead > zero {
             self.note(
                 i,
-                format!("the argument of {} grows like n^({lead})", call_name(f, order)),
+                format!(
+                    "the argument of {} grows like n^({lead})",
+                    call_name(f, order)
+                ),
             );
             let bound = match growth(f, order) {
                 Growth::Bounded => zero,
@@ -419,8 +433,7 @@ impl Analyzer {
             };
             return Expansion::rest_only(bound, RestKind::Opaque);
         }
-        let mut derivative =
-            |arena: &mut Arena, j: u32, x: ExprId| arena.apply(f, order + j, x);
+        let mut derivative = |arena: &mut Arena, j: u32, x: ExprId| arena.apply(f, order + j, x);
         match smoothness {
             Smoothness::Smooth => {
                 let order = self.options.taylor_order;

@@ -309,7 +309,8 @@ impl Calculus<'_> {
                 power = self.mul(&power, &delta);
             }
         }
-        let truncated = match delta_lead.checked_mul(&Exponent::from_integer(i64::from(order + 1))) {
+        let truncated = match delta_lead.checked_mul(&Exponent::from_integer(i64::from(order + 1)))
+        {
             Some(exponent) => Rest {
                 exponent,
                 kind: RestKind::Truncated,

@@ -106,8 +106,10 @@ pub enum Verdict {
     Survives,
     /// It grows without bound.
     BlowsUp,
-    /// O(1), or possibly growing, without a way to tell from the powers alone.
+    /// O(1), without a way to tell from the powers alone whether it vanishes.
     Indeterminate,
+    /// At most a growing power: the structure was lost, so it may blow up.
+    MayBlowUp,
 }
 
 impl Quantity {
@@ -150,7 +152,10 @@ impl Size {
             _ if self.exponent < zero => Verdict::Vanishes,
             SizeKind::Theta | SizeKind::ThetaRandom if self.exponent == zero => Verdict::Survives,
             SizeKind::Theta | SizeKind::ThetaRandom => Verdict::BlowsUp,
-            SizeKind::Fluctuation | SizeKind::AtMost => Verdict::Indeterminate,
+            SizeKind::Fluctuation | SizeKind::AtMost if self.exponent == zero => {
+                Verdict::Indeterminate
+            }
+            SizeKind::Fluctuation | SizeKind::AtMost => Verdict::MayBlowUp,
         }
     }
 
@@ -185,8 +190,13 @@ impl ScalingError {
                 "E0202",
                 format!("the power {value} of the width is not a fraction"),
             )
-            .with_primary(*span, "this raises a width-dependent quantity to that power")
-            .with_note("the scaling analysis tracks exact rational exponents (denominators up to 1000)"),
+            .with_primary(
+                *span,
+                "this raises a width-dependent quantity to that power",
+            )
+            .with_note(
+                "the scaling analysis tracks exact rational exponents (denominators up to 1000)",
+            ),
         }
     }
 }

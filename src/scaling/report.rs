@@ -6,6 +6,9 @@ use crate::scaling::expansion::Exponent;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
+/// At most this many quantities are named in the closing summary.
+const LISTED: usize = 8;
+
 /// `n^(e)` as the report writes it: `1`, `n`, `n^(1/2)`, `n^(-3/2)`.
 fn power(e: Exponent) -> String {
     if e == Exponent::from_integer(0) {
@@ -41,6 +44,7 @@ impl Verdict {
             Verdict::Survives => "survives",
             Verdict::BlowsUp => "blows up",
             Verdict::Indeterminate => "indeterminate",
+            Verdict::MayBlowUp => "may blow up",
         }
     }
 }
@@ -96,7 +100,10 @@ pub fn to_text(program: &Program, scaling: &Scaling) -> String {
     );
     for (name, size, terms, verdict, note) in &rows {
         let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w - s.chars().count()));
-        let note = note.as_ref().map(|n| format!("  ({n})")).unwrap_or_default();
+        let note = note
+            .as_ref()
+            .map(|n| format!("  ({n})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "{}  {}  {}  {verdict}{note}",
@@ -112,7 +119,8 @@ pub fn to_text(program: &Program, scaling: &Scaling) -> String {
             .collect()
     };
     let blows_up = list(Verdict::BlowsUp);
-    let indeterminate = list(Verdict::Indeterminate);
+    let mut indeterminate = list(Verdict::MayBlowUp);
+    indeterminate.extend(list(Verdict::Indeterminate));
     out.push('\n');
     if blows_up.is_empty() {
         out.push_str("Nothing blows up.\n");
@@ -127,10 +135,15 @@ pub fn to_text(program: &Program, scaling: &Scaling) -> String {
         );
     }
     if !indeterminate.is_empty() {
+        let shown = indeterminate.len().min(LISTED);
+        let more = match indeterminate.len() - shown {
+            0 => String::new(),
+            k => format!(" and {k} more"),
+        };
         let _ = writeln!(
             out,
-            "Indeterminate from powers alone: {}.",
-            indeterminate.join(", ")
+            "Not decided by powers alone: {}{more}.",
+            indeterminate[..shown].join(", ")
         );
     }
     out

@@ -1,0 +1,259 @@
+//! The MLP training-program generator and the width-power analysis against the theory of
+//! tp-math §5–6 and reference-cases.md cases 5B, 5C and 6.
+
+use proptest::prelude::*;
+use std::collections::HashMap;
+use tpc::builtins::Builtin;
+use tpc::eval::EvalOptions;
+use tpc::ir::{LowerOptions, Program};
+use tpc::param::{generate_mlp, Abc, Exponent, Loss, MlpSpec, Preset};
+use tpc::scaling::{analyze, ScalingOptions, SizeKind, Verdict};
+
+fn spec(abc: Abc, nonlin: Builtin, steps: usize) -> MlpSpec {
+    let layers = abc.a.len();
+    MlpSpec {
+        abc,
+        label: "test".into(),
+        steps,
+        nonlin,
+        inputs: vec![vec![1.0, 0.0]],
+        targets: vec![1.0],
+        eval: vec![vec![0.5, -1.0]],
+        lr: 1.0,
+        loss: Loss::Mse,
+        sigma: vec![1.0; layers],
+    }
+}
+
+fn compile(source: &str) -> Program {
+    tpc::compile(source.as_bytes(), &LowerOptions::default())
+        .unwrap_or_else(|d| panic!("{}\n{source}", d.render("gen.tp", source)))
+}
+
+/// Output name → (limit, error estimate).
+fn limits(program: &Program, options: &EvalOptions) -> HashMap<String, (f64, f64)> {
+    let limit = tpc::limit::derive(program).expect("μP programs have Θ(1) coordinates");
+    let evaluation = tpc::eval::evaluate(&limit, options, None).expect("evaluates");
+    limit
+        .outputs
+        .iter()
+        .map(|s| {
+            let i = limit.scalars[s.0 as usize].role.instruction();
+            let v = evaluation.scalars[s.0 as usize];
+            (limit.names[i].clone(), (v.value, v.error))
+        })
+        .collect()
+}
+
+fn output_names(program: &Program) -> Vec<String> {
+    program
+        .outputs
+        .iter()
+        .map(|o| program.display_name(o.index()))
+        .collect()
+}
+
+fn preset(p: Preset, depth: usize) -> Abc {
+    Abc::preset(p, depth)
+}
+
+fn sp(c: i64) -> Preset {
+    Preset::Sp {
+        c: Exponent::from_integer(c),
+    }
+}
+
+/// Case 5C: the generated μP linear network with two hidden layers, one SGD step, is exact.
+#[test]
+fn generated_mup_linear_network_reproduces_case_5c() {
+    let source = generate_mlp(&spec(preset(Preset::Mup, 2), Builtin::Id, 1)).unwrap();
+    let values = limits(&compile(&source), &EvalOptions::default());
+    // Exact Gaussian algebra: rounding only.
+    for (name, expected) in [
+        ("f[1, 0]", 3.0),
+        ("f[1, 1]", 1.5),
+        ("chi[0]", -1.0),
+        ("fc1[1]", 0.25),
+        ("fc2[1]", 1.25),
+        ("f[0, 0]", 0.0),
+    ] {
+        let (value, _) = values[name];
+        assert!(
+            (value - expected).abs() < 1e-12,
+            "{name} = {value}, expected {expected}"
+        );
+    }
+}
+
+/// Case 5B (μP rows) and the Master Theorem: the generated tanh μP programs' limits agree with
+/// finite-width runs of the same programs at n = 4096 within 4 standard errors over seeds.
+#[test]
+fn generated_tanh_mup_programs_agree_with_simulation() {
+    let options = EvalOptions {
+        tolerance: 1e-7,
+        max_points: 1 << 16,
+        ..EvalOptions::default()
+    };
+    for (depth, seeds) in [(1, 16), (2, 6)] {
+        let source = generate_mlp(&spec(preset(Preset::Mup, depth), Builtin::Tanh, 1)).unwrap();
+        let program = compile(&source);
+        let values = limits(&program, &options);
+        if depth == 1 {
+            // Reference case 5B: f°_1(ξ₁) = 0.341967 and FC → 0.048115 for L = 1.
+            // The reference has 6 digits; allow the quadrature's own error estimate on top.
+            for (name, reference) in [("f[1, 1]", 0.341967), ("fc1[1]", 0.048115)] {
+                let (value, error) = values[name];
+                assert!(
+                    (value - reference).abs() <= 5e-7 + error,
+                    "{name} = {value} ± {error}, reference {reference}"
+                );
+            }
+        }
+        let runs = tpc::simulate::simulate_many(&program, &[4096], seeds, 11, &|_, _| {}).unwrap();
+        for (o, name) in output_names(&program).iter().enumerate() {
+            let samples = runs.output(0, o);
+            let estimate = tpc::simulate::stats::estimate(&samples).expect("several seeds");
+            let standard_error = estimate.standard_error.expect("several seeds");
+            let (limit, error) = values[name];
+            let gap = (estimate.mean - limit).abs();
+            assert!(
+                gap <= 4.0 * standard_error + error + 1e-12,
+                "L = {depth}, {name}: simulation {} ± {standard_error}, limit {limit}",
+                estimate.mean,
+            );
+        }
+    }
+}
+
+/// μP and MFP differ by the SGD symmetry (θ = 1/2): their trajectories agree to rounding.
+#[test]
+fn mup_and_mfp_trajectories_agree_to_rounding() {
+    for depth in [1, 2] {
+        let run = |p: Preset| {
+            let source = generate_mlp(&spec(preset(p, depth), Builtin::Tanh, 2)).unwrap();
+            let program = compile(&source);
+            tpc::simulate::simulate(&program, 256, 5).unwrap().outputs()
+        };
+        let (mup, mfp) = (run(Preset::Mup), run(Preset::Mfp));
+        assert_eq!(mup.len(), mfp.len());
+        for (a, b) in mup.iter().zip(&mfp) {
+            assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{a} vs {b}");
+        }
+    }
+}
+
+fn body(source: &str) -> String {
+    source
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn exponent() -> impl Strategy<Value = Exponent> {
+    (-6i64..=6, 1i64..=4).prop_map(|(p, q)| Exponent::new(p, q))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// (a, b, c) → (a + θ, b − θ, c − 2θ) leaves the network and its training unchanged
+    /// (tp-math §5.1), so the generated program is the same apart from its header.
+    #[test]
+    fn generated_programs_are_invariant_under_the_sgd_symmetry(
+        depth in 1usize..=3,
+        a in prop::collection::vec(exponent(), 4),
+        b in prop::collection::vec(exponent(), 4),
+        c in exponent(),
+        theta in exponent(),
+    ) {
+        let abc = Abc::new(a[..=depth].to_vec(), b[..=depth].to_vec(), c).unwrap();
+        let shifted = abc.shifted(theta).unwrap();
+        let one = generate_mlp(&spec(abc, Builtin::Tanh, 2)).unwrap();
+        let two = generate_mlp(&spec(shifted, Builtin::Tanh, 2)).unwrap();
+        prop_assert_eq!(body(&one), body(&two));
+    }
+}
+
+fn scaling_report(abc: Abc) -> (Program, tpc::scaling::Scaling) {
+    let source = generate_mlp(&spec(abc, Builtin::Tanh, 1)).unwrap();
+    let program = compile(&source);
+    let scaling = analyze(&program, &ScalingOptions::default()).unwrap();
+    (program, scaling)
+}
+
+fn size_of(program: &Program, scaling: &tpc::scaling::Scaling, name: &str) -> tpc::scaling::Size {
+    let i = (0..program.instructions.len())
+        .find(|&i| program.display_name(i) == name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    scaling.quantities[i].as_ref().unwrap().size
+}
+
+/// The scaling analysis of generated programs against `tpc classify` (case 6) and the
+/// measured slopes of case 5B: after one step, the feature change of hidden layer l is
+/// Θ(n^{-min_{m≤l} r_m}), so `fc{l}[1]` is Θ(n^{-2 min_{m≤l} r_m}); SP with c = 0 blows up.
+#[test]
+fn scaling_of_generated_programs_matches_the_classification() {
+    for depth in [1, 2] {
+        for p in [sp(1), Preset::Ntp, Preset::Mup, Preset::Mfp] {
+            let abc = preset(p, depth);
+            let classification = tpc::param::classify(&abc).unwrap();
+            let (program, scaling) = scaling_report(abc);
+            let mut running = classification.r_layers[0];
+            for l in 1..=depth {
+                running = running.min(classification.r_layers[l - 1]);
+                let size = size_of(&program, &scaling, &format!("fc{l}[1]"));
+                assert!(
+                    matches!(size.kind, SizeKind::Theta | SizeKind::ThetaRandom),
+                    "{} L = {depth}: fc{l} is {size:?}",
+                    p.name()
+                );
+                assert_eq!(
+                    size.exponent,
+                    running * -2,
+                    "{} L = {depth}, layer {l}",
+                    p.name()
+                );
+            }
+            let delta = size_of(&program, &scaling, &format!("delta{depth}[1]"));
+            assert_eq!(
+                delta.exponent,
+                -classification.r,
+                "{} L = {depth}",
+                p.name()
+            );
+            let stable = scaling
+                .quantities
+                .iter()
+                .flatten()
+                .all(|q| q.size.verdict() != Verdict::BlowsUp);
+            assert!(stable, "{} L = {depth} is stable", p.name());
+        }
+        let (_, unstable) = scaling_report(preset(sp(0), depth));
+        assert!(unstable
+            .quantities
+            .iter()
+            .flatten()
+            .any(|q| q.size.verdict() == Verdict::BlowsUp));
+    }
+}
+
+/// The scaling reports of the presets, for L = 1 and 2 (one SGD step, tanh).
+#[test]
+fn scaling_reports_of_the_presets() {
+    for depth in [1, 2] {
+        for (label, p) in [
+            ("sp_c0", sp(0)),
+            ("sp_c1", sp(1)),
+            ("ntp", Preset::Ntp),
+            ("mup", Preset::Mup),
+            ("mfp", Preset::Mfp),
+        ] {
+            let (program, scaling) = scaling_report(preset(p, depth));
+            insta::assert_snapshot!(
+                format!("scaling_{label}_L{depth}"),
+                tpc::scaling::to_text(&program, &scaling)
+            );
+        }
+    }
+}
