@@ -15,6 +15,7 @@
 //! The library does no printing and no file I/O.
 
 pub mod builtins;
+pub mod coordcheck;
 pub mod diagnostics;
 pub mod eval;
 pub mod ir;

@@ -40,40 +40,50 @@ pub fn simulate_many(
     base_seed: u64,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Runs, SimulationError> {
+    let (seeds, values) = run_many(widths, seeds, base_seed, progress, |width, seed| {
+        simulate(program, width, seed).map(|sample| sample.outputs())
+    })?;
+    Ok(Runs {
+        widths: widths.to_vec(),
+        seeds,
+        values,
+    })
+}
+
+/// Runs `job(width, seed)` for every width in `widths` and every seed `base_seed + s`,
+/// `s < seeds`, in parallel on the current rayon pool, as [`simulate_many`] does (same
+/// progress calls, same failure rule); returns the seeds and `results[w][s]`.
+pub(crate) fn run_many<T: Send>(
+    widths: &[usize],
+    seeds: usize,
+    base_seed: u64,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    job: impl Fn(usize, u64) -> Result<T, SimulationError> + Sync,
+) -> Result<(Vec<u64>, Vec<Vec<T>>), SimulationError> {
     let seed_values: Vec<u64> = (0..seeds as u64)
         .map(|s| base_seed.wrapping_add(s))
         .collect();
     let total = widths.len() * seeds;
     let done = AtomicUsize::new(0);
     let first_failure = AtomicUsize::new(usize::MAX);
-    let results: Vec<Option<Result<Vec<f64>, SimulationError>>> = (0..total)
+    let results: Vec<Option<Result<T, SimulationError>>> = (0..total)
         .into_par_iter()
-        .map(|job| {
-            if job > first_failure.load(Ordering::Relaxed) {
+        .map(|index| {
+            if index > first_failure.load(Ordering::Relaxed) {
                 return None;
             }
-            let result = simulate(program, widths[job / seeds], seed_values[job % seeds])
-                .map(|sample| sample.outputs());
+            let result = job(widths[index / seeds], seed_values[index % seeds]);
             if result.is_err() {
-                first_failure.fetch_min(job, Ordering::Relaxed);
+                first_failure.fetch_min(index, Ordering::Relaxed);
             }
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             Some(result)
         })
         .collect();
     // Every job before the first failure ran, so the first error in order is the first failure.
-    let mut outputs = Vec::with_capacity(total);
-    for result in results.into_iter().flatten() {
-        outputs.push(result?);
+    let mut by_width: Vec<Vec<T>> = widths.iter().map(|_| Vec::with_capacity(seeds)).collect();
+    for (index, result) in results.into_iter().flatten().enumerate() {
+        by_width[index / seeds].push(result?);
     }
-    let values = if seeds == 0 {
-        vec![Vec::new(); widths.len()]
-    } else {
-        outputs.chunks(seeds).map(<[_]>::to_vec).collect()
-    };
-    Ok(Runs {
-        widths: widths.to_vec(),
-        seeds: seed_values,
-        values,
-    })
+    Ok((seed_values, by_width))
 }

@@ -29,6 +29,7 @@ mod sample;
 pub mod stats;
 
 pub use error::SimulationError;
+pub(crate) use many::run_many;
 pub use many::{simulate_many, Runs};
-pub use run::simulate;
+pub use run::{simulate, simulate_observed};
 pub use sample::Sample;

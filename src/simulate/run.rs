@@ -24,6 +24,22 @@ use std::collections::HashMap;
 /// Fails with [`SimulationError::NotFinite`] at the first instruction producing NaN or ±∞,
 /// and with [`SimulationError::ZeroWidth`] if `width` is 0.
 pub fn simulate(program: &Program, width: usize, seed: u64) -> Result<Sample, SimulationError> {
+    simulate_observed(program, width, seed, &mut |_, _| {})
+}
+
+/// [`simulate`], calling `observe(i, x)` with the coordinates `x` of every vector
+/// instruction `i` (initial vectors, MatMuls, Nonlins) as soon as it is computed, in program
+/// order.
+///
+/// The run is the same as [`simulate`]'s, bit for bit, and so is its memory: the observer
+/// sees each vector before it can be freed and keeps only what it copies. A vector that is
+/// not finite fails the run before it is observed.
+pub fn simulate_observed(
+    program: &Program,
+    width: usize,
+    seed: u64,
+    observe: &mut dyn FnMut(usize, &[f64]),
+) -> Result<Sample, SimulationError> {
     if width == 0 {
         return Err(SimulationError::ZeroWidth);
     }
@@ -95,6 +111,9 @@ pub fn simulate(program: &Program, width: usize, seed: u64) -> Result<Sample, Si
                 span: instruction.span,
                 name: program.display_name(i),
             });
+        }
+        if let Some(x) = &vectors[i] {
+            observe(i, x);
         }
         for &dead in liveness.dying_at(i) {
             vectors[dead] = None;
