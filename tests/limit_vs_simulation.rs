@@ -48,7 +48,7 @@ proptest! {
         let limit = tpc::limit::derive(&program).expect("derives");
         let options = tpc::eval::EvalOptions { samples: 400_000, ..Default::default() };
         let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("evaluates");
-        let n = 1024;
+        let n = 4096;
         let seeds = 6;
         let runs = tpc::simulate::simulate_many(&program, &[n], seeds, 11, &|_, _| {}).expect("simulates");
         for (o, s) in limit.outputs.iter().enumerate() {
