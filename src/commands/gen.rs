@@ -45,13 +45,13 @@ pub struct MlpArgs {
     #[arg(long, default_value = "[[0.5, -1]]")]
     eval: String,
     /// The learning rate η (the actual rate is η n^{-c}).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     lr: f64,
     /// The loss.
     #[arg(long, value_enum, default_value_t = LossArg::Mse)]
     loss: LossArg,
     /// σ_l, comma-separated for layers 1..=L+1, or one value for all.
-    #[arg(long, value_delimiter = ',', default_values_t = [1.0])]
+    #[arg(long, value_delimiter = ',', default_values_t = [1.0], allow_hyphen_values = true)]
     sigma: Vec<f64>,
 }
 
