@@ -281,7 +281,7 @@ impl Analyzer {
                     match self.number(&b) {
                         Some(k) => self.power(i, &a, k, span)?,
                         None => {
-                            self.note(i, "a power with a random exponent is not tracked".into());
+                            self.note(i, "a power whose exponent is not a number (random or width-dependent) is not tracked".into());
                             Expansion::rest_only(
                                 Exponent::from_integer(UNBOUNDED),
                                 RestKind::Opaque,
