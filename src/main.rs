@@ -64,6 +64,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Classify an abc-parametrization of an MLP by TP4's theorems: r, stability, regime, maximal updates.
+    #[command(
+        after_help = "Examples:\n  tpc classify --depth 2 --param mup\n  tpc classify --depth 1 --param sp --lr-exponent 1\n  tpc classify --depth 3 --a 0,1/2,1/2,1 --b 0,0,0,0 --c -1 --format json\n  tpc classify --depth 2 --param mup --optimizer adam\n\nExponents are exact: -1/2, 0.5, 1. --param sp has a constant learning rate (c = 0), as\npractitioners run it: the report says it is unstable and that c = 1 (--lr-exponent 1) makes it\nstable. With Adam only stability at initialization and maximal updates are checked (derived)."
+    )]
+    Classify(commands::classify::ClassifyArgs),
     /// Run the program at finite widths and compare every output with its limit.
     #[command(
         after_help = "Examples:\n  tpc simulate programs/transpose_minimal.tp --widths 256,1024,4096 --seeds 20\n  tpc simulate programs/catalan.tp --widths 512,2048 --seeds 8 --seed 42 --format json\n\nFor each output: the limit, then per width the mean ± standard error over seeds and the RMS\ndeviation from the limit, and the fitted slope of log RMS against log n (about −1/2 expected)."
@@ -273,6 +278,7 @@ fn run(cli: Cli) -> Result<(), Reported> {
             print(&text)
         }
         Command::Coordcheck(args) => commands::coordcheck::run(&args),
+        Command::Classify(args) => commands::classify::run(&args),
         Command::Derive {
             file,
             format,

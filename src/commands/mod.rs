@@ -3,4 +3,5 @@
 //! Each file takes its parsed clap arguments and uses `crate::{read_input, report, print}`
 //! for input, diagnostics and output, like the arms in `main.rs`.
 
+pub mod classify;
 pub mod coordcheck;

@@ -128,13 +128,21 @@ pub struct AdamClassification {
     pub stable_at_init: bool,
     /// Each layer's maximal-update condition.
     pub layers: Vec<AdamLayer>,
-    /// Stable at initialization and every layer updated maximally: μP for Adam, up to
-    /// Adam's symmetry.
+    /// `a_{L+1} + b_{L+1}`: when the features move by Θ(1), `W^{L+1}_0 Δx^L` is
+    /// `Θ(n^{1 − this})` (derived, as for SGD with r = 0).
+    #[serde(serialize_with = "serialize_exponent")]
+    pub readout_init: Exponent,
+    /// `a_{L+1} + b_{L+1} = 1`: the readout is initialized maximally (TP5 Table 3: output
+    /// weights with initial variance 1/n² when a = 0).
+    pub readout_initialized: bool,
+    /// Stable at initialization, every layer updated maximally and the readout initialized
+    /// maximally: μP for Adam, up to Adam's symmetry.
     pub mup: bool,
 }
 
-/// Checks an Adam parametrization: stability at initialization and, per layer, the
-/// maximal-update condition `a_1 + c_1 = 0`, `a_l + c_l = 1` (2 ≤ l ≤ L + 1).
+/// Checks an Adam parametrization: stability at initialization, per layer the maximal-update
+/// condition `a_1 + c_1 = 0`, `a_l + c_l = 1` (2 ≤ l ≤ L + 1), and the readout's
+/// initialization `a_{L+1} + b_{L+1} = 1`.
 ///
 /// Fails only if exact arithmetic overflows. Invariant under [`AdamAbc::shifted`].
 pub fn classify_adam(abc: &AdamAbc) -> Result<AdamClassification, ParamError> {
@@ -153,12 +161,17 @@ pub fn classify_adam(abc: &AdamAbc) -> Result<AdamClassification, ParamError> {
             })
         })
         .collect::<Result<Vec<_>, ParamError>>()?;
-    let mup = stable_at_init && layers.iter().all(|l| l.maximal);
+    let readout = abc.depth();
+    let readout_init = add(abc.a[readout], abc.b[readout])?;
+    let readout_initialized = readout_init == Exponent::from_integer(1);
+    let mup = stable_at_init && readout_initialized && layers.iter().all(|l| l.maximal);
     Ok(AdamClassification {
         abc: abc.clone(),
         init_conditions,
         stable_at_init,
         layers,
+        readout_init,
+        readout_initialized,
         mup,
     })
 }
@@ -188,6 +201,13 @@ mod tests {
             assert_eq!(maximal, expected, "SP with Adam, lr constant: only W^1");
         }
         assert_eq!(AdamAbc::preset(Preset::Mfp, 2), None);
+        // Maximal updates with SP's readout initialization: W^{L+1}_0 Δx^L = Θ(n^{1/2}).
+        let half = Exponent::new(1, 2);
+        let (zero, one) = (Exponent::from_integer(0), Exponent::from_integer(1));
+        let sp_readout = AdamAbc::new(vec![zero; 3], vec![zero, half, half], vec![zero, one, one]);
+        let verdict = classify_adam(&sp_readout.unwrap()).unwrap();
+        assert!(verdict.layers.iter().all(|l| l.maximal));
+        assert!(!verdict.readout_initialized && !verdict.mup);
     }
 
     #[test]

@@ -37,12 +37,16 @@ impl Part {
         }
     }
 
-    /// What the part guarantees, in words.
-    pub fn meaning(&self) -> &'static str {
+    /// What goes wrong when the part fails, for a network whose readout is layer `readout`.
+    pub fn failure(&self, readout: usize) -> String {
         match self {
-            Part::Init => "Θ(1) activations and O(1) output at initialization",
-            Part::Features => "features do not blow up in training",
-            Part::Readout => "the readout's update and its effect through Δx^L stay O(1)",
+            Part::Init => "activations or the output are not Θ(1) at initialization".into(),
+            Part::Features => "features blow up in training (Δx^L = Θ(n^-r), r < 0)".into(),
+            Part::Readout => format!(
+                "the readout's update ΔW^{readout} x^{} or W^{readout}_0 Δx^{} grows with n",
+                readout - 1,
+                readout - 1
+            ),
         }
     }
 }

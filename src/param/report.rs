@@ -1,7 +1,7 @@
 //! The text reports of [`Classification`] and [`AdamClassification`]: every exponent, every
 //! condition with its value, then the verdicts, so a reader sees why.
 
-use super::abc::Exponent;
+use super::abc::{sub, Exponent};
 use super::adam::AdamClassification;
 use super::classify::{Classification, Condition, Kernel};
 use std::fmt;
@@ -84,6 +84,24 @@ fn conditions(f: &mut fmt::Formatter<'_>, conditions: &[Condition]) -> fmt::Resu
     Ok(())
 }
 
+/// An exponent as a term of a sum: negative ones in parentheses.
+fn term(x: Exponent) -> String {
+    if x < Exponent::from_integer(0) {
+        format!("({x})")
+    } else {
+        x.to_string()
+    }
+}
+
+/// `n^e`, with the exponent in parentheses unless it is an integer.
+fn power(e: Exponent) -> String {
+    if e.is_integer() {
+        format!("n^{e}")
+    } else {
+        format!("n^({e})")
+    }
+}
+
 fn yes_no(x: bool) -> String {
     if x { "yes" } else { "no" }.to_string()
 }
@@ -124,34 +142,27 @@ impl fmt::Display for Classification {
         writeln!(f, "  c = {}", self.abc.c)?;
 
         writeln!(f, "\nexponents (tp-math §5.3)")?;
-        let r_layers: Vec<String> = self
-            .r_layers
-            .iter()
-            .enumerate()
-            .map(|(i, r)| format!("r_{} = {r}", i + 1))
-            .collect();
-        rows(
+        let backward = format!("min(a_{k} + b_{k}, 2a_{k} + c)");
+        writeln!(
             f,
-            &[
-                (
-                    format!("min(a_{k} + b_{k}, 2a_{k} + c)"),
-                    format!(
-                        "= min({}, {}) = {}",
-                        self.readout_init, self.readout_update, self.readout_backward
-                    ),
-                ),
-                (
-                    "r_l = min(…) + c − 1 + 2a_l + [l = 1]".into(),
-                    format!(": {}", r_layers.join(", ")),
-                ),
-                ("r = min_l r_l".into(), format!("= {}", self.r)),
-                (format!("2a_{k} + c"), format!("= {}", self.readout_update)),
-                (
-                    format!("a_{k} + b_{k} + r"),
-                    format!("= {}", self.readout_init_effect),
-                ),
-            ],
+            "  {backward} = min({}, {}) = {}",
+            self.readout_init, self.readout_update, self.readout_backward
         )?;
+        writeln!(f, "  r_l = {backward} + c - 1 + 2a_l + [l = 1]")?;
+        for (i, r) in self.r_layers.iter().enumerate() {
+            let input = if i == 0 { " + 1" } else { "" };
+            writeln!(
+                f,
+                "    r_{} = {} + {} - 1 + 2·{}{input} = {r}",
+                i + 1,
+                self.readout_backward,
+                term(self.abc.c),
+                term(self.abc.a[i])
+            )?;
+        }
+        writeln!(f, "  r = min_l r_l = {}", self.r)?;
+        writeln!(f, "  2a_{k} + c = {}", self.readout_update)?;
+        writeln!(f, "  a_{k} + b_{k} + r = {}", self.readout_init_effect)?;
 
         writeln!(f, "\nstability (TP4 Thm 3.3)")?;
         conditions(f, &self.conditions)?;
@@ -171,7 +182,7 @@ impl fmt::Display for Classification {
                 super::Part::Readout,
             ] {
                 if self.conditions.iter().any(|c| c.part == part && !c.holds) {
-                    writeln!(f, "  {} fails: not {}", part.label(), part.meaning())?;
+                    writeln!(f, "  {} fails: {}", part.label(), part.failure(k))?;
                 }
             }
         }
@@ -191,12 +202,8 @@ impl fmt::Display for Classification {
         let Some(nontrivial) = self.nontrivial else {
             return writeln!(f, "  – (TP4 classifies stable parametrizations only)");
         };
-        let dash = if nontrivial {
-            "–"
-        } else {
-            "– (trivial: the theorems are about nontrivial parametrizations)"
-        };
-        let show = |x: Option<bool>| x.map_or(dash.to_string(), yes_no);
+        let dash = "–".to_string();
+        let show = |x: Option<bool>| x.map_or(dash.clone(), yes_no);
         let mut lines = vec![
             (
                 format!("nontrivial (a_{k} + b_{k} + r = 1 or 2a_{k} + c = 1)"),
@@ -214,7 +221,7 @@ impl fmt::Display for Classification {
                 "hidden layers learning features (min_{m≤l} r_m = 0)".to_string(),
                 self.layers_learning_features
                     .as_ref()
-                    .map_or(dash.to_string(), |ls| list(ls, "")),
+                    .map_or(dash.clone(), |ls| list(ls, "")),
             ),
         ];
         if let Some(maximal) = &self.maximal {
@@ -228,7 +235,7 @@ impl fmt::Display for Classification {
             ));
         }
         lines.push((
-            "kernel (readout if 2a + c = 1; l with r_l = r if a + b + r = 1)".to_string(),
+            format!("kernel (W^{k} if 2a_{k} + c = 1; W^l with r_l = r if a_{k} + b_{k} + r = 1)"),
             self.kernel
                 .as_ref()
                 .map_or("–".to_string(), |kern| kernel(kern, k)),
@@ -240,13 +247,19 @@ impl fmt::Display for Classification {
                 "  μP: every layer updated maximally and W^{k} initialized maximally (TP4 Thm 5.6)"
             )?;
         }
+        if !nontrivial {
+            writeln!(
+                f,
+                "  trivial: f_t - f_0 → 0; the regime theorems are about nontrivial parametrizations"
+            )?;
+        }
         if self.feature_learning == Some(true) {
             writeln!(f, "  f_0 → 0 at initialization (TP4 Cor 3.10)")?;
         }
         if nontrivial {
             writeln!(
                 f,
-                "\nnote: feature learning vs kernel regime (TP4 Thms 3.6, 3.8, Cor 3.9) assumes \
+                "\nnote: feature learning vs kernel regime (TP4 Thms 3.6, 3.8, Cor 3.9) assumes\n      \
                  φ = tanh or a smooth relu-like φ; with φ = id both can hold at once"
             )?;
         }
@@ -276,22 +289,49 @@ impl fmt::Display for AdamClassification {
 
         writeln!(
             f,
-            "\nmaximal updates (derived, Adam: tp-math §5.1; ΔW^l x^(l-1) = Θ(n^(target − (a_l + c_l))))"
+            "\nmaximal updates (derived, Adam: tp-math §5.1; ΔW^l x^(l-1) = Θ(n^(target - a_l - c_l)))"
         )?;
-        let lines: Vec<(String, String)> = self
+        let mut lines: Vec<(String, Exponent, String)> = self
             .layers
             .iter()
             .map(|l| {
                 let verdict = if l.maximal {
                     "maximal".to_string()
                 } else if l.update > Exponent::from_integer(0) {
-                    format!("blows up, Θ(n^{})", l.update)
+                    format!("blows up, Θ({})", power(l.update))
                 } else {
-                    format!("vanishes, Θ(n^{})", l.update)
+                    format!("vanishes, Θ({})", power(l.update))
                 };
+                let label = format!("W^{i}  a_{i} + c_{i} = {t}", i = l.layer, t = l.target);
+                (label, l.value, verdict)
+            })
+            .collect();
+        let k = depth + 1;
+        let verdict = if self.readout_initialized {
+            "maximal".to_string()
+        } else {
+            format!(
+                "not maximal: W^{k}_0 Δx^{depth} = Θ({}) when Δx^{depth} = Θ(1)",
+                sub(Exponent::from_integer(1), self.readout_init)
+                    .map_or_else(|_| format!("n^(1 - {})", self.readout_init), power)
+            )
+        };
+        lines.push((
+            format!("W^{k}_0  a_{k} + b_{k} = 1"),
+            self.readout_init,
+            verdict,
+        ));
+        let width = lines
+            .iter()
+            .map(|(_, v, _)| v.to_string().len())
+            .max()
+            .unwrap_or(0);
+        let lines: Vec<(String, String)> = lines
+            .into_iter()
+            .map(|(label, value, verdict)| {
                 (
-                    format!("W^{i}  a_{i} + c_{i} = {t}", i = l.layer, t = l.target),
-                    format!("value {}  {verdict}", l.value),
+                    label,
+                    format!("value {:<width$}  {verdict}", value.to_string()),
                 )
             })
             .collect();
@@ -299,7 +339,8 @@ impl fmt::Display for AdamClassification {
         if self.mup {
             writeln!(
                 f,
-                "  μP for Adam (TP5 Table 3, up to (a + θ, b − θ, c − θ)): every layer updated maximally"
+                "  μP for Adam (TP5 Table 3; up to a + θ, b − θ, c − θ): every update and the \
+                 readout's initialization maximal"
             )?;
         }
         writeln!(
