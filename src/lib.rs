@@ -22,6 +22,7 @@ pub mod ir;
 pub mod limit;
 pub mod linalg;
 pub mod param;
+pub mod scaling;
 pub mod simulate;
 pub mod symbolic;
 pub mod syntax;

@@ -47,9 +47,18 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = DeriveFormat::Text)]
         format: DeriveFormat,
+        /// Instead of the limit, analyse the powers of n written in the program: the size of
+        /// every vector's coordinates and every scalar, and what vanishes, survives or blows up.
+        #[arg(long)]
+        scaling: bool,
         /// Refuse programs that unroll to more instructions (and loop iterations) than this.
         #[arg(long, default_value_t = LowerOptions::default().max_instructions, value_name = "N")]
         max_instructions: usize,
+    },
+    /// Generate a Tensor Program: SGD training of an abc-parametrized MLP.
+    Gen {
+        #[command(subcommand)]
+        what: commands::gen::GenCommand,
     },
     /// Evaluate every output's infinite-width limit, with an error estimate and the method used.
     #[command(
@@ -277,16 +286,21 @@ fn run(cli: Cli) -> Result<(), Reported> {
             };
             print(&text)
         }
+        Command::Gen { what } => commands::gen::run(&what),
         Command::Coordcheck(args) => commands::coordcheck::run(&args),
         Command::Classify(args) => commands::classify::run(&args),
         Command::Derive {
             file,
             format,
+            scaling,
             max_instructions,
         } => {
             let (name, bytes) = read_input(&file)?;
             let options = LowerOptions { max_instructions };
             let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;
+            if scaling {
+                return commands::scaling::run(&program, format, &name, &bytes);
+            }
             let limit = tpc::limit::derive(&program)
                 .map_err(|e| report(&e.to_diagnostic(), &name, &bytes))?;
             let source = String::from_utf8_lossy(&bytes);
@@ -507,6 +521,12 @@ fn report(diagnostic: &tpc::Diagnostic, name: &str, bytes: &[u8]) -> Reported {
     let mut stderr = StandardStream::stderr(choice);
     diagnostic.emit(&mut stderr, name, &source);
     Reported
+}
+
+/// Reports a usage error and exits with status 2.
+fn usage_error(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2)
 }
 
 fn print(text: &str) -> Result<(), Reported> {

@@ -5,3 +5,6 @@
 
 pub mod classify;
 pub mod coordcheck;
+pub mod gen;
+pub mod param_args;
+pub mod scaling;

@@ -24,7 +24,7 @@ mod derive;
 mod display;
 mod error;
 mod json;
-mod symmetry;
+pub(crate) mod symmetry;
 
 pub use derive::derive;
 pub use display::{LimitDisplay, LimitFormat};

@@ -165,7 +165,7 @@ impl Calculus<'_> {
     /// The expansion of `Σ terms + rest`: sorted, equal exponents collected, zeros dropped,
     /// terms below the floor moved into the remainder, terms below the remainder dropped.
     pub fn normal(&mut self, mut terms: Vec<(Exponent, ExprId)>, rest: Option<Rest>) -> Expansion {
-        terms.sort_by(|a, b| b.0.cmp(&a.0));
+        terms.sort_by_key(|t| std::cmp::Reverse(t.0));
         let mut collected: Vec<(Exponent, ExprId)> = Vec::new();
         for (e, c) in terms {
             match collected.last_mut() {

@@ -49,6 +49,15 @@ impl Verdict {
     }
 }
 
+/// One line of the text report.
+struct Row {
+    name: String,
+    size: String,
+    terms: String,
+    verdict: &'static str,
+    note: Option<String>,
+}
+
 /// The named quantities in program order, with their display names.
 fn named<'a>(
     program: &'a Program,
@@ -68,48 +77,54 @@ fn named<'a>(
 /// The report: one line per named vector and scalar, then the quantities that blow up and
 /// those that are indeterminate.
 pub fn to_text(program: &Program, scaling: &Scaling) -> String {
-    let rows: Vec<(String, String, String, String, Option<String>)> = named(program, scaling)
+    let rows: Vec<Row> = named(program, scaling)
         .map(|(_, name, q)| {
             let terms: Vec<String> = q.terms.iter().map(|e| power(*e)).collect();
-            let terms = if terms.is_empty() {
-                "–".into()
-            } else {
-                terms.join(" + ")
-            };
-            let verdict = q.size.verdict();
-            (
+            Row {
                 name,
-                q.size.describe(),
-                terms,
-                verdict.describe().to_string(),
-                q.note.clone(),
-            )
+                size: q.size.describe(),
+                terms: if terms.is_empty() {
+                    "–".into()
+                } else {
+                    terms.join(" + ")
+                },
+                verdict: q.size.verdict().describe(),
+                note: q.note.clone(),
+            }
         })
         .collect();
-    let width = |f: &dyn Fn(&(String, String, String, String, Option<String>)) -> usize| {
-        rows.iter().map(f).max().unwrap_or(0)
+    let width = |column: fn(&Row) -> &str, title: &str| {
+        rows.iter()
+            .map(|r| column(r).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(title.chars().count())
     };
-    let w0 = width(&|r| r.0.chars().count()).max("quantity".len());
-    let w1 = width(&|r| r.1.chars().count()).max("size".len());
-    let w2 = width(&|r| r.2.chars().count()).max("terms".len());
+    let w0 = width(|r| &r.name, "quantity");
+    let w1 = width(|r| &r.size, "size");
+    let w2 = width(|r| &r.terms, "terms");
+    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w - s.chars().count()));
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:w0$}  {:w1$}  {:w2$}  n → ∞",
-        "quantity", "size", "terms"
+        "{}  {}  {}  n → ∞",
+        pad("quantity", w0),
+        pad("size", w1),
+        pad("terms", w2)
     );
-    for (name, size, terms, verdict, note) in &rows {
-        let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w - s.chars().count()));
-        let note = note
+    for row in &rows {
+        let note = row
+            .note
             .as_ref()
             .map(|n| format!("  ({n})"))
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{}  {}  {}  {verdict}{note}",
-            pad(name, w0),
-            pad(size, w1),
-            pad(terms, w2)
+            "{}  {}  {}  {}{note}",
+            pad(&row.name, w0),
+            pad(&row.size, w1),
+            pad(&row.terms, w2),
+            row.verdict
         );
     }
     let list = |verdict: Verdict| -> Vec<String> {
