@@ -1,22 +1,9 @@
-//! Command-line choice of an abc-parametrization: a preset or explicit exponents.
+//! Command-line choice of an SGD abc-parametrization for `tpc gen`: a preset or explicit
+//! exponents (`tpc classify` has its own flags, which also cover Adam's per-layer c).
 
-use clap::{Args, ValueEnum};
+use super::classify::PresetArg;
+use clap::Args;
 use tpc::param::{parse_exponent, Abc, Exponent, Preset};
-
-/// The named parametrizations.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum PresetArg {
-    /// Maximal update parametrization (μP).
-    Mup,
-    /// Standard parametrization; learning rate exponent c = 0 unless --lr-exponent says otherwise.
-    Sp,
-    /// Neural tangent parametrization.
-    Ntp,
-    /// Mean-field parametrization (μP shifted by the SGD symmetry, θ = 1/2).
-    Mfp,
-    /// The naive deep mean-field choice a_l = 1 for l >= 2 (unstable for L >= 2).
-    NaiveMf,
-}
 
 /// `--depth L` and either `--param P [--lr-exponent c]` or `--a .. --b .. --c ..`.
 #[derive(Args, Debug)]
