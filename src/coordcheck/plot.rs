@@ -14,6 +14,20 @@ const PANEL: (u32, u32) = (420, 320);
 /// Panels per row, at most.
 const COLUMNS: usize = 3;
 
+/// Line colours, cycled: matplotlib's `tab10`, which μP coord-check plots use.
+const COLOURS: [RGBColor; 10] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xbc, 0xbd, 0x22),
+    RGBColor(0x17, 0xbe, 0xcf),
+];
+
 /// Draws `check` as an SVG document: one panel per [`PanelReport`] (x = width, y = size, both
 /// logarithmic; a line with markers per quantity, labelled with its slope), titled with the
 /// panel's name and fitted slopes. Quantities that are zero (or have no positive size) are
@@ -85,7 +99,7 @@ fn draw_panel<DB: DrawingBackend>(
         .light_line_style(WHITE)
         .draw()?;
     for (k, (line, points)) in panel.lines.iter().zip(points).enumerate() {
-        let color = Palette99::pick(k).to_rgba();
+        let color = COLOURS[k % COLOURS.len()];
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)).point_size(3))?
             .label(format!("{}: {}", line.line.name, slope_text(&line.fit)))
