@@ -352,12 +352,7 @@ fn evaluate(
 }
 
 fn output_name(limit: &tpc::limit::Limit, s: tpc::symbolic::ScalarId) -> String {
-    match limit.scalars[s.0 as usize].role {
-        tpc::limit::ScalarRole::Instruction(i) => limit.names[i].clone(),
-        tpc::limit::ScalarRole::ZDotCoefficient { instruction, .. } => {
-            limit.names[instruction].clone()
-        }
-    }
+    limit.names[limit.scalars[s.0 as usize].role.instruction()].clone()
 }
 
 /// A progress bar on standard error, drawn only on a terminal and only once work has taken

@@ -147,7 +147,8 @@ fn minimal_transpose_program_has_the_zdot_of_case_3() {
     let hat_wx = limit.arena.atom(hat(&limit, &p, "h"));
     let tanh_prime = limit.arena.apply(Builtin::Tanh, 1, hat_wx);
     assert_eq!(
-        term.derivative, tanh_prime,
+        term.derivative,
+        Some(tanh_prime),
         "∂Z^a/∂Ẑ^{{Wx}} = tanh'(Ẑ^{{Wx}})"
     );
     // coefficient = 2 · E[tanh'(Ẑ^{Wx})], a limit scalar.
@@ -213,9 +214,12 @@ fn bp_like_programs_have_no_zdot_and_say_why() {
         text.contains("every Ż vanishes; the gradient-independence shortcut"),
         "{text}"
     );
-    // relu NTK: relu'' = 0, so the derivatives vanish structurally.
+    // relu NTK: dh = dx ⊙ step(h) jumps in the forward atoms, so the Stein form (3.4) is used
+    // (step' = 0 would drop a Dirac mass); its moments E[Ẑ·Z^{dh}] are odd in the readout.
     let (_, _, limit) = derive_file(&program_path("ntk_relu.tp"));
-    assert!(limit.zdot_vanishes() && limit.vanished.is_empty());
+    assert!(limit.zdot_vanishes());
+    assert_eq!(limit.vanished.len(), 4);
+    assert!(limit.vanished.iter().all(|v| v.stein));
     // NNGP: no transposes at all.
     let (source, _, limit) = derive_file(&program_path("nngp_tanh.tp"));
     let text = LimitDisplay::new(&limit, &source, "nngp_tanh.tp", LimitFormat::Text).to_string();
@@ -321,5 +325,29 @@ fn the_derivation_guide_shows_the_current_output() {
     assert!(
         guide.contains(&text),
         "docs/derivation.md is out of date; paste:\n{text}"
+    );
+}
+
+#[test]
+fn the_derivation_guide_shows_the_current_stein_form() {
+    let (source, _, limit) = derive_file(&program_path("transpose_minimal_step.tp"));
+    let text = LimitDisplay::new(
+        &limit,
+        &source,
+        "programs/transpose_minimal_step.tp",
+        LimitFormat::Text,
+    )
+    .to_string();
+    let start = text
+        .find("line 17")
+        .expect("the line of the transposed product");
+    let block = text[start..].split("\n\n").next().unwrap();
+    assert!(block.contains("Stein form (3.4)"), "{text}");
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/derivation.md"))
+            .unwrap();
+    assert!(
+        guide.contains(block),
+        "docs/derivation.md is out of date; paste:\n{block}"
     );
 }

@@ -3,10 +3,10 @@
 
 use super::forms::{self, Affine, Moments};
 use super::gaussian::{Estimate, Gaussian, Tolerance};
-use super::{kink, monte_carlo, polynomial, quadrature};
+use super::{kink, monte_carlo, polynomial, quadrature, stein};
 use super::{EvalError, EvalOptions, Evaluation, Method, Used, Value};
 use crate::diagnostics::Span;
-use crate::limit::{EquationKind, Limit, ScalarDefinition, ScalarRole};
+use crate::limit::{EquationKind, Limit, ScalarDefinition, ScalarRole, SteinRhs};
 use crate::symbolic::{AtomId, ExprId, Node, ScalarId, Tape};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
@@ -77,8 +77,14 @@ struct Evaluator<'a> {
     values: Vec<Option<Value>>,
     /// Covariance of atom pairs (both orders), for initial groups and ZHat families.
     covariance: FxHashMap<(AtomId, AtomId), f64>,
+    /// `E[Z^x Z^y]` of ZHat atom pairs of one family (both orders): `Cov = σ² ·` this.
+    gram: FxHashMap<(AtomId, AtomId), Value>,
+    /// The solutions `Gram⁺ b` of the Stein solves computed so far, by solve.
+    stein: FxHashMap<usize, Vec<Value>>,
     /// Initial atom → (group instruction, member, mean).
     initial: FxHashMap<AtomId, (usize, usize, f64)>,
+    /// The scalars a MatMul's Ż needs (its coefficients, Stein moments and solutions), in
+    /// the order they were derived.
     zdot_scalars: FxHashMap<usize, Vec<ScalarId>>,
     spans: FxHashMap<usize, Span>,
     notes: Vec<String>,
@@ -92,9 +98,9 @@ impl<'a> Evaluator<'a> {
     fn new(limit: &'a Limit, options: &'a EvalOptions, progress: Progress<'a>) -> Evaluator<'a> {
         let mut zdot_scalars: FxHashMap<usize, Vec<ScalarId>> = FxHashMap::default();
         for (i, s) in limit.scalars.iter().enumerate() {
-            if let ScalarRole::ZDotCoefficient { instruction, .. } = s.role {
+            if !matches!(s.role, ScalarRole::Instruction(_)) {
                 zdot_scalars
-                    .entry(instruction)
+                    .entry(s.role.instruction())
                     .or_default()
                     .push(ScalarId(i as u32));
             }
@@ -105,6 +111,8 @@ impl<'a> Evaluator<'a> {
             progress,
             values: vec![None; limit.scalars.len()],
             covariance: FxHashMap::default(),
+            gram: FxHashMap::default(),
+            stein: FxHashMap::default(),
             initial: FxHashMap::default(),
             zdot_scalars,
             spans: limit
@@ -124,14 +132,18 @@ impl<'a> Evaluator<'a> {
 
     /// Name and source of a scalar, for messages.
     fn context(&self, s: ScalarId) -> (String, Span) {
-        let instruction = match self.limit.scalars[s.0 as usize].role {
-            ScalarRole::Instruction(i) => i,
-            ScalarRole::ZDotCoefficient { instruction, .. } => instruction,
-        };
-        let name = match self.limit.scalars[s.0 as usize].role {
+        let role = self.limit.scalars[s.0 as usize].role;
+        let instruction = role.instruction();
+        let name = match role {
             ScalarRole::Instruction(_) => self.limit.names[instruction].clone(),
-            ScalarRole::ZDotCoefficient { .. } => {
+            ScalarRole::ZDotCoefficient { .. } | ScalarRole::SteinCoefficient { .. } => {
                 format!("a Ż coefficient of {}", self.limit.names[instruction])
+            }
+            ScalarRole::SteinMoment { .. } => {
+                format!(
+                    "a Stein moment of the Ż of {}",
+                    self.limit.names[instruction]
+                )
             }
         };
         (
@@ -150,6 +162,7 @@ impl<'a> Evaluator<'a> {
             },
             ScalarDefinition::Deterministic(e) => self.deterministic(e),
             ScalarDefinition::Expectation(e) => self.expectation(e, &name, span)?,
+            ScalarDefinition::SteinSolution { solve, index } => self.stein_solution(solve, index),
         };
         if !value.value.is_finite() {
             return Err(EvalError::NotFinite {
@@ -195,6 +208,40 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Component `index` of `Gram⁺ b` of a Stein solve (tp-math (3.4)), solving it on first use.
+    /// The Gram is the one the family's covariances were built from, so `b` and `Gram` come
+    /// from the same law.
+    fn stein_solution(&mut self, solve: usize, index: usize) -> Value {
+        if let Some(c) = self.stein.get(&solve) {
+            return c[index];
+        }
+        let limit = self.limit;
+        let s = &limit.stein[solve];
+        let gram: Vec<Value> = s
+            .atoms
+            .iter()
+            .flat_map(|&a| s.atoms.iter().map(move |&b| (a, b)))
+            .map(|pair| self.gram[&pair])
+            .collect();
+        let b: Vec<Value> =
+            s.moments
+                .iter()
+                .map(|m| match m {
+                    SteinRhs::Expectation(scalar) => self.values[scalar.0 as usize]
+                        .expect("moments are evaluated before the solve"),
+                    SteinRhs::Odd(_) => Value {
+                        value: 0.0,
+                        error: 0.0,
+                        method: Used::Exact,
+                    },
+                })
+                .collect();
+        let c = stein::solve(&gram, &b);
+        let value = c[index];
+        self.stein.insert(solve, c);
+        value
+    }
+
     /// `Cov(Ẑ_a, Ẑ_b) = σ² E[Z^x Z^y]` for the new atom `a` and every earlier atom of its family.
     fn hat_covariances(
         &mut self,
@@ -216,6 +263,8 @@ impl<'a> Evaluator<'a> {
             }
             self.covariance.insert((entry.a, entry.b), c);
             self.covariance.insert((entry.b, entry.a), c);
+            self.gram.insert((entry.a, entry.b), v);
+            self.gram.insert((entry.b, entry.a), v);
         }
         Ok(())
     }

@@ -12,6 +12,9 @@
 //!    kink-aware rule ([`kink`]) when relu-like functions put kinks in the integrand;
 //! 3. **Monte Carlo** ([`monte_carlo`]): seeded, with a standard error, in any dimension.
 //!
+//! The Ż coefficients of the Stein form (tp-math (3.4)) are then `Gram⁺ b` ([`stein`]), from
+//! expectations computed as above.
+//!
 //! Every value carries an error estimate and the method used ([`Used`]).
 
 pub mod closed_form;
@@ -23,6 +26,7 @@ pub mod kink;
 pub mod monte_carlo;
 pub mod polynomial;
 pub mod quadrature;
+pub mod stein;
 
 pub use evaluate::{evaluate, Progress};
 

@@ -2,6 +2,7 @@
 
 use super::symmetry::{Parity, SignFlip};
 use super::*;
+use crate::builtins::Smoothness;
 use crate::ir::{self, ExprNode, Op, Program};
 use crate::symbolic::Node;
 use std::collections::HashMap;
@@ -9,16 +10,57 @@ use std::collections::HashMap;
 /// A program may have many initial groups; the symmetry argument tries at most this many.
 const MAX_FLIPPED_GROUPS: usize = 64;
 
-/// Derives the infinite-width limit of a checked program (tp-math §3).
+/// Which form the Ż coefficients take (tp-math §3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZDotRule {
+    /// Symbolic differentiation (3.3), which keeps the structure visible; the Stein form (3.4)
+    /// where `Z^x` is not weakly differentiable in the opposite-family atoms.
+    Auto,
+    /// The Stein form (3.4) for every Ż: a cross-check of (3.3), equal to it wherever `Z^x`
+    /// is weakly differentiable.
+    Stein,
+}
+
+/// Derives the infinite-width limit of a checked program (tp-math §3), with [`ZDotRule::Auto`].
 ///
 /// Needs a program that passed [`ir::validate`]; guarantees one equation per defining
 /// instruction, in program order, with every `Z` an expression over atom symbols.
 pub fn derive(program: &Program) -> Result<Limit, LimitError> {
-    let mut deriver = Deriver::new(program);
+    derive_with(program, ZDotRule::Auto)
+}
+
+/// [`derive`] with a choice of the Ż form.
+pub fn derive_with(program: &Program, rule: ZDotRule) -> Result<Limit, LimitError> {
+    let mut deriver = Deriver::new(program, rule);
     for (i, instruction) in program.iter() {
         deriver.instruction(i, instruction)?;
     }
     Ok(deriver.limit)
+}
+
+/// The outermost (last-built) jump in `x` — a `step`, `sign` or other built-in whose
+/// derivative of that order jumps — whose argument depends on one of `atoms`: where `x` is
+/// not weakly differentiable in them and (3.3) would miss a Dirac mass. Linear in the size
+/// of `x`.
+fn jump_in(arena: &Arena, x: ExprId, atoms: &[AtomId]) -> Option<ExprId> {
+    if atoms.is_empty() {
+        return None;
+    }
+    let reachable = arena.reachable(&[x]);
+    let mut depends: HashMap<ExprId, bool> = HashMap::with_capacity(reachable.len());
+    let mut jump = None;
+    for &id in &reachable {
+        let node = arena.node(id);
+        let mut d = matches!(node, Node::Atom(a) if atoms.contains(a));
+        node.for_each_child(|c| d |= depends[&c]);
+        if let Node::Apply { f, order, arg } = node {
+            if depends[arg] && f.smoothness_of(*order) == Smoothness::Jump {
+                jump = Some(id);
+            }
+        }
+        depends.insert(id, d);
+    }
+    jump
 }
 
 /// Names of the instructions for printing: program names, and for a temporary its right
@@ -77,6 +119,7 @@ fn display_names(program: &Program) -> Vec<String> {
 
 struct Deriver<'p> {
     program: &'p Program,
+    rule: ZDotRule,
     limit: Limit,
     /// The atoms of each initial group, by group instruction.
     group_atoms: HashMap<usize, Vec<AtomId>>,
@@ -88,10 +131,11 @@ struct Deriver<'p> {
 }
 
 impl<'p> Deriver<'p> {
-    fn new(program: &'p Program) -> Deriver<'p> {
+    fn new(program: &'p Program, rule: ZDotRule) -> Deriver<'p> {
         let n = program.instructions.len();
         Deriver {
             program,
+            rule,
             limit: Limit {
                 arena: Arena::new(),
                 atoms: Vec::new(),
@@ -101,6 +145,7 @@ impl<'p> Deriver<'p> {
                 scalar_of: vec![None; n],
                 equations: Vec::new(),
                 vanished: Vec::new(),
+                stein: Vec::new(),
                 outputs: Vec::new(),
                 names: display_names(program),
                 temporary: program
@@ -258,6 +303,7 @@ impl<'p> Deriver<'p> {
 
         // Ż: the opposite family's atoms so far that Z^x depends on, in introduction order.
         let mut zdot = Vec::new();
+        let mut stein = None;
         if let Some(&opposite) = self.family_index.get(&(matrix.index(), !transposed)) {
             let depends: std::collections::HashSet<AtomId> =
                 self.limit.arena.atoms(x).into_iter().collect();
@@ -267,9 +313,19 @@ impl<'p> Deriver<'p> {
                 .copied()
                 .filter(|a| depends.contains(a))
                 .collect();
-            for atom in candidates {
-                if let Some(term) = self.zdot_term(i, arg, x, atom, sigma2) {
-                    zdot.push(term);
+            let jump = jump_in(&self.limit.arena, x, &candidates);
+            if !candidates.is_empty() && (jump.is_some() || self.rule == ZDotRule::Stein) {
+                if let Some((solve, terms)) =
+                    self.stein_terms(i, arg, x, opposite, candidates, jump)
+                {
+                    stein = Some(solve);
+                    zdot = terms;
+                }
+            } else {
+                for atom in candidates {
+                    if let Some(term) = self.zdot_term(i, arg, x, atom, sigma2) {
+                        zdot.push(term);
+                    }
                 }
             }
         }
@@ -288,6 +344,7 @@ impl<'p> Deriver<'p> {
                 new_atom,
                 x: arg,
                 zdot,
+                stein,
                 z,
             },
         );
@@ -341,7 +398,8 @@ impl<'p> Deriver<'p> {
                     instruction: i,
                     x: arg,
                     atom,
-                    derivative,
+                    integrand: derivative,
+                    stein: false,
                     flipped: flip.group,
                 });
                 return None;
@@ -365,9 +423,88 @@ impl<'p> Deriver<'p> {
         Some(ZDotTerm {
             atom,
             u,
-            derivative,
+            derivative: Some(derivative),
             coefficient,
         })
+    }
+
+    /// The Ż terms of `Z^x` against the opposite-family atoms `atoms` by the Stein form (3.4):
+    /// the index of the new [`SteinSolve`] and one term per atom, or `None` if every `b_i`
+    /// vanishes by symmetry (then the terms are recorded in [`Limit::vanished`]).
+    fn stein_terms(
+        &mut self,
+        i: usize,
+        arg: VectorId,
+        x: ExprId,
+        family: usize,
+        atoms: Vec<AtomId>,
+        jump: Option<ExprId>,
+    ) -> Option<(usize, Vec<ZDotTerm>)> {
+        let mut moments = Vec::with_capacity(atoms.len());
+        let mut odd = Vec::new();
+        for &atom in &atoms {
+            let hat = self.limit.arena.atom(atom);
+            let integrand = self.limit.arena.mul(hat, x);
+            let flipped = self.flips.iter_mut().find_map(|flip| {
+                (flip.parity(&self.limit.arena, integrand) == Parity::Odd).then_some(flip.group)
+            });
+            moments.push(match flipped {
+                Some(group) => {
+                    odd.push(VanishedTerm {
+                        instruction: i,
+                        x: arg,
+                        atom,
+                        integrand,
+                        stein: true,
+                        flipped: group,
+                    });
+                    SteinRhs::Odd(group)
+                }
+                None => SteinRhs::Expectation(self.new_scalar(
+                    ScalarDefinition::Expectation(integrand),
+                    ScalarRole::SteinMoment {
+                        instruction: i,
+                        x: arg,
+                        atom,
+                    },
+                )),
+            });
+        }
+        if odd.len() == atoms.len() {
+            self.limit.vanished.extend(odd);
+            return None;
+        }
+        let solve = self.limit.stein.len();
+        let mut terms = Vec::with_capacity(atoms.len());
+        let mut coefficients = Vec::with_capacity(atoms.len());
+        for (index, &atom) in atoms.iter().enumerate() {
+            let c = self.new_scalar(
+                ScalarDefinition::SteinSolution { solve, index },
+                ScalarRole::SteinCoefficient {
+                    instruction: i,
+                    x: arg,
+                    atom,
+                },
+            );
+            coefficients.push(c);
+            terms.push(ZDotTerm {
+                atom,
+                u: self.arg_z(atom).0,
+                derivative: None,
+                coefficient: self.limit.arena.scalar(c),
+            });
+        }
+        self.limit.stein.push(SteinSolve {
+            instruction: i,
+            x: arg,
+            family,
+            u: terms.iter().map(|t| t.u).collect(),
+            atoms,
+            moments,
+            coefficients,
+            jump,
+        });
+        Some((solve, terms))
     }
 
     /// Translates an IR expression into the arena, replacing vectors by their Z and scalars

@@ -159,6 +159,9 @@ impl Symbols for Names<'_> {
                         ),
                     },
                     ScalarDefinition::Given(v) => format_number(v, style),
+                    ScalarDefinition::SteinSolution { .. } => {
+                        unreachable!("a program's scalar is not a Stein solution")
+                    }
                 }
             }
             ScalarRole::Instruction(i) => match style {
@@ -173,6 +176,30 @@ impl Symbols for Names<'_> {
                 ),
                 Style::Latex => format!(
                     "\\mathbb{{E}}\\left[\\partial {} / \\partial {}\\right]",
+                    self.vector(x.index(), style),
+                    self.hat(atom, style)
+                ),
+            },
+            ScalarRole::SteinMoment { x, atom, .. } => match style {
+                Style::Text => format!(
+                    "E[{}·{}]",
+                    self.hat(atom, style),
+                    self.vector(x.index(), style)
+                ),
+                Style::Latex => format!(
+                    "\\mathbb{{E}}\\left[{} \\, {}\\right]",
+                    self.hat(atom, style),
+                    self.vector(x.index(), style)
+                ),
+            },
+            ScalarRole::SteinCoefficient { x, atom, .. } => match style {
+                Style::Text => format!(
+                    "c({}; {})",
+                    self.vector(x.index(), style),
+                    self.hat(atom, style)
+                ),
+                Style::Latex => format!(
+                    "c\\left({}; {}\\right)",
                     self.vector(x.index(), style),
                     self.hat(atom, style)
                 ),
@@ -505,6 +532,7 @@ impl LimitDisplay<'_> {
                     new_atom,
                     x,
                     zdot,
+                    stein,
                     z,
                 } => {
                     let hat_name = names.hat(*hat, style);
@@ -578,12 +606,21 @@ impl LimitDisplay<'_> {
                             rhs: terms.join(" + "),
                         });
                         let x_name = names.vector(x.index(), Style::Text);
-                        for t in zdot {
-                            rows.push(Row::Note(format!(
-                                "∂{x_name}/∂{} = {}",
-                                names.hat(t.atom, Style::Text),
-                                render(arena, t.derivative, &*names, Style::Text)
-                            )));
+                        match stein {
+                            Some(solve) => {
+                                self.stein_rows(names, &limit.stein[*solve], style, &mut rows)
+                            }
+                            None => {
+                                for t in zdot {
+                                    let derivative =
+                                        t.derivative.expect("(3.3) terms have a derivative");
+                                    rows.push(Row::Note(format!(
+                                        "∂{x_name}/∂{} = {}",
+                                        names.hat(t.atom, Style::Text),
+                                        render(arena, derivative, &*names, Style::Text)
+                                    )));
+                                }
+                            }
                         }
                         rows.push(Row::Equation {
                             lhs: lhs.clone(),
@@ -609,6 +646,9 @@ impl LimitDisplay<'_> {
                             render(arena, e, &*names, style).to_string()
                         }
                         ScalarDefinition::Given(v) => num(v),
+                        ScalarDefinition::SteinSolution { .. } => {
+                            unreachable!("a program's scalar is not a Stein solution")
+                        }
                     };
                     rows.push(Row::Equation {
                         lhs: names.scalar(*scalar, style),
@@ -619,6 +659,87 @@ impl LimitDisplay<'_> {
             }
         }
         rows
+    }
+
+    /// How the Stein form (3.4) of a Ż is computed, and why it is used: notes in text, one
+    /// equation in LaTeX.
+    fn stein_rows(&self, names: &Names, solve: &SteinSolve, style: Style, rows: &mut Vec<Row>) {
+        let limit = self.limit;
+        let family = &limit.families[solve.family];
+        let x = names.vector(solve.x.index(), style);
+        let u: Vec<String> = solve
+            .u
+            .iter()
+            .map(|u| match style {
+                Style::Text => limit.names[u.index()].clone(),
+                Style::Latex => names.latex_label(u.index()),
+            })
+            .collect();
+        let matrix = &limit.names[family.matrix.index()];
+        let odd: Vec<String> = solve
+            .moments
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| match b {
+                SteinRhs::Odd(group) => Some((i, *group)),
+                SteinRhs::Expectation(_) => None,
+            })
+            .map(|(i, group)| {
+                let atom = limit
+                    .atoms
+                    .iter()
+                    .position(
+                        |a| matches!(a.kind, AtomKind::Initial { group: g, .. } if g == group),
+                    )
+                    .expect("the flipped group has atoms");
+                let flipped = names.atom(AtomId(atom as u32), style);
+                match style {
+                    Style::Text => format!("b_{} = 0 (odd in {flipped})", i + 1),
+                    Style::Latex => format!(
+                        "b_{{{}}} = 0 \\text{{ (odd in }} {flipped} \\text{{)}}",
+                        i + 1
+                    ),
+                }
+            })
+            .collect();
+        match style {
+            Style::Text => {
+                let t = if family.transposed { "ᵀ" } else { "" };
+                let atoms: Vec<String> = solve.atoms.iter().map(|&a| names.hat(a, style)).collect();
+                rows.push(Row::Note(match solve.jump {
+                    Some(jump) => format!(
+                        "Stein form (3.4): {x} is not weakly differentiable in {}, it jumps at {}",
+                        atoms.join(", "),
+                        render(&limit.arena, jump, names, style)
+                    ),
+                    None => "Stein form (3.4), as requested".to_string(),
+                }));
+                let mut line = format!(
+                    "c = Gram⁺ b over u = ({}): Gram_ij = E[Z^{{u_i}}·Z^{{u_j}}], b_i = E[Ẑ^{{{matrix}{t}u_i}}·{x}]",
+                    u.join(", ")
+                );
+                if !odd.is_empty() {
+                    line = format!("{line}; {}", odd.join(", "));
+                }
+                rows.push(Row::Note(line));
+            }
+            Style::Latex => {
+                let t = if family.transposed { "^{\\top}" } else { "" };
+                let m = latex_name(matrix);
+                let mut rhs = format!(
+                    "\\mathrm{{Gram}}^{{+}} b, \\quad u = \\left({}\\right), \\quad \\mathrm{{Gram}}_{{ij}} = \\mathbb{{E}}\\left[Z^{{u_i}} Z^{{u_j}}\\right], \\quad b_i = \\mathbb{{E}}\\left[\\hat{{Z}}^{{{m}{t} u_i}} \\, {x}\\right]",
+                    u.join(", "),
+                );
+                for o in &odd {
+                    rhs = format!("{rhs}, \\quad {o}");
+                }
+                rows.push(Row::Equation {
+                    lhs: "c".to_string(),
+                    relation: "=",
+                    rhs,
+                });
+            }
+        }
     }
 
     /// Adds `= <expression over atoms>` when it differs from the compact form and is short.
@@ -731,12 +852,17 @@ impl LimitDisplay<'_> {
                     |a| matches!(a.kind, AtomKind::Initial { group, .. } if group == v.flipped),
                 )
                 .expect("the flipped group has atoms");
+            let vector = names.vector(v.x.index(), Style::Text);
+            let hat = names.hat(v.atom, Style::Text);
+            let expectation = if v.stein {
+                format!("E[{hat}·{vector}]")
+            } else {
+                format!("E[∂{vector}/∂{hat}]")
+            };
             let _ = writeln!(
                 out,
-                "    line {line} `{text}`: E[∂{}/∂{}] = E[{}] = 0 (odd in {})",
-                names.vector(v.x.index(), Style::Text),
-                names.hat(v.atom, Style::Text),
-                render(&self.limit.arena, v.derivative, names, Style::Text),
+                "    line {line} `{text}`: {expectation} = E[{}] = 0 (odd in {})",
+                render(&self.limit.arena, v.integrand, names, Style::Text),
                 names.atom(AtomId(group as u32), Style::Text),
             );
         }

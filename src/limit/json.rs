@@ -103,6 +103,9 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
                 ScalarDefinition::Given(v) => json!({"given": v}),
                 ScalarDefinition::Expectation(e) => json!({"expectation": tree(e)}),
                 ScalarDefinition::Deterministic(e) => json!({"deterministic": tree(e)}),
+                ScalarDefinition::SteinSolution { solve, index } => {
+                    json!({"stein_solution": {"solve": solve, "index": index}})
+                }
             };
             let role = match s.role {
                 ScalarRole::Instruction(instruction) => json!({
@@ -112,6 +115,18 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
                     instruction, atom, ..
                 } => json!({
                     "zdot_coefficient_of": limit.names[instruction], "atom": atom.0,
+                    "line": line(instruction),
+                }),
+                ScalarRole::SteinMoment {
+                    instruction, atom, ..
+                } => json!({
+                    "stein_moment_of": limit.names[instruction], "atom": atom.0,
+                    "line": line(instruction),
+                }),
+                ScalarRole::SteinCoefficient {
+                    instruction, atom, ..
+                } => json!({
+                    "stein_coefficient_of": limit.names[instruction], "atom": atom.0,
                     "line": line(instruction),
                 }),
             };
@@ -127,14 +142,20 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
                 "kind": "nonlin", "z": tree(*z),
             })),
             EquationKind::MatMul {
-                hat, x, zdot, z, ..
+                hat,
+                x,
+                zdot,
+                stein,
+                z,
+                ..
             } => vectors.push(json!({
                 "name": limit.names[eq.instruction], "line": line, "source": text,
                 "kind": "matmul", "hat": hat.0, "vector": limit.names[x.index()],
                 "zdot": zdot.iter().map(|t| json!({
                     "atom": t.atom.0, "u": limit.names[t.u.index()],
-                    "derivative": tree(t.derivative), "coefficient": tree(t.coefficient),
+                    "derivative": t.derivative.map(tree), "coefficient": tree(t.coefficient),
                 })).collect::<Vec<_>>(),
+                "stein": stein,
                 "z": tree(*z),
             })),
             EquationKind::Initial { atoms, .. } => {
@@ -149,13 +170,52 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
             EquationKind::InitialScalar { .. } | EquationKind::Scalar { .. } => {}
         }
     }
+    let stein: Vec<Value> = limit
+        .stein
+        .iter()
+        .map(|s| {
+            let family = &limit.families[s.family];
+            let gram: Vec<Vec<Value>> = s
+                .atoms
+                .iter()
+                .map(|&a| {
+                    s.atoms
+                        .iter()
+                        .map(|&b| tree(family.integrand(a, b).expect("atoms of one family")))
+                        .collect()
+                })
+                .collect();
+            let b: Vec<Value> = s
+                .moments
+                .iter()
+                .map(|m| match m {
+                    SteinRhs::Expectation(scalar) => json!({"scalar": scalar.0}),
+                    SteinRhs::Odd(group) => json!({"odd_in_group": group.index()}),
+                })
+                .collect();
+            json!({
+                "instruction": limit.names[s.instruction], "line": line(s.instruction),
+                "vector": limit.names[s.x.index()], "family": s.family,
+                "atoms": s.atoms.iter().map(|a| a.0).collect::<Vec<_>>(),
+                "u": s.u.iter().map(|u| limit.names[u.index()].clone()).collect::<Vec<_>>(),
+                "gram_expectation_of": gram, "b": b,
+                "coefficients": s.coefficients.iter().map(|c| c.0).collect::<Vec<_>>(),
+                "jump": s.jump.map(tree),
+            })
+        })
+        .collect();
     let vanished: Vec<Value> = limit
         .vanished
         .iter()
         .map(|v| {
+            let integrand = if v.stein {
+                "stein_moment"
+            } else {
+                "derivative"
+            };
             json!({
                 "instruction": limit.names[v.instruction], "atom": v.atom.0,
-                "derivative": tree(v.derivative), "odd_in_group": v.flipped.index(),
+                (integrand): tree(v.integrand), "odd_in_group": v.flipped.index(),
             })
         })
         .collect();
@@ -173,6 +233,7 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
         "vectors": vectors,
         "outputs": limit.outputs.iter().map(|s| s.0).collect::<Vec<_>>(),
         "zdot_vanishes": limit.zdot_vanishes(),
+        "stein": stein,
         "vanished_by_symmetry": vanished,
     })
 }

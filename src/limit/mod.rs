@@ -14,6 +14,11 @@
 //!   is structurally zero are dropped; so are terms whose expectation vanishes by a sign
 //!   symmetry of the atoms' law (the gradient-independence argument of TP2, made exact and
 //!   recorded in [`Limit::vanished`]);
+//! * where `Z^x` is not weakly differentiable in those atoms (it passes through a jump such as
+//!   `step` or `sign` of an argument that depends on them), the derivative misses a Dirac
+//!   mass, so the coefficients of all of them are found jointly by the derivative-free Stein
+//!   form (3.4) instead: `Gram⁺ b` with `Gram_ij = E[Z^{u_i} Z^{u_j}]` and
+//!   `b_i = E[Ẑ^{M'u_i} Z^x]` ([`SteinSolve`]);
 //! * Nonlin: `Z^y = ψ(Z^x…; θ°…)`; Moment: `θ° = E[ψ(Z^x…; θ°…)]`; scalar arithmetic on the
 //!   limits; all in program order.
 //!
@@ -26,7 +31,7 @@ mod error;
 mod json;
 pub(crate) mod symmetry;
 
-pub use derive::derive;
+pub use derive::{derive, derive_with, ZDotRule};
 pub use display::{LimitDisplay, LimitFormat};
 pub use error::LimitError;
 pub use json::to_json;
@@ -54,6 +59,8 @@ pub struct Limit {
     pub equations: Vec<Equation>,
     /// Ż terms dropped because their expectation vanishes by symmetry.
     pub vanished: Vec<VanishedTerm>,
+    /// The Ż's computed by the Stein form (3.4), indexed by [`ScalarDefinition::SteinSolution`].
+    pub stein: Vec<SteinSolve>,
     /// The limits of the program's outputs.
     pub outputs: Vec<ScalarId>,
     /// Display names of the program's instructions (`h`, `x[2]`); for a temporary, its
@@ -109,6 +116,16 @@ pub struct HatFamily {
     pub covariance: Vec<CovarianceEntry>,
 }
 
+impl HatFamily {
+    /// The integrand `Z^x Z^y` of the covariance of two of the family's atoms (either order).
+    pub fn integrand(&self, a: AtomId, b: AtomId) -> Option<ExprId> {
+        self.covariance
+            .iter()
+            .find(|e| (e.a, e.b) == (a, b) || (e.a, e.b) == (b, a))
+            .map(|e| e.integrand)
+    }
+}
+
 /// One covariance entry of a family.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CovarianceEntry {
@@ -138,6 +155,13 @@ pub enum ScalarDefinition {
     Expectation(ExprId),
     /// A deterministic expression of other scalars.
     Deterministic(ExprId),
+    /// Component `index` of `Gram⁺ b` of the Stein solve [`Limit::stein`]`[solve]` (3.4).
+    SteinSolution {
+        /// Position in [`Limit::stein`].
+        solve: usize,
+        /// Position in the solve's atoms.
+        index: usize,
+    },
 }
 
 /// Where a limit scalar comes from.
@@ -145,7 +169,7 @@ pub enum ScalarDefinition {
 pub enum ScalarRole {
     /// The limit of a scalar instruction of the program.
     Instruction(usize),
-    /// `E[∂Z^x/∂Ẑ]`, a coefficient of the Ż of a MatMul instruction.
+    /// `E[∂Z^x/∂Ẑ]`, a coefficient of the Ż of a MatMul instruction (3.3).
     ZDotCoefficient {
         /// The MatMul instruction.
         instruction: usize,
@@ -154,19 +178,85 @@ pub enum ScalarRole {
         /// The opposite-family atom differentiated against.
         atom: AtomId,
     },
+    /// `b = E[Ẑ^{M'u} Z^x]`, an input of the Stein form (3.4) of a MatMul's Ż.
+    SteinMoment {
+        /// The MatMul instruction.
+        instruction: usize,
+        /// The vector `x` it multiplies.
+        x: VectorId,
+        /// The opposite-family atom `Ẑ^{M'u}`.
+        atom: AtomId,
+    },
+    /// `(Gram⁺ b)_i`, the coefficient of `Z^{u_i}` in a MatMul's Ż by the Stein form (3.4).
+    SteinCoefficient {
+        /// The MatMul instruction.
+        instruction: usize,
+        /// The vector `x` it multiplies.
+        x: VectorId,
+        /// The opposite-family atom `Ẑ^{M'u_i}`.
+        atom: AtomId,
+    },
 }
 
-/// One term of a Ż: `coefficient · Z^u`, where `coefficient = σ² E[derivative]`.
+impl ScalarRole {
+    /// The instruction the scalar belongs to: its own, or the MatMul whose Ż needs it.
+    pub fn instruction(&self) -> usize {
+        match *self {
+            ScalarRole::Instruction(i)
+            | ScalarRole::ZDotCoefficient { instruction: i, .. }
+            | ScalarRole::SteinMoment { instruction: i, .. }
+            | ScalarRole::SteinCoefficient { instruction: i, .. } => i,
+        }
+    }
+}
+
+/// One term of a Ż: `coefficient · Z^u`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ZDotTerm {
     /// The opposite-family atom `Ẑ^{M'u}`.
     pub atom: AtomId,
     /// The vector `u` it multiplies.
     pub u: VectorId,
-    /// `∂Z^x/∂Ẑ^{M'u}`.
-    pub derivative: ExprId,
-    /// `σ² E[∂Z^x/∂Ẑ^{M'u}]`, a scalar expression.
+    /// `∂Z^x/∂Ẑ^{M'u}` under (3.3); `None` under the Stein form (3.4), which takes no derivative.
+    pub derivative: Option<ExprId>,
+    /// A scalar expression: `σ² E[∂Z^x/∂Ẑ^{M'u}]` (3.3), or the scalar `(Gram⁺ b)_i` (3.4).
     pub coefficient: ExprId,
+}
+
+/// The Stein form (3.4) of the Ż of one MatMul `M x`: for the opposite-family atoms
+/// `Ẑ_i = Ẑ^{M'u_i}` that `Z^x` depends on, the coefficients of `Z^{u_i}` are
+/// `c = Gram⁺ b`, `Gram_ij = E[Z^{u_i} Z^{u_j}]` (so `Cov(Ẑ) = σ² Gram`),
+/// `b_i = E[Ẑ_i Z^x]`, `Gram⁺` the Moore–Penrose pseudo-inverse. Used where `Z^x` is not
+/// weakly differentiable in these atoms, so that (3.3) would miss a Dirac mass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SteinSolve {
+    /// The MatMul instruction.
+    pub instruction: usize,
+    /// The vector `x` it multiplies.
+    pub x: VectorId,
+    /// The opposite family, whose covariance integrands are the Gram entries
+    /// ([`HatFamily::integrand`]).
+    pub family: usize,
+    /// The atoms `Ẑ_i`, in introduction order.
+    pub atoms: Vec<AtomId>,
+    /// The vectors `u_i`.
+    pub u: Vec<VectorId>,
+    /// The right side `b`.
+    pub moments: Vec<SteinRhs>,
+    /// The [`ScalarRole::SteinCoefficient`] scalars `c_i`.
+    pub coefficients: Vec<ScalarId>,
+    /// A jump of `Z^x` in these atoms (`step(…)`, `sign(…)`): why (3.3) does not apply;
+    /// `None` where [`ZDotRule::Stein`] asked for the Stein form everywhere.
+    pub jump: Option<ExprId>,
+}
+
+/// One entry `b_i = E[Ẑ_i Z^x]` of the right side of a [`SteinSolve`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SteinRhs {
+    /// A [`ScalarRole::SteinMoment`] scalar.
+    Expectation(ScalarId),
+    /// 0, because `Ẑ_i Z^x` is odd under the sign flip of this centred initial group.
+    Odd(GroupId),
 }
 
 /// A Ż term dropped because its expectation vanishes by symmetry.
@@ -178,9 +268,12 @@ pub struct VanishedTerm {
     pub x: VectorId,
     /// The opposite-family atom.
     pub atom: AtomId,
-    /// `∂Z^x/∂Ẑ`, odd under the sign flip.
-    pub derivative: ExprId,
-    /// The initial group whose sign flip leaves the law invariant and negates the derivative.
+    /// The integrand odd under the sign flip: `∂Z^x/∂Ẑ` (3.3), or the Stein moment's
+    /// `Ẑ·Z^x` (3.4).
+    pub integrand: ExprId,
+    /// Whether the integrand is the Stein moment's.
+    pub stein: bool,
+    /// The initial group whose sign flip leaves the law invariant and negates the integrand.
     pub flipped: GroupId,
 }
 
@@ -227,6 +320,8 @@ pub enum EquationKind {
         x: VectorId,
         /// The Ż terms kept.
         zdot: Vec<ZDotTerm>,
+        /// The Stein solve ([`Limit::stein`]) of the Ż, when the Stein form (3.4) is used.
+        stein: Option<usize>,
         /// `Z^y`.
         z: ExprId,
     },
