@@ -18,7 +18,8 @@ pub struct Options {
     pub seeds: usize,
     /// The first seed; seed s of each width is `base_seed + s`.
     pub base_seed: u64,
-    /// The largest |measured − predicted| slope not flagged as a mismatch.
+    /// The largest |measured − predicted| slope not flagged as a mismatch (widened to three
+    /// standard errors of the slope when those are larger).
     pub tolerance: f64,
     /// The panels to keep, by name (see [`panel_names`]); empty keeps all.
     pub only: Vec<String>,
@@ -140,9 +141,20 @@ pub fn coord_check(
                         .collect();
                     let fit = fit(&measurements.widths, &values, &magnitudes, panel.measure);
                     let predicted = predicted.get(line.instruction).copied().flatten();
+                    // A slope contradicts its prediction when it is further away than the
+                    // tolerance and than 3 standard errors: a quantity that is random at
+                    // leading order (an SP output at initialization) has a noisy slope.
                     let mismatch = match (fit, predicted) {
-                        (Fit::Slope { slope, .. }, Some(p)) => {
-                            (slope - p.to_f64().unwrap_or(f64::NAN)).abs() > options.tolerance
+                        (
+                            Fit::Slope {
+                                slope,
+                                standard_error,
+                            },
+                            Some(p),
+                        ) => {
+                            let allowed =
+                                options.tolerance.max(3.0 * standard_error.unwrap_or(0.0));
+                            (slope - p.to_f64().unwrap_or(f64::NAN)).abs() > allowed
                         }
                         _ => false,
                     };
