@@ -211,3 +211,35 @@ fn a_relu_network_trained_two_steps_agrees_with_simulation() {
         );
     }
 }
+
+#[test]
+fn json_gives_the_stein_solve() {
+    let source = program_file("transpose_minimal_step.tp");
+    let limit = limit::derive(&compile(&source)).unwrap();
+    let json = limit::to_json(&limit, &source);
+    let y = json["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "y")
+        .unwrap();
+    assert_eq!(y["stein"], 0);
+    assert!(y["zdot"][0]["derivative"].is_null());
+    let solve = &json["stein"][0];
+    assert_eq!(solve["u"][0], "x");
+    assert_eq!(solve["gram_expectation_of"].as_array().unwrap().len(), 1);
+    let b = solve["b"][0]["scalar"].as_u64().unwrap() as usize;
+    assert!(json["scalars"][b]["role"]["stein_moment_of"].is_string());
+    let c = solve["coefficients"][0].as_u64().unwrap() as usize;
+    assert_eq!(
+        json["scalars"][c]["definition"]["stein_solution"]["index"],
+        0
+    );
+    let jump = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == solve["jump"])
+        .unwrap();
+    assert_eq!(jump["f"], "step");
+}

@@ -29,7 +29,7 @@ pub fn derive(program: &Program) -> Result<Limit, LimitError> {
     derive_with(program, ZDotRule::Auto)
 }
 
-/// [`derive`] with a choice of the Ż form.
+/// [`derive()`] with a choice of the Ż form.
 pub fn derive_with(program: &Program, rule: ZDotRule) -> Result<Limit, LimitError> {
     let mut deriver = Deriver::new(program, rule);
     for (i, instruction) in program.iter() {
