@@ -257,3 +257,51 @@ fn scaling_reports_of_the_presets() {
         }
     }
 }
+
+/// One random program with explicit width powers: every kind of node the analysis expands.
+fn random_width_program(steps: &[(u8, u8, u8, i8)]) -> String {
+    let mut lines = vec![
+        "matrix W ~ N(0, 1/n)".to_string(),
+        "vector v0, v1 ~ N(0, [[1, 0.3], [0.3, 0.8]])".to_string(),
+        "vector v2 ~ N(0.5, 1)".to_string(),
+    ];
+    let mut count = 3;
+    for &(kind, a, b, p) in steps {
+        let (a, b) = (a as usize % count, b as usize % count);
+        let power = format!("n^({}/{})", p, 1 + (p.unsigned_abs() % 3));
+        let rhs = match kind % 12 {
+            0 => format!("W @ v{a}"),
+            1 => format!("W.T @ ({power} * v{a})"),
+            2 => format!("tanh(v{a} + {power} * v{b})"),
+            3 => format!("relu(v{a}) - relu(v{a} + {power} * v{b})"),
+            4 => format!("step(v{a} + {power}) * v{b}"),
+            5 => format!("v{a} / (1 + mean(v{b} * v{b}))"),
+            6 => format!("{power} * mean(v{a} * v{b}) * v{a}"),
+            7 => format!("exp({power} * v{a})"),
+            8 => format!("sqrt(1 + v{a} ^ 2) ^ ({p}/3)"),
+            9 => format!("v{a} ^ 3 - {power} * v{b} ^ 2"),
+            10 => format!("log(2 + tanh(v{a})) * sin({power} * v{b})"),
+            _ => format!("v{a} / mean(v{b})"),
+        };
+        lines.push(format!("v{count} = {rhs}"));
+        count += 1;
+    }
+    lines.push(format!("k = mean(v{} * v0) * n^(1/2)", count - 1));
+    lines.join("\n") + "\n"
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The analysis never panics, whatever the powers and functions; every quantity gets a size.
+    #[test]
+    fn scaling_analysis_handles_any_program(
+        steps in prop::collection::vec((0u8..12, 0u8..16, 0u8..16, -9i8..=9), 1..10),
+    ) {
+        let source = random_width_program(&steps);
+        let program = compile(&source);
+        let scaling = analyze(&program, &ScalingOptions::default()).unwrap();
+        let text = tpc::scaling::to_text(&program, &scaling);
+        prop_assert!(text.contains("k "), "{text}");
+    }
+}
