@@ -22,6 +22,21 @@ pub enum PresetArg {
     NaiveMf,
 }
 
+impl PresetArg {
+    /// The preset; SP with c = 0 (a learning rate constant in width).
+    pub fn preset(self) -> Preset {
+        match self {
+            PresetArg::Mup => Preset::Mup,
+            PresetArg::Sp => Preset::Sp {
+                c: Exponent::from_integer(0),
+            },
+            PresetArg::Ntp => Preset::Ntp,
+            PresetArg::Mfp => Preset::Mfp,
+            PresetArg::NaiveMf => Preset::NaiveMf,
+        }
+    }
+}
+
 /// The optimizers TP4 (SGD) and tp-math §5.1 (Adam) cover.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OptimizerArg {
@@ -145,15 +160,7 @@ pub fn run(args: &ClassifyArgs) -> Result<(), crate::Reported> {
 /// `--a` is given, and that `--a` comes with `--b` and `--c`).
 fn choice(args: &ClassifyArgs, depth: usize) -> Result<Choice, String> {
     if let Some(p) = args.param {
-        let preset = match p {
-            PresetArg::Mup => Preset::Mup,
-            PresetArg::Sp => Preset::Sp {
-                c: Exponent::from_integer(0),
-            },
-            PresetArg::Ntp => Preset::Ntp,
-            PresetArg::Mfp => Preset::Mfp,
-            PresetArg::NaiveMf => Preset::NaiveMf,
-        };
+        let preset = p.preset();
         return Ok(Choice::Preset(preset, args.lr_exponent));
     }
     let exponents = |flag: &str, values: &Option<Vec<Exponent>>| {

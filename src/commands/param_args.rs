@@ -3,7 +3,7 @@
 
 use super::classify::PresetArg;
 use clap::Args;
-use tpc::param::{parse_exponent, Abc, Exponent, Preset};
+use tpc::param::{parse_exponent, Abc};
 
 /// `--depth L` and either `--param P [--lr-exponent c]` or `--a .. --b .. --c ..`.
 #[derive(Args, Debug)]
@@ -46,15 +46,7 @@ impl ParamArgs {
             let abc = Abc::new(a, b, parse(c)?).map_err(|e| e.to_string())?;
             return Ok((abc, "a custom abc-parametrization".into()));
         }
-        let preset = match self.param.unwrap_or(PresetArg::Mup) {
-            PresetArg::Mup => Preset::Mup,
-            PresetArg::Sp => Preset::Sp {
-                c: Exponent::from_integer(0),
-            },
-            PresetArg::Ntp => Preset::Ntp,
-            PresetArg::Mfp => Preset::Mfp,
-            PresetArg::NaiveMf => Preset::NaiveMf,
-        };
+        let preset = self.param.unwrap_or(PresetArg::Mup).preset();
         let mut abc = Abc::preset(preset, depth);
         if let Some(c) = &self.lr_exponent {
             abc.c = parse(c)?;
