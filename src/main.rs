@@ -102,7 +102,7 @@ enum Command {
     },
     /// Coord check: run at several widths and fit how every named vector and output scales with n.
     #[command(
-        after_help = "Examples:\n  tpc coordcheck train.tp --widths 256,512,1024,2048,4096 --seeds 4 --plot coordcheck.svg\n  tpc coordcheck train.tp --only x,f --format json\n\nSize of a vector: its coordinate RMS; of an output: |value|; both averaged over seeds.\nSlope: of log size against log n (0 = Θ(1), −1/2 = Θ(n^(−1/2))), ± jackknife s.e. over seeds."
+        after_help = "Examples:\n  tpc coordcheck train.tp --widths 256,512,1024,2048,4096 --seeds 4 --plot coordcheck.svg\n  tpc coordcheck train.tp --only x,f --format json\n\nSize of a vector: its coordinate RMS; of an output: |value|; both averaged over seeds.\nSlope: of log size against log n (0 = Θ(1), −1/2 = Θ(n^(−1/2))), ± jackknife s.e. over seeds.\nPredicted: the exponent `tpc derive --scaling` finds, where exact; MISMATCH where the slope contradicts it."
     )]
     Coordcheck(commands::coordcheck::CoordCheckArgs),
 }

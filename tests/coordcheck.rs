@@ -215,6 +215,24 @@ fn cli_text_table() {
 }
 
 #[test]
+fn cli_flags_a_cancellation_the_scaling_analysis_misses() {
+    // zero.tp's `s` is 0 in exact arithmetic, through a cancellation between moments that
+    // `tpc derive --scaling` does not look for: it predicts Θ(1); the measurement is zero.
+    // (docs/parametrizations.md § Coord check cites this; update both if the analysis learns
+    // the cancellation.)
+    let file = path("zero.tp");
+    let out = tpc(&["coordcheck", &file, "--widths", "64,256", "--seeds", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let flagged: Vec<&str> = text
+        .lines()
+        .filter(|l| l.ends_with("MISMATCH"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(flagged, ["s"], "{text}");
+}
+
+#[test]
 fn cli_json_and_only() {
     let file = path("powers.tp");
     let args = [

@@ -1,8 +1,10 @@
 //! `tpc coordcheck`: how every named vector and output of a program scales with the width.
 
+use num_rational::Rational64;
 use std::path::PathBuf;
 use tpc::coordcheck::{coord_check, panel_names, plot_svg, Options};
-use tpc::ir::LowerOptions;
+use tpc::ir::{LowerOptions, Program};
+use tpc::scaling::{analyze, ScalingOptions};
 
 /// The arguments of `tpc coordcheck`.
 #[derive(clap::Args)]
@@ -53,8 +55,9 @@ pub fn run(args: &CoordCheckArgs) -> Result<(), crate::Reported> {
         only: args.only.clone(),
         ..Options::default()
     };
+    let predicted = predicted_exponents(&program);
     let bar = crate::Progress::new("coord check");
-    let check = coord_check(&program, &options, &[], &|done, total| {
+    let check = coord_check(&program, &options, &predicted, &|done, total| {
         bar.update(done, total)
     })
     .map_err(|e| crate::report(&e.to_diagnostic(), &name, &bytes))?;
@@ -72,4 +75,23 @@ pub fn run(args: &CoordCheckArgs) -> Result<(), crate::Reported> {
         }
     };
     crate::print(&text)
+}
+
+/// The exponent of every instruction that the width-power analysis (`tpc derive --scaling`)
+/// predicts exactly, by instruction; none (with a note on standard error) if it cannot run.
+fn predicted_exponents(program: &Program) -> Vec<Option<Rational64>> {
+    match analyze(program, &ScalingOptions::default()) {
+        Ok(scaling) => scaling
+            .quantities
+            .iter()
+            .map(|q| q.as_ref().and_then(|q| q.size.predicted_exponent()))
+            .collect(),
+        Err(e) => {
+            eprintln!(
+                "note: no predicted exponents: {}",
+                e.to_diagnostic().message
+            );
+            Vec::new()
+        }
+    }
 }

@@ -68,7 +68,8 @@ impl fmt::Display for CoordCheck {
         if mismatches > 0 {
             writeln!(
                 f,
-                "\n{mismatches} slope(s) differ from the prediction by more than {}",
+                "\n{mismatches} MISMATCH(ES): a slope further from the predicted exponent than \
+                 {} and than 3 standard errors, or zero where a power was predicted",
                 self.tolerance
             )?;
         }
