@@ -1,0 +1,68 @@
+//! Speed of the parametrization tools on generated tanh MLP training programs:
+//! the width-power analysis (L = 3, T = 10), a coord check over widths 256…4096 with 4 seeds
+//! (L = 2, T = 3; target under a minute), and evaluating the μP limit to 1e-6 (L = 2, T = 1;
+//! the target is T = 3 in under 10 s, which this evaluator does not meet: see the
+//! figures in docs/parametrizations.md).
+
+// `criterion_group!` defines an undocumented `pub fn`.
+#![allow(missing_docs)]
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use tpc::builtins::Builtin;
+use tpc::ir::{LowerOptions, Program};
+use tpc::param::{generate_mlp, Abc, Exponent, Loss, MlpSpec, Preset};
+
+fn program(preset: Preset, depth: usize, steps: usize) -> Program {
+    let abc = Abc::preset(preset, depth);
+    let spec = MlpSpec {
+        sigma: vec![1.0; abc.a.len()],
+        abc,
+        label: preset.name().into(),
+        steps,
+        nonlin: Builtin::Tanh,
+        inputs: vec![vec![1.0, 0.0]],
+        targets: vec![1.0],
+        eval: vec![vec![0.5, -1.0]],
+        lr: 1.0,
+        loss: Loss::Mse,
+    };
+    let source = generate_mlp(&spec).expect("a valid specification");
+    tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("generated programs check")
+}
+
+fn parametrization_benchmarks(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parametrizations");
+    group.sample_size(10);
+
+    let sp = Preset::Sp {
+        c: Exponent::from_integer(1),
+    };
+    let long = program(sp, 3, 10);
+    group.bench_function("scaling SP L=3 T=10", |b| {
+        b.iter(|| tpc::scaling::analyze(&long, &Default::default()).expect("analyses"))
+    });
+
+    let trained = program(Preset::Mup, 2, 3);
+    let options = tpc::coordcheck::Options::default();
+    group.bench_function("coordcheck μP L=2 T=3, n = 256…4096, 4 seeds", |b| {
+        b.iter(|| tpc::coordcheck::coord_check(&trained, &options, &[], &|_, _| {}))
+    });
+
+    let eval = tpc::eval::EvalOptions {
+        tolerance: 1e-6,
+        ..Default::default()
+    };
+    for steps in [1usize] {
+        let p = program(Preset::Mup, 2, steps);
+        let limit = tpc::limit::derive(&p).expect("μP programs derive");
+        group.bench_with_input(
+            BenchmarkId::new("eval μP L=2 tol 1e-6, T", steps),
+            &limit,
+            |b, l| b.iter(|| tpc::eval::evaluate(l, &eval, None).expect("evaluates")),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parametrization_benchmarks);
+criterion_main!(benches);
