@@ -25,7 +25,7 @@ pub fn analyze(program: &Program, options: &ScalingOptions) -> Result<Scaling, S
         atoms: 0,
         group_start: HashMap::new(),
         products: HashMap::new(),
-        moments: 0,
+        expectations: HashMap::new(),
         values: vec![None; program.instructions.len()],
         notes: vec![None; program.instructions.len()],
     };
@@ -51,8 +51,8 @@ struct Analyzer {
     group_start: HashMap<usize, u32>,
     /// The symbol of `M p` per (matrix, transposed, random part p).
     products: HashMap<(usize, bool, ExprId), AtomId>,
-    /// Limits of Moments allocated so far.
-    moments: u32,
+    /// The symbol of the limit `E[p]` of each random part p met in a Moment.
+    expectations: HashMap<ExprId, ScalarId>,
     values: Vec<Option<Expansion>>,
     notes: Vec<Option<String>>,
 }
@@ -224,17 +224,36 @@ impl Analyzer {
                 kind: RestKind::Fluctuation,
             };
             rest = Rest::max(rest, Some(fluctuation));
-            let odd = self
-                .flips
-                .iter_mut()
-                .any(|flip| flip.parity(&self.arena, c) == Parity::Odd);
-            if !odd {
-                let limit = self.arena.scalar(ScalarId(self.moments));
-                self.moments += 1;
-                terms.push((e, limit));
+            // E is linear: one limit per distinct random part, shared by every Moment.
+            for (piece, k) in self.linear_pieces(c) {
+                let (deterministic, random) = self.split_random(piece);
+                if self.arena.atoms(random).is_empty() {
+                    let value = self.arena.mul(deterministic, random);
+                    let value = self.arena.scale(value, k);
+                    terms.push((e, value));
+                    continue;
+                }
+                let odd = self
+                    .flips
+                    .iter_mut()
+                    .any(|flip| flip.parity(&self.arena, random) == Parity::Odd);
+                if odd {
+                    continue;
+                }
+                let limit = self.expectation(random);
+                let value = self.arena.mul(deterministic, limit);
+                let value = self.arena.scale(value, k);
+                terms.push((e, value));
             }
         }
         self.calculus().normal(terms, rest)
+    }
+
+    /// The symbol of `E[random]`, the same for equal integrands.
+    fn expectation(&mut self, random: ExprId) -> ExprId {
+        let next = ScalarId(self.expectations.len() as u32);
+        let id = *self.expectations.entry(random).or_insert(next);
+        self.arena.scalar(id)
     }
 
     fn expression(
