@@ -269,7 +269,9 @@ fn run(cli: Cli) -> Result<(), Reported> {
             format,
         } => {
             let (name, bytes) = read_input(&file)?;
-            let (program, limit, evaluation) = evaluate(&name, &bytes, &eval)?;
+            let program = tpc::compile(&bytes, &LowerOptions::default())
+                .map_err(|d| report(&d, &name, &bytes))?;
+            let limits = output_limits(&program, &eval, &name, &bytes)?;
             let bar = Progress::new("simulating");
             let runs =
                 tpc::simulate::simulate_many(&program, &widths, seeds, seed, &|done, total| {
@@ -277,7 +279,7 @@ fn run(cli: Cli) -> Result<(), Reported> {
                 })
                 .map_err(|e| report(&e.to_diagnostic(), &name, &bytes))?;
             bar.finish();
-            let report = simulation_report(&limit, &evaluation, &runs);
+            let report = simulation_report(&program, limits.as_deref(), &runs);
             let text = match format {
                 Format::Text => simulation_text(&report, &runs),
                 Format::Json => {
@@ -340,15 +342,54 @@ fn evaluate(
         tpc::compile(bytes, &LowerOptions::default()).map_err(|d| report(&d, name, bytes))?;
     let limit =
         tpc::limit::derive(&program).map_err(|e| report(&e.to_diagnostic(), name, bytes))?;
+    let evaluation = evaluate_limit(&limit, args, name, bytes)?;
+    Ok((program, limit, evaluation))
+}
+
+/// Evaluates a derived limit, with a progress bar for long Monte Carlo runs.
+fn evaluate_limit(
+    limit: &tpc::limit::Limit,
+    args: &EvalArgs,
+    name: &str,
+    bytes: &[u8],
+) -> Result<tpc::eval::Evaluation, Reported> {
     let bar = Progress::new("Monte Carlo");
     let evaluation = tpc::eval::evaluate(
-        &limit,
+        limit,
         &args.options(),
         Some(&|done, total| bar.update(done, total)),
     )
     .map_err(|e| report(&e.to_diagnostic(), name, bytes))?;
     bar.finish();
-    Ok((program, limit, evaluation))
+    Ok(evaluation)
+}
+
+/// The limit of every output of a program, or `None` (with a note) for a program that writes
+/// powers of the width explicitly: such a program is simulated without a limit.
+fn output_limits(
+    program: &tpc::ir::Program,
+    args: &EvalArgs,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Option<Vec<tpc::eval::Value>>, Reported> {
+    let limit = match tpc::limit::derive(program) {
+        Ok(limit) => limit,
+        Err(tpc::limit::LimitError::WidthInExpression { .. }) => {
+            eprintln!(
+                "note: the program writes powers of the width explicitly, so it has no limit to \
+                 compare with; simulating only (see `tpc derive --scaling` and `tpc coordcheck`)"
+            );
+            return Ok(None);
+        }
+    };
+    let evaluation = evaluate_limit(&limit, args, name, bytes)?;
+    Ok(Some(
+        limit
+            .outputs
+            .iter()
+            .map(|s| evaluation.scalars[s.0 as usize])
+            .collect(),
+    ))
 }
 
 fn output_name(limit: &tpc::limit::Limit, s: tpc::symbolic::ScalarId) -> String {
@@ -404,7 +445,7 @@ impl Progress {
 #[derive(serde::Serialize)]
 struct OutputReport {
     name: String,
-    limit: tpc::eval::Value,
+    limit: Option<tpc::eval::Value>,
     widths: Vec<WidthReport>,
     slope: Option<f64>,
 }
@@ -415,21 +456,21 @@ struct WidthReport {
     width: usize,
     mean: f64,
     standard_error: Option<f64>,
-    rms_deviation: f64,
+    rms_deviation: Option<f64>,
 }
 
 fn simulation_report(
-    limit: &tpc::limit::Limit,
-    evaluation: &tpc::eval::Evaluation,
+    program: &tpc::ir::Program,
+    limits: Option<&[tpc::eval::Value]>,
     runs: &tpc::simulate::Runs,
 ) -> Vec<OutputReport> {
     use tpc::simulate::stats;
-    limit
+    program
         .outputs
         .iter()
         .enumerate()
         .map(|(o, s)| {
-            let value = evaluation.scalars[s.0 as usize];
+            let limit = limits.map(|l| l[o]);
             let widths: Vec<WidthReport> = runs
                 .widths
                 .iter()
@@ -441,15 +482,17 @@ fn simulation_report(
                         width,
                         mean: estimate.mean,
                         standard_error: estimate.standard_error,
-                        rms_deviation: stats::rms_deviation(&values, value.value)?,
+                        rms_deviation: limit.and_then(|l| stats::rms_deviation(&values, l.value)),
                     })
                 })
                 .collect();
-            let points: Vec<(usize, f64)> =
-                widths.iter().map(|w| (w.width, w.rms_deviation)).collect();
+            let points: Vec<(usize, f64)> = widths
+                .iter()
+                .filter_map(|w| Some((w.width, w.rms_deviation?)))
+                .collect();
             OutputReport {
-                name: output_name(limit, *s),
-                limit: value,
+                name: program.display_name(s.index()),
+                limit,
                 slope: stats::log_log_slope(&points),
                 widths,
             }
@@ -460,13 +503,16 @@ fn simulation_report(
 fn simulation_text(report: &[OutputReport], runs: &tpc::simulate::Runs) -> String {
     let mut t = format!("{} seed(s) per width\n", runs.seeds.len());
     for o in report {
-        t.push_str(&format!(
-            "\n{}  limit {:.12} ± {:.1e} ({})\n",
-            o.name,
-            o.limit.value,
-            o.limit.error,
-            o.limit.method.name()
-        ));
+        match o.limit {
+            Some(limit) => t.push_str(&format!(
+                "\n{}  limit {:.12} ± {:.1e} ({})\n",
+                o.name,
+                limit.value,
+                limit.error,
+                limit.method.name()
+            )),
+            None => t.push_str(&format!("\n{}  (no limit)\n", o.name)),
+        }
         t.push_str(&format!(
             "  {:>8}  {:>16}  {:>10}  {:>12}\n",
             "n", "mean", "± s.e.", "RMS dev"
@@ -475,9 +521,12 @@ fn simulation_text(report: &[OutputReport], runs: &tpc::simulate::Runs) -> Strin
             let se = w
                 .standard_error
                 .map_or("–".to_string(), |e| format!("{e:.2e}"));
+            let rms = w
+                .rms_deviation
+                .map_or("–".to_string(), |r| format!("{r:.3e}"));
             t.push_str(&format!(
-                "  {:>8}  {:>16.8}  {:>10}  {:>12.3e}\n",
-                w.width, w.mean, se, w.rms_deviation
+                "  {:>8}  {:>16.8}  {:>10}  {:>12}\n",
+                w.width, w.mean, se, rms
             ));
         }
         if let Some(slope) = o.slope {

@@ -303,3 +303,31 @@ fn bad_generator_arguments_are_usage_errors() {
     );
     assert_eq!(latex.status.code(), Some(2));
 }
+
+#[test]
+fn programs_with_explicit_width_powers_are_simulated_without_a_limit() {
+    let program = stdout(&tpc(
+        &[
+            "gen", "mlp", "--depth", "1", "--param", "ntp", "--nonlin", "tanh",
+        ],
+        "",
+    ));
+    let out = tpc(
+        &[
+            "simulate", "-", "--widths", "64,128", "--seeds", "2", "--format", "json",
+        ],
+        &program,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no limit to compare with"),
+        "{}",
+        stderr(&out)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let first = &json[0];
+    assert_eq!(first["name"], "f[0, 0]");
+    assert!(first["limit"].is_null());
+    assert_eq!(first["widths"].as_array().unwrap().len(), 2);
+    assert!(first["widths"][0]["rms_deviation"].is_null());
+}
