@@ -305,3 +305,20 @@ proptest! {
         prop_assert!(text.contains("k "), "{text}");
     }
 }
+
+/// A kinked nonlinearity and the logistic loss (χ = sigmoid(f₀) − y with f₀ a random Θ(1)
+/// draw in NTP): the feature change is still Θ(n^{-r}) at every step.
+#[test]
+fn scaling_of_a_relu_network_trained_with_logistic_loss() {
+    let abc = preset(Preset::Ntp, 2);
+    let r = tpc::param::classify(&abc).unwrap().r;
+    let mut spec = spec(abc, Builtin::Relu, 2);
+    spec.loss = Loss::Logistic;
+    let program = compile(&generate_mlp(&spec).unwrap());
+    let scaling = analyze(&program, &ScalingOptions::default()).unwrap();
+    for name in ["delta1[1]", "delta2[1]", "delta1[2]", "delta2[2]"] {
+        let size = size_of(&program, &scaling, name);
+        assert_eq!(size.kind, SizeKind::ThetaRandom, "{name}");
+        assert_eq!(size.exponent, -r, "{name}");
+    }
+}

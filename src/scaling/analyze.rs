@@ -444,6 +444,19 @@ impl Analyzer {
         let base = a.coefficient(zero);
         let constant_base = base.map_or(true, |b| self.arena.atoms(b).is_empty());
         let smoothness = f.smoothness_of(order);
+        let random_order_one = delta.terms.is_empty()
+            && delta
+                .rest
+                .is_some_and(|r| r.exponent == zero && r.kind == RestKind::Fluctuation);
+        if random_order_one {
+            // f of a Θ(1) part plus a random O(1) scalar (f₀ in SP): Θ(1), random.
+            let base = match base {
+                Some(b) => b,
+                None => self.arena.constant(0.0),
+            };
+            let value = self.arena.apply(f, order, base);
+            return self.calculus().normal(vec![(zero, value)], delta.rest);
+        }
         if delta_lead >= zero || (smoothness != Smoothness::Smooth && constant_base) {
             // An O(1) perturbation of unknown structure, or a kink exactly at the base point.
             let bound = match (growth(f, order), smoothness) {
