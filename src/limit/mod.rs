@@ -1,6 +1,6 @@
 //! The Master Theorem: the infinite-width limit of a program, derived symbolically.
 //!
-//! [`derive`] turns a checked [`ir::Program`](crate::ir::Program) into a [`Limit`] exactly as
+//! [`derive()`] turns a checked [`ir::Program`](crate::ir::Program) into a [`Limit`] exactly as
 //! tp-math §3 states it:
 //!
 //! * one Gaussian atom `Z^v` per initial vector (a `vector` group keeps its joint law);
@@ -23,7 +23,7 @@
 //!   limits; all in program order.
 //!
 //! Every `Z` is an expression over atom symbols in one hash-consed
-//! [`Arena`](crate::symbolic::Arena), so shared subexpressions are stored once.
+//! [`Arena`], so shared subexpressions are stored once.
 
 mod derive;
 mod display;

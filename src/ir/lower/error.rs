@@ -132,9 +132,9 @@ pub enum LowerError {
         row: usize,
         /// Column of the offending entry.
         col: usize,
-        /// C[row][col].
+        /// `C[row][col]`.
         upper: f64,
-        /// C[col][row].
+        /// `C[col][row]`.
         lower: f64,
     },
     /// A covariance with a negative eigenvalue.
