@@ -322,3 +322,36 @@ fn scaling_of_a_relu_network_trained_with_logistic_loss() {
         assert_eq!(size.exponent, -r, "{name}");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Every valid specification generates a program that checks: any depth, number of steps
+    /// (including none), nonlinearity, loss and number of training and evaluation inputs.
+    #[test]
+    fn generated_programs_always_check(
+        depth in 1usize..=3,
+        steps in 0usize..=3,
+        nonlin in prop::sample::select(vec![
+            Builtin::Tanh, Builtin::Relu, Builtin::Erf, Builtin::Gelu, Builtin::Id, Builtin::Sin,
+        ]),
+        logistic in any::<bool>(),
+        inputs in prop::collection::vec(prop::collection::vec(-2.0f64..2.0, 3), 1..3),
+        eval in prop::collection::vec(prop::collection::vec(-2.0f64..2.0, 3), 0..2),
+        c in exponent(),
+    ) {
+        let mut abc = preset(Preset::Mup, depth);
+        abc.c = c;
+        let mut spec = spec(abc, nonlin, steps);
+        spec.targets = inputs.iter().map(|x| x[0]).collect();
+        spec.inputs = inputs;
+        spec.eval = eval;
+        if logistic {
+            spec.loss = Loss::Logistic;
+        }
+        let source = generate_mlp(&spec).unwrap();
+        let program = compile(&source);
+        prop_assert!(!program.outputs.is_empty());
+        analyze(&program, &ScalingOptions::default()).unwrap();
+    }
+}

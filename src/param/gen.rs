@@ -254,13 +254,12 @@ impl Writer<'_> {
             }
         }
         self.feature_change()?;
-        let hidden: Vec<String> = (1..=self.depth()).map(|l| format!(", fc{l}")).collect();
-        let changes = if self.spec.steps > 0 {
-            hidden.concat()
-        } else {
-            String::new()
-        };
-        writeln!(self.out, "\noutput f, chi{changes}")
+        let mut outputs = vec!["f".to_string()];
+        if self.spec.steps > 0 {
+            outputs.push("chi".into());
+            outputs.extend((1..=self.depth()).map(|l| format!("fc{l}")));
+        }
+        writeln!(self.out, "\noutput {}", outputs.join(", "))
     }
 
     fn header(&mut self) -> fmt::Result {
