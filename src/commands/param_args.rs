@@ -11,7 +11,7 @@ pub struct ParamArgs {
     /// The number L of hidden layers.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub depth: u64,
-    /// A named parametrization.
+    /// A named parametrization (μP when neither --param nor --a is given).
     #[arg(long, value_enum, conflicts_with_all = ["a", "b"])]
     pub param: Option<PresetArg>,
     /// Override the preset's learning-rate exponent c (lr = η n^{-c}); e.g. 1 for SP with lr ~ 1/n.
