@@ -10,22 +10,11 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use tpc::builtins::Builtin;
 use tpc::ir::{LowerOptions, Program};
-use tpc::param::{generate_mlp, Abc, Exponent, Loss, MlpSpec, Preset};
+use tpc::param::{generate_mlp, Abc, Exponent, MlpSpec, Preset};
 
 fn program(preset: Preset, depth: usize, steps: usize) -> Program {
     let abc = Abc::preset(preset, depth);
-    let spec = MlpSpec {
-        sigma: vec![1.0; abc.a.len()],
-        abc,
-        label: preset.name().into(),
-        steps,
-        nonlin: Builtin::Tanh,
-        inputs: vec![vec![1.0, 0.0]],
-        targets: vec![1.0],
-        eval: vec![vec![0.5, -1.0]],
-        lr: 1.0,
-        loss: Loss::Mse,
-    };
+    let spec = MlpSpec::reference(abc, preset.name(), Builtin::Tanh, steps);
     let source = generate_mlp(&spec).expect("a valid specification");
     tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("generated programs check")
 }

@@ -39,10 +39,7 @@ fn check(program: &Program, seeds: usize) -> CoordCheck {
 /// The fit of the line called `name`.
 fn fit_of(check: &CoordCheck, name: &str) -> Fit {
     check
-        .panels
-        .iter()
-        .flat_map(|p| &p.lines)
-        .find(|l| l.line.name == name)
+        .line(name)
         .unwrap_or_else(|| panic!("no quantity `{name}`"))
         .fit
 }

@@ -5,25 +5,14 @@
 use tpc::builtins::Builtin;
 use tpc::coordcheck::{coord_check, CoordCheck, Fit, Options};
 use tpc::ir::LowerOptions;
-use tpc::param::{generate_mlp, Abc, Exponent, Loss, MlpSpec, Preset};
+use tpc::param::{generate_mlp, Abc, Exponent, MlpSpec, Preset};
 use tpc::scaling::{analyze, ScalingOptions, SizeKind};
 
 /// The coord check of the generated program, and the instructions whose size the scaling
 /// analysis finds deterministic at leading order (Θ(n^e) with a nonrandom coefficient).
 fn check(preset: Preset, depth: usize) -> (CoordCheck, Vec<usize>) {
     let abc = Abc::preset(preset, depth);
-    let spec = MlpSpec {
-        sigma: vec![1.0; abc.a.len()],
-        abc,
-        label: preset.name().into(),
-        steps: 1,
-        nonlin: Builtin::Tanh,
-        inputs: vec![vec![1.0, 0.0]],
-        targets: vec![1.0],
-        eval: vec![vec![0.5, -1.0]],
-        lr: 1.0,
-        loss: Loss::Mse,
-    };
+    let spec = MlpSpec::reference(abc, preset.name(), Builtin::Tanh, 1);
     let source = generate_mlp(&spec).unwrap();
     let program = tpc::compile(source.as_bytes(), &LowerOptions::default()).unwrap();
     let scaling = analyze(&program, &ScalingOptions::default()).unwrap();
@@ -50,12 +39,7 @@ fn check(preset: Preset, depth: usize) -> (CoordCheck, Vec<usize>) {
 }
 
 fn slope(check: &CoordCheck, name: &str) -> f64 {
-    let line = check
-        .panels
-        .iter()
-        .flat_map(|p| &p.lines)
-        .find(|l| l.line.name == name)
-        .unwrap_or_else(|| panic!("no line {name}"));
+    let line = check.line(name).unwrap_or_else(|| panic!("no line {name}"));
     match line.fit {
         Fit::Slope { slope, .. } => slope,
         other => panic!("{name}: {other:?}"),

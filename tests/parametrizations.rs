@@ -10,19 +10,7 @@ use tpc::param::{generate_mlp, Abc, Exponent, Loss, MlpSpec, Preset};
 use tpc::scaling::{analyze, ScalingOptions, SizeKind, Verdict};
 
 fn spec(abc: Abc, nonlin: Builtin, steps: usize) -> MlpSpec {
-    let layers = abc.a.len();
-    MlpSpec {
-        abc,
-        label: "test".into(),
-        steps,
-        nonlin,
-        inputs: vec![vec![1.0, 0.0]],
-        targets: vec![1.0],
-        eval: vec![vec![0.5, -1.0]],
-        lr: 1.0,
-        loss: Loss::Mse,
-        sigma: vec![1.0; layers],
-    }
+    MlpSpec::reference(abc, "test", nonlin, steps)
 }
 
 fn compile(source: &str) -> Program {

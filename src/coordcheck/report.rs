@@ -80,6 +80,14 @@ pub struct LineReport {
 }
 
 impl CoordCheck {
+    /// The line of the quantity called `name` (`x[2]`, `fc1[1]`), in any panel.
+    pub fn line(&self, name: &str) -> Option<&LineReport> {
+        self.panels
+            .iter()
+            .flat_map(|p| &p.lines)
+            .find(|l| l.line.name == name)
+    }
+
     /// The number of lines whose slope differs from its prediction beyond the tolerance.
     pub fn mismatches(&self) -> usize {
         self.panels
@@ -208,10 +216,7 @@ mod tests {
 
     fn slope(check: &CoordCheck, name: &str) -> Fit {
         check
-            .panels
-            .iter()
-            .flat_map(|p| &p.lines)
-            .find(|l| l.line.name == name)
+            .line(name)
             .unwrap_or_else(|| panic!("no line {name}"))
             .fit
     }

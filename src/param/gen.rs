@@ -107,6 +107,23 @@ impl fmt::Display for GenError {
 impl std::error::Error for GenError {}
 
 impl MlpSpec {
+    /// The training run of reference cases 5B and 5C: one step at a time on ξ₀ = (1, 0) with
+    /// y₀ = 1, evaluation at ξ₁ = (0.5, −1), η = 1, MSE, σ = 1 in every layer.
+    pub fn reference(abc: Abc, label: &str, nonlin: Builtin, steps: usize) -> MlpSpec {
+        MlpSpec {
+            sigma: vec![1.0; abc.a.len()],
+            abc,
+            label: label.to_string(),
+            steps,
+            nonlin,
+            inputs: vec![vec![1.0, 0.0]],
+            targets: vec![1.0],
+            eval: vec![vec![0.5, -1.0]],
+            lr: 1.0,
+            loss: Loss::Mse,
+        }
+    }
+
     fn check(&self) -> Result<(), GenError> {
         let dimension = match self.inputs.first() {
             Some(x) => x.len(),
