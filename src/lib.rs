@@ -21,6 +21,7 @@ pub mod eval;
 pub mod ir;
 pub mod limit;
 pub mod linalg;
+pub mod output;
 pub mod param;
 pub mod scaling;
 pub mod simulate;
