@@ -1,10 +1,28 @@
 //! A program's results as a user reads them: scalars as numbers, indexed families as dense
 //! arrays, in the order the program's `output` statement lists them.
+//!
+//! [`collect`] builds them from an [`Evaluation`]; the writers take only the collected
+//! values, so they do not depend on how the values were computed: [`to_text`] (the table of
+//! `tpc eval`), [`write_json`], [`write_npy`] and [`write_csv`].
 
-use crate::eval::{Used, Value};
-use ndarray::ArrayD;
+mod csv;
+mod json;
+mod npy;
+mod text;
+
+pub use csv::write_csv;
+pub use json::{write_json, JsonOutputs};
+pub use npy::write_npy;
+pub use text::{format_number, to_text};
+
+use crate::eval::{Evaluation, Used, Value};
+use crate::ir::Program;
+use crate::limit::Limit;
+use ndarray::{ArrayD, IxDyn};
 
 /// One entry of a program's `output` statement, evaluated.
+// A program has few outputs, so a family inline (not boxed) costs nothing worth a `Box`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum OutputValue {
     /// A plain scalar output (`output m1`).
@@ -16,6 +34,17 @@ pub enum OutputValue {
     },
     /// An indexed family of scalars (`output K` with `K[i, j]` defined in loops).
     Family(FamilyValue),
+}
+
+impl OutputValue {
+    /// The name the output is reported under: a scalar's program name (`m1`, or `K[0, 1]`
+    /// for a single member), a family's base name (`K`).
+    pub fn name(&self) -> &str {
+        match self {
+            OutputValue::Scalar { name, .. } => name,
+            OutputValue::Family(family) => &family.name,
+        }
+    }
 }
 
 /// An indexed family of output scalars as dense arrays over the family's index ranges.
@@ -33,4 +62,138 @@ pub struct FamilyValue {
     pub errors: ArrayD<f64>,
     /// The least accurate method over the members.
     pub method: Used,
+}
+
+impl FamilyValue {
+    /// The largest error estimate over the defined members (0 for a family without any).
+    pub fn max_error(&self) -> f64 {
+        self.errors
+            .iter()
+            .filter(|e| !e.is_nan())
+            .fold(0.0, |m, &e| m.max(e))
+    }
+
+    /// The number of defined members (entries that are not NaN).
+    pub fn defined(&self) -> usize {
+        self.values.iter().filter(|v| !v.is_nan()).count()
+    }
+
+    /// The smallest and largest value over the defined members, if there is one.
+    pub fn range(&self) -> Option<(f64, f64)> {
+        self.values
+            .iter()
+            .filter(|v| !v.is_nan())
+            .fold(None, |r, &v| match r {
+                None => Some((v, v)),
+                Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
+            })
+    }
+}
+
+/// The most entries a family's dense arrays may have; a sparser family (members far apart,
+/// `K[1000000 * i]`) is reported member by member instead.
+pub const MAX_DENSE_ENTRIES: usize = 1 << 24;
+
+/// The program's outputs in the order of its `output` statement, with their limits.
+///
+/// Needs the program, its derived limit and that limit's evaluation. A family output
+/// (`output K`) lists all of `K`'s members in a row; every maximal run of consecutive outputs
+/// that are distinct members of one family becomes one [`FamilyValue`], whose arrays span
+/// the smallest to the largest index of the run in each dimension, with NaN where no member
+/// is listed. A run of a single member of a larger family (`output K[0, 1]`) stays a scalar
+/// named `K[0, 1]`, as does a family too sparse for dense arrays ([`MAX_DENSE_ENTRIES`]).
+/// An output listed twice is reported once, at its first place.
+pub fn collect(program: &Program, limit: &Limit, evaluation: &Evaluation) -> Vec<OutputValue> {
+    // The family and index of every instruction that is a family member.
+    let mut member_of: Vec<Option<(usize, &[i64])>> = vec![None; program.instructions.len()];
+    for (f, family) in program.families.iter().enumerate() {
+        for (index, instruction) in &family.members {
+            member_of[*instruction] = Some((f, index));
+        }
+    }
+    let value_of = |instruction: usize| -> Value {
+        let scalar = limit.scalar_of[instruction].expect("outputs are scalars");
+        evaluation.scalars[scalar.0 as usize]
+    };
+
+    let mut outputs: Vec<OutputValue> = Vec::new();
+    let mut seen: Vec<bool> = vec![false; program.instructions.len()];
+    let mut at = 0;
+    while at < program.outputs.len() {
+        let first = program.outputs[at].index();
+        // The run of distinct members of one family starting here.
+        let mut run = vec![first];
+        if let Some((family, _)) = member_of[first] {
+            while let Some(next) = program.outputs.get(at + run.len()) {
+                let next = next.index();
+                if member_of[next].map(|m| m.0) != Some(family) || run.contains(&next) {
+                    break;
+                }
+                run.push(next);
+            }
+        }
+        at += run.len();
+        if run.iter().all(|&i| seen[i]) {
+            continue;
+        }
+        run.iter().for_each(|&i| seen[i] = true);
+        let family = member_of[first].map(|m| &program.families[m.0]);
+        let dense = match family {
+            Some(family) if run.len() > 1 || family.members.len() == 1 => {
+                let members: Vec<(&[i64], Value)> = run
+                    .iter()
+                    .map(|&i| (member_of[i].expect("a member").1, value_of(i)))
+                    .collect();
+                dense_family(&family.name, &members)
+            }
+            _ => None,
+        };
+        match dense {
+            Some(family) => outputs.push(OutputValue::Family(family)),
+            None => outputs.extend(run.iter().map(|&i| OutputValue::Scalar {
+                name: program.display_name(i),
+                value: value_of(i),
+            })),
+        }
+    }
+    outputs
+}
+
+/// Dense arrays over the index box of some members of a family; `None` if they would have
+/// more than [`MAX_DENSE_ENTRIES`] entries.
+fn dense_family(name: &str, members: &[(&[i64], Value)]) -> Option<FamilyValue> {
+    let rank = members[0].0.len();
+    let lo: Vec<i64> = (0..rank)
+        .map(|d| members.iter().map(|m| m.0[d]).min().expect("a member"))
+        .collect();
+    let shape: Vec<usize> = (0..rank)
+        .map(|d| {
+            let hi = members.iter().map(|m| m.0[d]).max().expect("a member");
+            usize::try_from(hi.checked_sub(lo[d])?.checked_add(1)?).ok()
+        })
+        .collect::<Option<_>>()?;
+    let size = shape
+        .iter()
+        .try_fold(1usize, |size, &extent| size.checked_mul(extent))?;
+    if size > MAX_DENSE_ENTRIES {
+        return None;
+    }
+    let mut values = ArrayD::from_elem(IxDyn(&shape), f64::NAN);
+    let mut errors = ArrayD::from_elem(IxDyn(&shape), f64::NAN);
+    for (index, value) in members {
+        let at: Vec<usize> = index
+            .iter()
+            .zip(&lo)
+            .map(|(i, l)| (i - l) as usize)
+            .collect();
+        values[IxDyn(&at)] = value.value;
+        errors[IxDyn(&at)] = value.error;
+    }
+    Some(FamilyValue {
+        name: name.to_string(),
+        start: lo,
+        values,
+        errors,
+        method: members.iter().map(|m| m.1.method).max().expect("a member"),
+    })
 }
