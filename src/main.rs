@@ -62,17 +62,9 @@ enum Command {
     },
     /// Evaluate every output's infinite-width limit, with an error estimate and the method used.
     #[command(
-        after_help = "Examples:\n  tpc eval programs/transpose_minimal.tp\n  tpc eval --method mc --samples 4000000 --mc-seed 7 programs/ntk_tanh.tp\n  tpc eval --format json programs/catalan.tp"
+        after_help = "Examples:\n  tpc eval programs/transpose_minimal.tp\n  tpc eval --method mc --samples 4000000 --mc-seed 7 programs/ntk_tanh.tp\n  tpc eval --format json programs/catalan.tp\n  tpc eval programs/kernel_matrix.tp --out kernel --csv\n\nOutputs come in the order of the program's `output` statement; an indexed family (`output K`)\nis one array: a matrix block in the table, nested arrays in JSON (null where the program\ndefines no member), and with --out the files K.npy and K.errors.npy (NumPy float64) beside\noutputs.json (the scalars, and each family's shape, start index and method)."
     )]
-    Eval {
-        /// The `.tp` file, or `-` for standard input.
-        file: PathBuf,
-        #[command(flatten)]
-        eval: EvalArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Eval(commands::eval::EvalCommandArgs),
     /// Classify an abc-parametrization of an MLP by TP4's theorems: r, stability, regime, maximal updates.
     #[command(
         after_help = "Examples:\n  tpc classify --depth 2 --param mup\n  tpc classify --depth 1 --param sp --lr-exponent 1\n  tpc classify --depth 3 --a 0,1/2,1/2,1 --b 0,0,0,0 --c -1 --format json\n  tpc classify --depth 2 --param mup --optimizer adam\n\nExponents are exact: -1/2, 0.5, 1. --param sp has a constant learning rate (c = 0), as\npractitioners run it: the report says it is unstable and that c = 1 (--lr-exponent 1) makes it\nstable. With Adam only stability at initialization and maximal updates are checked (derived)."
@@ -212,54 +204,7 @@ fn run(cli: Cli) -> Result<(), Reported> {
             std::mem::forget(program);
             print(&text)
         }
-        Command::Eval { file, eval, format } => {
-            let (name, bytes) = read_input(&file)?;
-            let (_, limit, evaluation) = evaluate(&name, &bytes, &eval)?;
-            let outputs: Vec<(String, tpc::eval::Value)> = limit
-                .outputs
-                .iter()
-                .map(|s| (output_name(&limit, *s), evaluation.scalars[s.0 as usize]))
-                .collect();
-            let text = match format {
-                Format::Text => {
-                    let width = outputs
-                        .iter()
-                        .map(|(n, _)| n.chars().count())
-                        .max()
-                        .unwrap_or(6)
-                        .max(6);
-                    let mut t = format!(
-                        "{:width$}  {:>20}  {:>9}  method\n",
-                        "output", "value", "error"
-                    );
-                    for (n, v) in &outputs {
-                        // `+ 0.0` turns −0 into 0.
-                        t.push_str(&format!(
-                            "{n:width$}  {:>20.12}  {:>9.1e}  {}\n",
-                            v.value + 0.0,
-                            v.error,
-                            v.method.name()
-                        ));
-                    }
-                    for note in &evaluation.notes {
-                        t.push_str(&format!("note: {note}\n"));
-                    }
-                    t
-                }
-                Format::Json => {
-                    let map: serde_json::Map<String, serde_json::Value> = outputs
-                        .iter()
-                        .map(|(n, v)| (n.clone(), serde_json::json!({"value": v.value, "error": v.error, "method": v.method})))
-                        .collect();
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({"outputs": map, "notes": evaluation.notes}),
-                    )
-                    .expect("JSON serializes")
-                        + "\n"
-                }
-            };
-            print(&text)
-        }
+        Command::Eval(args) => commands::eval::run(&args),
         Command::Simulate {
             file,
             widths,
@@ -390,10 +335,6 @@ fn output_limits(
             .map(|s| evaluation.scalars[s.0 as usize])
             .collect(),
     ))
-}
-
-fn output_name(limit: &tpc::limit::Limit, s: tpc::symbolic::ScalarId) -> String {
-    limit.names[limit.scalars[s.0 as usize].role.instruction()].clone()
 }
 
 /// A progress bar on standard error, drawn only on a terminal and only once work has taken

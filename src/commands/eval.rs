@@ -1,0 +1,116 @@
+//! `tpc eval`: every output's limit, as a table or JSON, and as array files with `--out`.
+
+use std::path::{Path, PathBuf};
+use tpc::output::{collect, to_text, write_csv, write_json, write_npy, JsonOutputs, OutputValue};
+
+/// The arguments of `tpc eval`.
+#[derive(clap::Args)]
+pub struct EvalCommandArgs {
+    /// The `.tp` file, or `-` for standard input.
+    file: PathBuf,
+    #[command(flatten)]
+    eval: crate::EvalArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = crate::Format::Text)]
+    format: crate::Format,
+    /// Also write the outputs to this directory (created if needed): every family as
+    /// NAME.npy (values) and NAME.errors.npy (error estimates), and outputs.json (every
+    /// scalar, and each family's files, shape, start index and method).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// With --out: also write every family's values as NAME.csv.
+    #[arg(long, requires = "out")]
+    csv: bool,
+}
+
+/// Evaluates the program, writes the files of `--out` and prints the table or JSON.
+pub fn run(args: &EvalCommandArgs) -> Result<(), crate::Reported> {
+    let (name, bytes) = crate::read_input(&args.file)?;
+    let (program, limit, evaluation) = crate::evaluate(&name, &bytes, &args.eval)?;
+    let outputs = collect(&program, &limit, &evaluation);
+    if let Some(dir) = &args.out {
+        write_files(dir, &outputs, &evaluation.notes, args.csv)?;
+    }
+    let text = match args.format {
+        crate::Format::Text => {
+            let mut t = to_text(&outputs);
+            for note in &evaluation.notes {
+                t.push_str(&format!("note: {note}\n"));
+            }
+            t
+        }
+        crate::Format::Json => {
+            let mut json = Vec::new();
+            write_json(&mut json, &outputs, &evaluation.notes, JsonOutputs::Nested)
+                .expect("writing to memory succeeds");
+            String::from_utf8(json).expect("JSON is UTF-8")
+        }
+    };
+    crate::print(&text)
+}
+
+/// Writes `DIR/NAME.npy`, `DIR/NAME.errors.npy` (and `DIR/NAME.csv`) per family and
+/// `DIR/outputs.json`, and lists them on standard error.
+fn write_files(
+    dir: &Path,
+    outputs: &[OutputValue],
+    notes: &[String],
+    csv: bool,
+) -> Result<(), crate::Reported> {
+    // Names differing only in case would overwrite each other on some file systems.
+    let families: Vec<&tpc::output::FamilyValue> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            OutputValue::Family(f) => Some(f),
+            OutputValue::Scalar { .. } => None,
+        })
+        .collect();
+    for (i, a) in families.iter().enumerate() {
+        if let Some(b) = families[..i]
+            .iter()
+            .find(|b| b.name.eq_ignore_ascii_case(&a.name) && b.name != a.name)
+        {
+            eprintln!(
+                "error: the families `{}` and `{}` differ only in case; their files in `{}` \
+                 would collide",
+                b.name,
+                a.name,
+                dir.display()
+            );
+            return Err(crate::Reported);
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        eprintln!("error: cannot create `{}`: {e}", dir.display());
+        crate::Reported
+    })?;
+    let mut written = Vec::new();
+    let mut write = |file: String, bytes: Vec<u8>| -> Result<(), crate::Reported> {
+        let path = dir.join(&file);
+        std::fs::write(&path, bytes).map_err(|e| {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            crate::Reported
+        })?;
+        written.push(file);
+        Ok(())
+    };
+    for family in &families {
+        let mut values = Vec::new();
+        write_npy(&mut values, &family.values).expect("writing to memory succeeds");
+        write(format!("{}.npy", family.name), values)?;
+        let mut errors = Vec::new();
+        write_npy(&mut errors, &family.errors).expect("writing to memory succeeds");
+        write(format!("{}.errors.npy", family.name), errors)?;
+        if csv {
+            let mut text = Vec::new();
+            write_csv(&mut text, family).expect("writing to memory succeeds");
+            write(format!("{}.csv", family.name), text)?;
+        }
+    }
+    let mut index = Vec::new();
+    write_json(&mut index, outputs, notes, JsonOutputs::Files { csv })
+        .expect("writing to memory succeeds");
+    write("outputs.json".to_string(), index)?;
+    eprintln!("wrote {} to {}", written.join(", "), dir.display());
+    Ok(())
+}
