@@ -97,18 +97,19 @@ pub const MAX_DENSE_ENTRIES: usize = 1 << 24;
 /// The program's outputs in the order of its `output` statement, with their limits.
 ///
 /// Needs the program, its derived limit and that limit's evaluation. A family output
-/// (`output K`) lists all of `K`'s members in a row; every maximal run of consecutive outputs
-/// that are distinct members of one family becomes one [`FamilyValue`], whose arrays span
-/// the smallest to the largest index of the run in each dimension, with NaN where no member
-/// is listed. A run of a single member of a larger family (`output K[0, 1]`) stays a scalar
-/// named `K[0, 1]`, as does a family too sparse for dense arrays ([`MAX_DENSE_ENTRIES`]).
-/// An output listed twice is reported once, at its first place.
+/// (`output K`) lists `K`'s members in a row, in definition order; each such run (the family's
+/// first members in order, at least two of them or all of a one-member family) becomes one
+/// [`FamilyValue`], whose arrays span the smallest to the largest index in each dimension,
+/// with NaN where the program defines no member. Any other output is a scalar under its
+/// display name: a member listed on its own (`output K[0, 1]`) is the scalar `K[0, 1]`, as is
+/// every member of a family too sparse for dense arrays ([`MAX_DENSE_ENTRIES`]). An output
+/// listed twice is reported once, at its first place.
 pub fn collect(program: &Program, limit: &Limit, evaluation: &Evaluation) -> Vec<OutputValue> {
-    // The family and index of every instruction that is a family member.
-    let mut member_of: Vec<Option<(usize, &[i64])>> = vec![None; program.instructions.len()];
+    // The family and position of every instruction that is a family member.
+    let mut member_of: Vec<Option<(usize, usize)>> = vec![None; program.instructions.len()];
     for (f, family) in program.families.iter().enumerate() {
-        for (index, instruction) in &family.members {
-            member_of[*instruction] = Some((f, index));
+        for (position, (_, instruction)) in family.members.iter().enumerate() {
+            member_of[*instruction] = Some((f, position));
         }
     }
     let value_of = |instruction: usize| -> Value {
@@ -121,38 +122,45 @@ pub fn collect(program: &Program, limit: &Limit, evaluation: &Evaluation) -> Vec
     let mut at = 0;
     while at < program.outputs.len() {
         let first = program.outputs[at].index();
-        // The run of distinct members of one family starting here.
-        let mut run = vec![first];
-        if let Some((family, _)) = member_of[first] {
-            while let Some(next) = program.outputs.get(at + run.len()) {
-                let next = next.index();
-                if member_of[next].map(|m| m.0) != Some(family) || run.contains(&next) {
-                    break;
-                }
-                run.push(next);
-            }
-        }
-        at += run.len();
-        if run.iter().all(|&i| seen[i]) {
-            continue;
-        }
-        run.iter().for_each(|&i| seen[i] = true);
-        let family = member_of[first].map(|m| &program.families[m.0]);
-        let dense = match family {
-            Some(family) if run.len() > 1 || family.members.len() == 1 => {
-                let members: Vec<(&[i64], Value)> = run
+        // How many of the family's members, from its first, are listed in order from here.
+        let run = match member_of[first] {
+            Some((f, 0)) => {
+                let members = &program.families[f].members;
+                let listed = members
                     .iter()
-                    .map(|&i| (member_of[i].expect("a member").1, value_of(i)))
-                    .collect();
-                dense_family(&family.name, &members)
+                    .zip(&program.outputs[at..])
+                    .take_while(|((_, m), o)| *m == o.index())
+                    .count();
+                (listed > 1 || members.len() == 1).then_some((f, listed))
             }
             _ => None,
         };
-        match dense {
-            Some(family) => outputs.push(OutputValue::Family(family)),
-            None => outputs.extend(run.iter().map(|&i| OutputValue::Scalar {
-                name: program.display_name(i),
-                value: value_of(i),
+        let Some((f, listed)) = run else {
+            at += 1;
+            if !std::mem::replace(&mut seen[first], true) {
+                outputs.push(OutputValue::Scalar {
+                    name: program.display_name(first),
+                    value: value_of(first),
+                });
+            }
+            continue;
+        };
+        let family = &program.families[f];
+        let members = &family.members[..listed];
+        at += listed;
+        if members.iter().all(|(_, m)| seen[*m]) {
+            continue;
+        }
+        members.iter().for_each(|(_, m)| seen[*m] = true);
+        let indexed: Vec<(&[i64], Value)> = members
+            .iter()
+            .map(|(index, m)| (&index[..], value_of(*m)))
+            .collect();
+        match dense_family(&family.name, &indexed) {
+            Some(dense) => outputs.push(OutputValue::Family(dense)),
+            None => outputs.extend(members.iter().map(|(_, m)| OutputValue::Scalar {
+                name: program.display_name(*m),
+                value: value_of(*m),
             })),
         }
     }

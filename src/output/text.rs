@@ -104,9 +104,14 @@ fn family_block(t: &mut String, family: &FamilyValue) {
             Some((lo, hi)) => format!("min {}, max {}", format_number(lo), format_number(hi)),
             None => "no value".to_string(),
         };
+        let part = if rank == 1 {
+            "first entries"
+        } else {
+            "top-left corner"
+        };
         let _ = writeln!(
             t,
-            "  {range} over {} defined entries; the top-left corner:",
+            "  {range} over {} defined entries; the {part}:",
             family.defined()
         );
     }
