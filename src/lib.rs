@@ -40,3 +40,55 @@ pub fn compile(bytes: &[u8], options: &ir::LowerOptions) -> Result<ir::Program, 
     let ast = syntax::parse(source).map_err(|e| e.to_diagnostic(source))?;
     ir::lower(&ast, options).map_err(|e| e.to_diagnostic())
 }
+
+/// A program's evaluated outputs, in the order of its `output` statement, with notes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluated {
+    /// Scalars and families (dense arrays).
+    pub outputs: Vec<output::OutputValue>,
+    /// What the user should know about the evaluation.
+    pub notes: Vec<String>,
+}
+
+/// Compiles, derives and evaluates a program. Families over parallel index spaces (the
+/// inputs `i, j` of a kernel matrix) are lowered by representatives and evaluated as arrays;
+/// a program without such spaces, or one the array path does not cover (said in a note), is
+/// unrolled and evaluated scalar by scalar.
+pub fn evaluate_outputs(
+    bytes: &[u8],
+    lower: &ir::LowerOptions,
+    options: &eval::EvalOptions,
+    progress: eval::Progress,
+) -> Result<Evaluated, Diagnostic> {
+    let mut notes = Vec::new();
+    if options.method != eval::Method::Mc {
+        let parallel = ir::LowerOptions {
+            parallel: true,
+            ..lower.clone()
+        };
+        let program = compile(bytes, &parallel)?;
+        if program.parallel.is_some() {
+            let limit = limit::derive(&program).map_err(|e| e.to_diagnostic())?;
+            match eval::evaluate_families(&program, &limit, options) {
+                Ok(e) => {
+                    return Ok(Evaluated {
+                        outputs: e.outputs,
+                        notes: e.notes,
+                    })
+                }
+                Err(eval::FamilyError::Eval(e)) => return Err(e.to_diagnostic()),
+                Err(eval::FamilyError::Unsupported(reason)) => notes.push(format!(
+                    "evaluated entry by entry, not as arrays: {reason}"
+                )),
+            }
+        }
+    }
+    let program = compile(bytes, lower)?;
+    let limit = limit::derive(&program).map_err(|e| e.to_diagnostic())?;
+    let evaluation = eval::evaluate(&limit, options, progress).map_err(|e| e.to_diagnostic())?;
+    notes.extend(evaluation.notes.iter().cloned());
+    Ok(Evaluated {
+        outputs: output::collect(&program, &limit, &evaluation),
+        notes,
+    })
+}

@@ -56,6 +56,7 @@ fn options_for(file_name: &str) -> LowerOptions {
     match file_name {
         "too_large.tp" => LowerOptions {
             max_instructions: 1000,
+            ..LowerOptions::default()
         },
         _ => LowerOptions::default(),
     }
@@ -180,6 +181,7 @@ fn a_hundred_million_iterations_are_refused_after_the_limit_not_the_range() {
                   for t in 0..100000000 {\n    x[t+1] = tanh(x[t])\n}\n";
     let options = LowerOptions {
         max_instructions: 100_000,
+        ..LowerOptions::default()
     };
     let start = Instant::now();
     let d = compile_err(source.as_bytes(), &options);
@@ -199,10 +201,12 @@ fn the_instruction_limit_is_exact() {
     let source = "vector x[i in 0..1] ~ N(0, 1)\nfor t in 0..3 { x[t+1] = tanh(x[t]) }\n";
     let fits = LowerOptions {
         max_instructions: 9,
+        ..LowerOptions::default()
     };
     assert!(tpc::compile(source.as_bytes(), &fits).is_ok());
     let tight = LowerOptions {
         max_instructions: 8,
+        ..LowerOptions::default()
     };
     assert_eq!(compile_err(source.as_bytes(), &tight).code, "E0140");
 }

@@ -14,6 +14,7 @@ use tpc::ir::LowerOptions;
 fn options() -> LowerOptions {
     LowerOptions {
         max_instructions: 100_000,
+        ..LowerOptions::default()
     }
 }
 

@@ -70,6 +70,36 @@ pub fn evaluate(
     })
 }
 
+/// `E[Π factors]` for one block of atoms under a given law, with the scalars it mentions:
+/// one entry of a family evaluated as an array ([`super::family`]) where no vectorized form
+/// applies. Returns the value and the notes it produced.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn block_expectation(
+    limit: &Limit,
+    options: &EvalOptions,
+    factors: &[(ExprId, f64)],
+    atoms: &[AtomId],
+    mean: &[f64],
+    covariance: &[f64],
+    scalars: &[(ScalarId, Value)],
+    name: &str,
+    span: Span,
+) -> Result<(Value, Vec<String>), EvalError> {
+    let mut e = Evaluator::new(limit, options, None);
+    let k = atoms.len();
+    for (i, &a) in atoms.iter().enumerate() {
+        e.initial.insert(a, (0, i, mean[i]));
+        for (j, &b) in atoms.iter().enumerate() {
+            e.covariance.insert((a, b), covariance[i * k + j]);
+        }
+    }
+    for &(s, v) in scalars {
+        e.values[s.0 as usize] = Some(v);
+    }
+    let value = e.block(factors, name, span)?;
+    Ok((value, e.notes))
+}
+
 struct Evaluator<'a> {
     limit: &'a Limit,
     options: &'a EvalOptions,

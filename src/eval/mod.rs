@@ -18,6 +18,7 @@
 //! Every value carries an error estimate and the method used ([`Used`]).
 
 pub mod closed_form;
+mod family;
 mod evaluate;
 pub mod forms;
 pub mod gauss_hermite;
@@ -29,6 +30,7 @@ pub mod quadrature;
 pub mod stein;
 
 pub use evaluate::{evaluate, Progress};
+pub use family::{evaluate_families, FamilyError, FamilyEvaluation, MAX_ARRAY_ENTRIES};
 
 use crate::diagnostics::{Diagnostic, Span};
 use serde::Serialize;

@@ -264,6 +264,81 @@ pub struct Program {
     pub outputs: Vec<ScalarId>,
     /// The indexed families of names.
     pub families: Vec<Family>,
+    /// Index spaces lowered once per representative member; `None` for a fully unrolled
+    /// program.
+    #[serde(skip)]
+    pub parallel: Option<Arc<ParallelSpaces>>,
+}
+
+/// The parallel index spaces of a program lowered by representatives (see
+/// [`LowerOptions::parallel`]): every family indexed by such a space was lowered for the
+/// space's first few members only, each standing for every member with the same equality
+/// pattern (`K[0, 1]` for every `K[i, j]` with `i < j`, `K[0, 0]` for the diagonal).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParallelSpaces {
+    /// The spaces.
+    pub spaces: Vec<IndexSpace>,
+    /// The space of each dimension of each family (`None`: sequential, unrolled), by base name.
+    pub family_dims: std::collections::HashMap<Arc<str>, Vec<Option<usize>>>,
+    /// The full law of each initial group with representative members.
+    pub groups: Vec<GroupData>,
+}
+
+/// One parallel index space.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexSpace {
+    /// Its size `N`: its indices run over `0..N`.
+    pub size: usize,
+    /// Representatives lowered: the members `0..representatives`.
+    pub representatives: usize,
+}
+
+/// The full law of an initial group whose members were lowered by representatives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupData {
+    /// The group instruction.
+    pub group: GroupId,
+    /// The mean of every actual member.
+    pub mean: Arc<Vec<f64>>,
+    /// The covariance of the actual members.
+    pub covariance: GroupCovariance,
+    /// For each representative member of the group: where its actual row is.
+    pub rows: Vec<MemberRow>,
+}
+
+/// The covariance of a group's actual members.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GroupCovariance {
+    /// `variance · I`.
+    Iid(f64),
+    /// A dense matrix.
+    Dense(Arc<ndarray::Array2<f64>>),
+}
+
+impl GroupCovariance {
+    /// Entry `(a, b)`.
+    pub fn get(&self, a: usize, b: usize) -> f64 {
+        match self {
+            GroupCovariance::Iid(v) => {
+                if a == b {
+                    *v
+                } else {
+                    0.0
+                }
+            }
+            GroupCovariance::Dense(m) => m[[a, b]],
+        }
+    }
+}
+
+/// The actual row of a representative group member: `offset + Σ stride · (actual index of
+/// representative rep of space)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberRow {
+    /// The row when every parallel index is 0.
+    pub offset: usize,
+    /// `(space, representative, stride)` per parallel dimension.
+    pub terms: Vec<(usize, usize, usize)>,
 }
 
 impl Program {

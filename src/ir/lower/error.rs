@@ -185,6 +185,9 @@ pub enum LowerError {
         /// The divisor.
         span: Span,
     },
+    /// Internal: the program's parallel index spaces cannot be lowered by representatives
+    /// (ranges of different sizes, say); [`super::lower`] unrolls it instead. Never returned.
+    NotParallel,
     /// The program unrolls to more instructions than allowed.
     TooLarge {
         /// The statement or loop being unrolled.
@@ -374,6 +377,10 @@ impl LowerError {
             }
             DivisionByZero { span } => Diagnostic::error("E0134", "division by zero")
                 .with_primary(*span, "this divisor is 0"),
+            NotParallel => Diagnostic::error(
+                "E0199",
+                "internal: a parallel index space could not be lowered by representatives",
+            ),
             TooLarge { span, limit } => Diagnostic::error(
                 "E0140",
                 format!("the program unrolls to more than {limit} instructions"),

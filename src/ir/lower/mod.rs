@@ -10,6 +10,7 @@ mod builder;
 mod constant;
 mod error;
 mod expr;
+mod parallel;
 mod scope;
 
 pub use error::LowerError;
@@ -18,7 +19,11 @@ use self::builder::Builder;
 use self::constant::Tensor;
 use self::scope::{Binding, Scopes};
 use crate::diagnostics::Span;
-use crate::ir::{Family, Instruction, Kind, Name, Op, Program, ScalarId};
+use self::parallel::ParallelPlan;
+use crate::ir::{
+    Family, GroupCovariance, GroupData, IndexSpace, Instruction, Kind, MemberRow, Name, Op,
+    ParallelSpaces, Program, ScalarId,
+};
 use crate::syntax::ast::{self, StatementKind};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,19 +33,41 @@ use std::sync::Arc;
 pub struct LowerOptions {
     /// The most instructions (and loop iterations) a program may unroll to.
     pub max_instructions: usize,
+    /// Lower index spaces whose members are exchangeable (inputs `i, j` of a kernel matrix)
+    /// by a few representative members instead of unrolling them, recording the full data
+    /// in [`Program::parallel`]. Programs without such spaces are unrolled as usual.
+    pub parallel: bool,
 }
 
 impl Default for LowerOptions {
     fn default() -> Self {
         LowerOptions {
             max_instructions: 10_000_000,
+            parallel: false,
         }
     }
 }
 
 /// Lowers a parsed program to the checked IR.
 pub fn lower(program: &ast::Program, options: &LowerOptions) -> Result<Program, LowerError> {
-    let mut lowerer = Lowerer::new(program, options);
+    if options.parallel {
+        let plan = parallel::analyze(program);
+        if !plan.is_empty() {
+            match lower_with(program, options, plan) {
+                Err(LowerError::NotParallel) => {}
+                result => return result,
+            }
+        }
+    }
+    lower_with(program, options, ParallelPlan::default())
+}
+
+fn lower_with(
+    program: &ast::Program,
+    options: &LowerOptions,
+    plan: ParallelPlan,
+) -> Result<Program, LowerError> {
+    let mut lowerer = Lowerer::new(program, options, plan);
     for statement in &program.statements {
         lowerer.statement(statement)?;
     }
@@ -73,10 +100,16 @@ struct Lowerer {
     current: Span,
     /// First instruction of the statement being lowered.
     statement_start: usize,
+    /// The parallel index spaces (empty when every loop is unrolled).
+    plan: ParallelPlan,
+    /// The size of each parallel space, once a binder has given it.
+    space_size: Vec<Option<i64>>,
+    /// Full laws of the groups with representative members.
+    groups: Vec<GroupData>,
 }
 
 impl Lowerer {
-    fn new(program: &ast::Program, options: &LowerOptions) -> Lowerer {
+    fn new(program: &ast::Program, options: &LowerOptions, plan: ParallelPlan) -> Lowerer {
         let mut defined_anywhere = HashMap::new();
         collect_definitions(&program.statements, &mut defined_anywhere);
         Lowerer {
@@ -94,6 +127,9 @@ impl Lowerer {
             max_instructions: options.max_instructions,
             current: Span::default(),
             statement_start: 0,
+            space_size: vec![None; plan.representatives.len()],
+            plan,
+            groups: Vec::new(),
         }
     }
 
@@ -113,11 +149,42 @@ impl Lowerer {
                 .map(|(index, _)| ScalarId::new(index))
                 .collect(),
         };
+        let parallel = (!self.plan.is_empty()).then(|| {
+            let spaces = self
+                .plan
+                .representatives
+                .iter()
+                .zip(&self.space_size)
+                .map(|(&representatives, size)| IndexSpace {
+                    size: size.unwrap_or(0) as usize,
+                    representatives,
+                })
+                .collect();
+            let mut family_dims = std::collections::HashMap::new();
+            for family in &self.families {
+                let rank = family.members.first().map_or(0, |(i, _)| i.len());
+                let dims = (0..rank)
+                    .map(|p| {
+                        self.plan
+                            .slot_space
+                            .get(&(family.name.to_string(), p))
+                            .copied()
+                    })
+                    .collect();
+                family_dims.insert(family.name.clone(), dims);
+            }
+            Arc::new(ParallelSpaces {
+                spaces,
+                family_dims,
+                groups: self.groups,
+            })
+        });
         let program = Program {
             width: self.width,
             instructions: self.instructions,
             outputs,
             families: self.families,
+            parallel,
         };
         debug_assert!(crate::ir::validate(&program).is_ok());
         Ok(program)
@@ -345,7 +412,10 @@ impl Lowerer {
             return body(self, index);
         };
         let start = self.integer(&first.start, "a loop bound")?;
-        let end = self.integer(&first.end, "a loop bound")?;
+        let mut end = self.integer(&first.end, "a loop bound")?;
+        if let Some(&space) = self.plan.binder_space.get(&first.span) {
+            end = self.representative_end(space, end)?;
+        }
         // Each iteration costs at least one unit of work: refuse a range that cannot fit
         // before spending time (and memory) on it.
         let remaining = self.max_instructions.saturating_sub(self.work) as i128;
@@ -373,6 +443,21 @@ impl Lowerer {
             result?;
         }
         Ok(())
+    }
+
+    /// The end of a parallel binder's range: the space's representatives, after checking that
+    /// every binder of the space runs to the same size (otherwise the program is unrolled).
+    fn representative_end(&mut self, space: usize, end: i64) -> Result<i64, LowerError> {
+        let representatives = self.plan.representatives[space] as i64;
+        match self.space_size[space] {
+            Some(size) if size != end => return Err(LowerError::NotParallel),
+            _ => {}
+        }
+        if end < representatives {
+            return Err(LowerError::NotParallel);
+        }
+        self.space_size[space] = Some(end);
+        Ok(representatives)
     }
 
     fn for_loop(
@@ -474,6 +559,14 @@ impl Lowerer {
         targets: &[ast::Declared],
         law: &ast::Gaussian,
     ) -> Result<(), LowerError> {
+        let parallel = targets.iter().any(|t| {
+            t.binders
+                .iter()
+                .any(|b| self.plan.binder_space.contains_key(&b.span))
+        });
+        if parallel {
+            return self.representative_vector_statement(targets, law);
+        }
         // Expand the declared names (binders are in scope only for their own bounds).
         let mut members: Vec<(&ast::Declared, Vec<i64>)> = Vec::new();
         for target in targets {
@@ -524,6 +617,134 @@ impl Lowerer {
             span,
         )?;
         for (member, (target, index)) in members.into_iter().enumerate() {
+            let name = self.name(&target.name, &index);
+            let at = self.emit(
+                Op::InitVector {
+                    group: crate::ir::GroupId::new(group),
+                    member: member as u32,
+                },
+                Some(name),
+                target.span,
+            )?;
+            self.define(
+                &target.name,
+                &index,
+                Binding::Vector(crate::ir::VectorId::new(at)),
+                target.span,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A `vector` declaration over a parallel index space: the representative members are
+    /// declared, with the law of their actual rows; the full law is kept as data.
+    fn representative_vector_statement(
+        &mut self,
+        targets: &[ast::Declared],
+        law: &ast::Gaussian,
+    ) -> Result<(), LowerError> {
+        // Actual layout: each target's members in row-major order of its (rectangular) ranges.
+        let mut members: Vec<(&ast::Declared, Vec<i64>, MemberRow)> = Vec::new();
+        let mut offset = 0usize;
+        for target in targets {
+            let mut ranges = Vec::new();
+            for b in &target.binders {
+                let start = self.integer(&b.start, "a loop bound").map_err(|_| LowerError::NotParallel)?;
+                let end = self.integer(&b.end, "a loop bound").map_err(|_| LowerError::NotParallel)?;
+                let space = self.plan.binder_space.get(&b.span).copied();
+                if space.is_some() && start != 0 {
+                    return Err(LowerError::NotParallel);
+                }
+                ranges.push((start, end.max(start), space));
+            }
+            let mut strides = vec![1usize; ranges.len()];
+            for p in (0..ranges.len().saturating_sub(1)).rev() {
+                strides[p] = strides[p + 1] * (ranges[p + 1].1 - ranges[p + 1].0) as usize;
+            }
+            let size: usize = ranges.iter().map(|(s, e, _)| (e - s) as usize).product();
+            let mut indices = Vec::new();
+            self.for_each_index(&target.binders, &mut Vec::new(), &mut |_, index| {
+                indices.push(index.to_vec());
+                Ok(())
+            })?;
+            for index in indices {
+                let mut row = MemberRow {
+                    offset,
+                    terms: Vec::new(),
+                };
+                for (p, (&value, &(start, _, space))) in index.iter().zip(&ranges).enumerate() {
+                    match space {
+                        Some(space) => row.terms.push((space, value as usize, strides[p])),
+                        None => row.offset += (value - start) as usize * strides[p],
+                    }
+                }
+                members.push((target, index, row));
+            }
+            offset += size;
+        }
+        let total = offset;
+        if members.is_empty() {
+            return Ok(());
+        }
+        let mean = self.constant(&law.mean, "the mean of a vector")?;
+        let mean: Vec<f64> = match (constant::as_number(&mean), constant::as_list(&mean)) {
+            (Some(m), _) => vec![m; total],
+            (None, Some(list)) if list.len() == total => list.to_vec(),
+            _ => {
+                return Err(LowerError::LawShape {
+                    span: law.mean.span,
+                    expected: format!("a number or a list of {total}"),
+                    found: describe_const(&mean),
+                })
+            }
+        };
+        let cov = self.constant(&law.variance, "a covariance")?;
+        let covariance = match (constant::as_number(&cov), constant::as_matrix(&cov)) {
+            (Some(v), _) => {
+                check_covariance(&ndarray::arr2(&[[v]]), law.variance.span)?;
+                GroupCovariance::Iid(v)
+            }
+            (None, Some(m)) if m.nrows() == total && m.ncols() == total => {
+                check_large_covariance(&m, law.variance.span)?;
+                GroupCovariance::Dense(Arc::new(m))
+            }
+            _ => {
+                return Err(LowerError::LawShape {
+                    span: law.variance.span,
+                    expected: format!("a number or a {total}×{total} matrix"),
+                    found: describe_const(&cov),
+                })
+            }
+        };
+        // The representative members' own law: representative r stands for actual member r.
+        let rows: Vec<usize> = members
+            .iter()
+            .map(|(_, _, row)| row.offset + row.terms.iter().map(|&(_, r, s)| r * s).sum::<usize>())
+            .collect();
+        let k = rows.len();
+        let sub_mean: Vec<f64> = rows.iter().map(|&r| mean[r]).collect();
+        let sub_cov: Vec<f64> = rows
+            .iter()
+            .flat_map(|&a| rows.iter().map(move |&b| (a, b)))
+            .map(|(a, b)| covariance.get(a, b))
+            .collect();
+        debug_assert_eq!(sub_cov.len(), k * k);
+        let span = self.current;
+        let group = self.emit(
+            Op::Group {
+                mean: sub_mean,
+                covariance: sub_cov,
+            },
+            None,
+            span,
+        )?;
+        self.groups.push(GroupData {
+            group: crate::ir::GroupId::new(group),
+            mean: Arc::new(mean),
+            covariance,
+            rows: members.iter().map(|(_, _, row)| row.clone()).collect(),
+        });
+        for (member, (target, index, _)) in members.into_iter().enumerate() {
             let name = self.name(&target.name, &index);
             let at = self.emit(
                 Op::InitVector {
@@ -727,6 +948,62 @@ fn check_covariance(c: &ndarray::Array2<f64>, span: Span) -> Result<(), LowerErr
                 eigenvalue: lowest,
                 eigenvector: vectors.column(0).to_vec(),
             });
+        }
+    }
+    Ok(())
+}
+
+/// Above this many members a covariance is checked by its 2×2 principal minors only (every
+/// expectation of a program over a parallel space involves at most a few members at once);
+/// below it, by its eigenvalues.
+const FULL_PSD_CHECK_MAX: usize = 400;
+
+/// Checks the covariance of a large group: symmetric, finite, and PSD on every pair of
+/// members (fully, by eigenvalues, when it is small).
+fn check_large_covariance(c: &ndarray::Array2<f64>, span: Span) -> Result<(), LowerError> {
+    let k = c.nrows();
+    if k <= FULL_PSD_CHECK_MAX {
+        return check_covariance(c, span);
+    }
+    let scale = c.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+    for i in 0..k {
+        for j in i..k {
+            let (a, b, d) = (c[[i, j]], c[[j, i]], c[[i, i]]);
+            if !a.is_finite() || !b.is_finite() {
+                return Err(LowerError::LawShape {
+                    span,
+                    expected: "finite entries".into(),
+                    found: "an infinite or NaN entry".into(),
+                });
+            }
+            if (a - b).abs() > 1e-12 * scale {
+                return Err(LowerError::CovarianceNotSymmetric {
+                    span,
+                    row: i,
+                    col: j,
+                    upper: a,
+                    lower: b,
+                });
+            }
+            let e = c[[j, j]];
+            let slack = 1e-12 * scale;
+            if d < -slack || a * a > d.max(0.0) * e.max(0.0) + slack * scale {
+                // The smallest eigenvalue of the 2×2 block, with its eigenvector.
+                let mean = 0.5 * (d + e);
+                let radius = (0.25 * (d - e) * (d - e) + a * a).sqrt();
+                let (x, y) = if a == 0.0 { if d < e { (1.0, 0.0) } else { (0.0, 1.0) } } else { (a, mean - radius - d) };
+                let norm = (x * x + y * y).sqrt();
+                let mut eigenvector = vec![0.0; k];
+                eigenvector[i] = x / norm;
+                if j != i {
+                    eigenvector[j] = y / norm;
+                }
+                return Err(LowerError::CovarianceNotPsd {
+                    span,
+                    eigenvalue: mean - radius,
+                    eigenvector,
+                });
+            }
         }
     }
     Ok(())

@@ -1,0 +1,1206 @@
+//! Evaluating a limit derived from a program lowered by representatives
+//! ([`crate::ir::LowerOptions::parallel`]): every limit scalar and ZHat covariance is a
+//! *template* standing for all the index tuples of its parallel index spaces, and is
+//! evaluated as one dense array over them, entry by entry in parallel.
+//!
+//! A template's *signature* is the set of representatives `(space, r)` its value depends on.
+//! Its array has one dimension per representative, of the space's size; entry `[a₀, a₁]` of a
+//! template with signature `{(s, 0), (s, 1)}` is its value when representative 0 stands for
+//! member `a₀` and representative 1 for member `a₁`, `a₀ < a₁` (the order of representatives
+//! is the order of members: a template stands for every tuple with the same equality pattern
+//! and order). Entries outside that order are not computed.
+//!
+//! Each expectation is split once, symbolically, into terms and blocks of structurally
+//! dependent atoms; each block is then evaluated per entry by the fastest form that applies:
+//! Gaussian polynomials (Isserlis), the closed forms of relu, step and erf, or the scalar
+//! evaluator's quadrature on that entry's marginal law. Identical integrands share one array
+//! (`mean(x[i] * x[j])` and `mean(x[j] * x[i])`, a Moment and the ZHat covariance built from
+//! the same product), and an array is freed after its last use.
+
+use super::evaluate::block_expectation;
+use super::forms::{self, Affine, Moments};
+use super::{polynomial, EvalError, EvalOptions, Method, Used, Value};
+use crate::diagnostics::Span;
+use crate::ir::{self, GroupData, ParallelSpaces, Program};
+use crate::limit::{AtomKind, EquationKind, Limit, ScalarDefinition};
+use crate::output::{FamilyValue, OutputValue};
+use crate::symbolic::{AtomId, ExprId, Node, ScalarId, Tape};
+use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::sync::{Arc, Mutex};
+
+/// Representatives a template depends on: `(space, representative)`, sorted.
+type Signature = Vec<(usize, usize)>;
+
+/// The most entries one template array may hold.
+pub const MAX_ARRAY_ENTRIES: usize = 1 << 28;
+
+/// Why the array evaluator could not (or should not) evaluate a limit.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FamilyError {
+    /// The limit needs something the array path does not do; evaluate the unrolled program.
+    Unsupported(String),
+    /// Evaluation failed.
+    Eval(EvalError),
+}
+
+impl From<EvalError> for FamilyError {
+    fn from(e: EvalError) -> Self {
+        FamilyError::Eval(e)
+    }
+}
+
+/// The outputs of a program evaluated as arrays, with notes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FamilyEvaluation {
+    /// In the order of the program's `output` statement.
+    pub outputs: Vec<OutputValue>,
+    /// What the user should know.
+    pub notes: Vec<String>,
+}
+
+/// One template's values over its signature's tuples.
+#[derive(Debug)]
+struct Array {
+    signature: Signature,
+    sizes: Vec<usize>,
+    values: Vec<f64>,
+    errors: Vec<f64>,
+    method: Used,
+}
+
+impl Array {
+    fn strides(sizes: &[usize]) -> Vec<usize> {
+        let mut strides = vec![1; sizes.len()];
+        for p in (0..sizes.len().saturating_sub(1)).rev() {
+            strides[p] = strides[p + 1] * sizes[p + 1];
+        }
+        strides
+    }
+}
+
+/// Where a dependency's entry is, given the tuple of the template that uses it.
+#[derive(Clone, Debug)]
+struct Projection(Vec<(usize, usize)>);
+
+impl Projection {
+    fn new(outer: &Signature, inner: &Signature, inner_sizes: &[usize]) -> Projection {
+        let strides = Array::strides(inner_sizes);
+        Projection(
+            inner
+                .iter()
+                .zip(strides)
+                .map(|(rep, stride)| {
+                    let position = outer
+                        .iter()
+                        .position(|r| r == rep)
+                        .expect("a dependency's signature is part of its user's");
+                    (position, stride)
+                })
+                .collect(),
+        )
+    }
+
+    fn index(&self, tuple: &[usize]) -> usize {
+        self.0.iter().map(|&(p, s)| tuple[p] * s).sum()
+    }
+}
+
+/// Evaluates a limit whose program was lowered by representatives, returning its outputs as
+/// arrays. Needs `limit` derived from `program`, and `program.parallel` set.
+pub fn evaluate_families(
+    program: &Program,
+    limit: &Limit,
+    options: &EvalOptions,
+) -> Result<FamilyEvaluation, FamilyError> {
+    let parallel = program
+        .parallel
+        .as_ref()
+        .ok_or_else(|| FamilyError::Unsupported("the program has no parallel index space".into()))?;
+    if !limit.stein.is_empty() {
+        return Err(FamilyError::Unsupported(
+            "a Ż by the Stein form is not evaluated as an array yet".into(),
+        ));
+    }
+    if options.method == Method::Mc {
+        return Err(FamilyError::Unsupported(
+            "Monte Carlo runs on the unrolled program".into(),
+        ));
+    }
+    let mut e = ArrayEvaluator::new(program, parallel, limit, options)?;
+    e.run()?;
+    let outputs = e.outputs()?;
+    let mut notes = e.notes.into_inner().expect("no thread panicked");
+    notes.sort();
+    notes.dedup();
+    Ok(FamilyEvaluation { outputs, notes })
+}
+
+/// A unit of work: one limit scalar, or one ZHat covariance entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Task {
+    Scalar(ScalarId),
+    Covariance(AtomId, AtomId),
+}
+
+struct ArrayEvaluator<'a> {
+    program: &'a Program,
+    parallel: &'a ParallelSpaces,
+    limit: &'a Limit,
+    options: &'a EvalOptions,
+    /// Signature of every atom.
+    atom_signature: Vec<Signature>,
+    /// Signature of every limit scalar.
+    scalar_signature: Vec<Signature>,
+    /// Last use of the arrays shared by integrand.
+    integrand_last_use: FxHashMap<ExprId, usize>,
+    /// Group data of each initial atom: (group data, member).
+    atom_group: Vec<Option<(usize, usize)>>,
+    /// Mean and covariance of initial atoms of groups without data (fully unrolled groups).
+    plain_law: FxHashMap<(AtomId, AtomId), f64>,
+    plain_mean: FxHashMap<AtomId, f64>,
+    /// The tasks in evaluation order.
+    order: Vec<Task>,
+    /// Computed arrays.
+    arrays: FxHashMap<Task, Arc<Array>>,
+    /// Arrays by integrand, for sharing.
+    by_integrand: FxHashMap<ExprId, Arc<Array>>,
+    /// Position in `order` of each task's last use.
+    last_use: FxHashMap<Task, usize>,
+    notes: Mutex<Vec<String>>,
+}
+
+impl<'a> ArrayEvaluator<'a> {
+    fn new(
+        program: &'a Program,
+        parallel: &'a ParallelSpaces,
+        limit: &'a Limit,
+        options: &'a EvalOptions,
+    ) -> Result<Self, FamilyError> {
+        let group_of: FxHashMap<usize, usize> = parallel
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(k, g)| (g.group.index(), k))
+            .collect();
+        let mut atom_group = Vec::with_capacity(limit.atoms.len());
+        let mut plain_law = FxHashMap::default();
+        let mut plain_mean = FxHashMap::default();
+        for eq in &limit.equations {
+            if let EquationKind::Initial {
+                atoms,
+                mean,
+                covariance,
+            } = &eq.kind
+            {
+                if group_of.contains_key(&eq.instruction) {
+                    continue;
+                }
+                let k = atoms.len();
+                for (i, &a) in atoms.iter().enumerate() {
+                    plain_mean.insert(a, mean[i]);
+                    for (j, &b) in atoms.iter().enumerate() {
+                        plain_law.insert((a, b), covariance[i * k + j]);
+                    }
+                }
+            }
+        }
+        let (atom_signature, scalar_signature) = signatures(limit, parallel, &group_of);
+        for atom in &limit.atoms {
+            atom_group.push(match &atom.kind {
+                AtomKind::Initial { group, member } => group_of
+                    .get(&group.index())
+                    .map(|&g| (g, *member as usize)),
+                AtomKind::Hat { .. } => None,
+            });
+        }
+        let mut e = ArrayEvaluator {
+            program,
+            parallel,
+            limit,
+            options,
+            atom_signature,
+            scalar_signature,
+            integrand_last_use: FxHashMap::default(),
+            atom_group,
+            plain_law,
+            plain_mean,
+            order: Vec::new(),
+            arrays: FxHashMap::default(),
+            by_integrand: FxHashMap::default(),
+            last_use: FxHashMap::default(),
+            notes: Mutex::new(Vec::new()),
+        };
+        e.plan()?;
+        Ok(e)
+    }
+
+    /// The tasks in program order, and the last use of each.
+    fn plan(&mut self) -> Result<(), FamilyError> {
+        let limit = self.limit;
+        let mut zdot: FxHashMap<usize, Vec<ScalarId>> = FxHashMap::default();
+        for (i, s) in limit.scalars.iter().enumerate() {
+            if !matches!(s.role, crate::limit::ScalarRole::Instruction(_)) {
+                zdot.entry(s.role.instruction())
+                    .or_default()
+                    .push(ScalarId(i as u32));
+            }
+        }
+        for eq in &limit.equations {
+            match &eq.kind {
+                EquationKind::MatMul { hat, new_atom, .. } => {
+                    if *new_atom {
+                        let family = limit.family_of(*hat).expect("a ZHat atom");
+                        for entry in family.covariance.iter().filter(|c| c.a == *hat) {
+                            self.order.push(Task::Covariance(entry.a, entry.b));
+                        }
+                    }
+                    for &s in zdot.get(&eq.instruction).into_iter().flatten() {
+                        self.order.push(Task::Scalar(s));
+                    }
+                }
+                EquationKind::InitialScalar { scalar } | EquationKind::Scalar { scalar } => {
+                    self.order.push(Task::Scalar(*scalar))
+                }
+                _ => {}
+            }
+        }
+        let order = self.order.clone();
+        for (position, task) in order.iter().enumerate() {
+            for dependency in self.dependencies(*task) {
+                self.last_use.insert(dependency, position);
+            }
+        }
+        let end = order.len();
+        for &s in &limit.outputs {
+            self.last_use.insert(Task::Scalar(s), end);
+        }
+        for (position, task) in order.iter().enumerate() {
+            let integrand = match *task {
+                Task::Scalar(s) => match limit.scalars[s.0 as usize].definition {
+                    ScalarDefinition::Expectation(e) => Some(e),
+                    _ => None,
+                },
+                Task::Covariance(..) => self.expression(*task),
+            };
+            if let Some(e) = integrand {
+                let last = self.last_use.get(task).copied().unwrap_or(position);
+                let entry = self.integrand_last_use.entry(e).or_insert(last);
+                *entry = (*entry).max(last);
+            }
+        }
+        Ok(())
+    }
+
+    /// The expression a task integrates or computes.
+    fn expression(&self, task: Task) -> Option<ExprId> {
+        match task {
+            Task::Scalar(s) => match self.limit.scalars[s.0 as usize].definition {
+                ScalarDefinition::Expectation(e) | ScalarDefinition::Deterministic(e) => Some(e),
+                _ => None,
+            },
+            Task::Covariance(a, b) => self
+                .limit
+                .family_of(a)
+                .and_then(|f| f.integrand(a, b)),
+        }
+    }
+
+    /// The arrays a task reads: scalars of its expression, and the covariances of its atoms.
+    fn dependencies(&self, task: Task) -> Vec<Task> {
+        let Some(e) = self.expression(task) else {
+            return Vec::new();
+        };
+        let arena = &self.limit.arena;
+        let mut out: Vec<Task> = arena.scalars(e).into_iter().map(Task::Scalar).collect();
+        let atoms = arena.atoms(e);
+        for &a in &atoms {
+            for &b in &atoms {
+                if let Some(t) = self.hat_covariance_task(a, b) {
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+
+    fn hat_covariance_task(&self, a: AtomId, b: AtomId) -> Option<Task> {
+        let fa = match self.limit.atoms[a.0 as usize].kind {
+            AtomKind::Hat { family, .. } => family,
+            _ => return None,
+        };
+        match self.limit.atoms[b.0 as usize].kind {
+            AtomKind::Hat { family, .. } if family == fa => {
+                let (x, y) = if a >= b { (a, b) } else { (b, a) };
+                Some(Task::Covariance(x, y))
+            }
+            _ => None,
+        }
+    }
+
+    fn signature_of_expression(&self, e: ExprId) -> Signature {
+        let arena = &self.limit.arena;
+        let mut sig = Vec::new();
+        for a in arena.atoms(e) {
+            sig.extend(self.atom_signature[a.0 as usize].iter().copied());
+        }
+        for s in arena.scalars(e) {
+            sig.extend(self.scalar_signature[s.0 as usize].iter().copied());
+        }
+        sig.sort_unstable();
+        sig.dedup();
+        sig
+    }
+
+    fn name(&self, task: Task) -> (String, Span) {
+        let instruction = match task {
+            Task::Scalar(s) => self.limit.scalars[s.0 as usize].role.instruction(),
+            Task::Covariance(a, _) => self.limit.atoms[a.0 as usize].instruction,
+        };
+        let span = self.program.instructions[instruction].span;
+        let name = match task {
+            Task::Scalar(_) => self.limit.names[instruction].clone(),
+            Task::Covariance(..) => {
+                format!("the covariance of {}'s ZHat", self.limit.names[instruction])
+            }
+        };
+        (name, span)
+    }
+
+    fn run(&mut self) -> Result<(), FamilyError> {
+        let order = self.order.clone();
+        for (position, &task) in order.iter().enumerate() {
+            let array = self.task(task)?;
+            self.arrays.insert(task, array);
+            // Free what is no longer needed.
+            let last_use = &self.last_use;
+            self.arrays
+                .retain(|t, _| last_use.get(t).map_or(false, |&u| u > position));
+            let integrand_last_use = &self.integrand_last_use;
+            self.by_integrand
+                .retain(|e, _| integrand_last_use.get(e).map_or(false, |&u| u > position));
+        }
+        Ok(())
+    }
+
+    fn task(&mut self, task: Task) -> Result<Arc<Array>, FamilyError> {
+        let limit = self.limit;
+        let (name, span) = self.name(task);
+        match task {
+            Task::Scalar(s) => match limit.scalars[s.0 as usize].definition {
+                ScalarDefinition::Given(v) => Ok(Arc::new(Array {
+                    signature: Vec::new(),
+                    sizes: Vec::new(),
+                    values: vec![v],
+                    errors: vec![0.0],
+                    method: Used::Given,
+                })),
+                ScalarDefinition::Deterministic(e) => self.deterministic(e, &name, span),
+                ScalarDefinition::Expectation(e) => self.shared_expectation(e, 1.0, &name, span),
+                ScalarDefinition::SteinSolution { .. } => Err(FamilyError::Unsupported(
+                    "a Ż by the Stein form is not evaluated as an array yet".into(),
+                )),
+            },
+            Task::Covariance(a, b) => {
+                let family = limit.family_of(a).expect("a ZHat atom");
+                let integrand = family.integrand(a, b).expect("a covariance entry");
+                self.shared_expectation(integrand, family.sigma2, &name, span)
+            }
+        }
+    }
+
+    fn new_array(&self, signature: Signature, name: &str) -> Result<Array, FamilyError> {
+        let sizes: Vec<usize> = signature
+            .iter()
+            .map(|&(s, _)| self.parallel.spaces[s].size)
+            .collect();
+        let entries = sizes.iter().try_fold(1usize, |a, &b| a.checked_mul(b));
+        match entries {
+            Some(n) if n <= MAX_ARRAY_ENTRIES => Ok(Array {
+                signature,
+                values: vec![f64::NAN; n],
+                errors: vec![f64::NAN; n],
+                sizes,
+                method: Used::Given,
+            }),
+            _ => Err(FamilyError::Unsupported(format!(
+                "{name} would need an array of {sizes:?} entries, above the limit of {MAX_ARRAY_ENTRIES}"
+            ))),
+        }
+    }
+
+    /// `scale · E[e]`, sharing the array of an identical integrand.
+    fn shared_expectation(
+        &mut self,
+        e: ExprId,
+        scale: f64,
+        name: &str,
+        span: Span,
+    ) -> Result<Arc<Array>, FamilyError> {
+        let base = match self.by_integrand.get(&e) {
+            Some(a) => a.clone(),
+            None => {
+                let a = Arc::new(self.expectation(e, name, span)?);
+                self.by_integrand.insert(e, a.clone());
+                a
+            }
+        };
+        if scale == 1.0 {
+            return Ok(base);
+        }
+        Ok(Arc::new(Array {
+            signature: base.signature.clone(),
+            sizes: base.sizes.clone(),
+            values: base.values.iter().map(|v| scale * v).collect(),
+            errors: base.errors.iter().map(|v| scale.abs() * v).collect(),
+            method: base.method,
+        }))
+    }
+
+    /// Fills `array` entry by entry, in parallel over its first dimension.
+    fn fill(
+        &self,
+        array: &mut Array,
+        entry: &(dyn Fn(&[usize]) -> Result<(f64, f64, Used), EvalError> + Sync),
+    ) -> Result<(), FamilyError> {
+        if array.sizes.is_empty() {
+            let (v, err, used) = entry(&[])?;
+            array.values[0] = v;
+            array.errors[0] = err;
+            array.method = used;
+            return Ok(());
+        }
+        let sizes = array.sizes.clone();
+        let signature = array.signature.clone();
+        let strides = Array::strides(&sizes);
+        let worst: Mutex<Used> = Mutex::new(Used::Given);
+        array
+            .values
+            .par_chunks_mut(strides[0])
+            .zip(array.errors.par_chunks_mut(strides[0]))
+            .enumerate()
+            .try_for_each(|(first, (values, errors))| -> Result<(), EvalError> {
+                let mut tuple = vec![0usize; sizes.len()];
+                tuple[0] = first;
+                let mut method = Used::Given;
+                let mut visit = |tuple: &[usize]| -> Result<(), EvalError> {
+                    let offset: usize = (1..tuple.len()).map(|p| tuple[p] * strides[p]).sum();
+                    let (v, err, used) = entry(tuple)?;
+                    values[offset] = v;
+                    errors[offset] = err;
+                    method = method.max(used);
+                    Ok(())
+                };
+                increasing_tuples(&mut tuple, 1, &sizes, &signature, &mut visit)?;
+                let mut w = worst.lock().expect("no panic");
+                *w = (*w).max(method);
+                Ok(())
+            })?;
+        array.method = worst.into_inner().expect("no panic");
+        Ok(())
+    }
+
+    /// A deterministic expression of scalars, entry by entry, with first-order error propagation.
+    fn deterministic(
+        &mut self,
+        e: ExprId,
+        name: &str,
+        span: Span,
+    ) -> Result<Arc<Array>, FamilyError> {
+        let arena = &self.limit.arena;
+        let signature = self.signature_of_expression(e);
+        let mut array = self.new_array(signature.clone(), name)?;
+        let tape = Tape::compile(arena, &[e]);
+        let inputs: Vec<(Arc<Array>, Projection)> = tape
+            .scalars()
+            .iter()
+            .map(|s| {
+                let a = self.arrays[&Task::Scalar(*s)].clone();
+                let p = Projection::new(&signature, &a.signature, &a.sizes);
+                (a, p)
+            })
+            .collect();
+        let entry = |tuple: &[usize]| -> Result<(f64, f64, Used), EvalError> {
+            let mut scalars: Vec<f64> = Vec::with_capacity(inputs.len());
+            let mut method = Used::Given;
+            for (a, p) in &inputs {
+                let i = p.index(tuple);
+                scalars.push(a.values[i]);
+                method = method.max(a.method);
+            }
+            let mut scratch = Vec::new();
+            let mut out = [0.0];
+            tape.eval(&[], &scalars, &mut scratch, &mut out);
+            let value = out[0];
+            let mut error = 0.0;
+            for (k, (a, p)) in inputs.iter().enumerate() {
+                let err = a.errors[p.index(tuple)];
+                if err > 0.0 {
+                    let mut shifted = scalars.clone();
+                    shifted[k] += err;
+                    tape.eval(&[], &shifted, &mut scratch, &mut out);
+                    error += (out[0] - value).abs();
+                }
+            }
+            check_finite(value, name, span, tuple)?;
+            Ok((value, error, method))
+        };
+        self.fill(&mut array, &entry)?;
+        Ok(Arc::new(array))
+    }
+
+    /// Whether two atoms may be correlated, whatever the members: the same atom, atoms of one
+    /// ZHat family, or members of one initial group with a dense (or nonzero) covariance.
+    fn may_correlate(&self, a: AtomId, b: AtomId) -> bool {
+        if a == b {
+            return true;
+        }
+        let (ka, kb) = (
+            &self.limit.atoms[a.0 as usize].kind,
+            &self.limit.atoms[b.0 as usize].kind,
+        );
+        match (ka, kb) {
+            (AtomKind::Hat { family: f, .. }, AtomKind::Hat { family: g, .. }) => f == g,
+            (AtomKind::Initial { group: g, .. }, AtomKind::Initial { group: h, .. }) => {
+                if g != h {
+                    return false;
+                }
+                match self.atom_group[a.0 as usize] {
+                    Some((k, _)) => !matches!(
+                        self.parallel.groups[k].covariance,
+                        ir::GroupCovariance::Iid(_)
+                    ),
+                    None => self.plain_law.get(&(a, b)).copied().unwrap_or(0.0) != 0.0,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// `E[e]` as an array.
+    fn expectation(&mut self, e: ExprId, name: &str, span: Span) -> Result<Array, FamilyError> {
+        let arena = &self.limit.arena;
+        let signature = self.signature_of_expression(e);
+        let mut array = self.new_array(signature.clone(), name)?;
+        // Linearity, then products split into blocks of possibly correlated atoms.
+        let (constant, terms): (f64, Vec<(ExprId, f64)>) = match arena.node(e) {
+            Node::Sum { constant, terms } => (*constant, terms.to_vec()),
+            _ => (0.0, vec![(e, 1.0)]),
+        };
+        let mut plan_terms = Vec::new();
+        for (t, c) in terms {
+            let factors: Vec<(ExprId, f64)> = match arena.node(t) {
+                Node::Product { factors } => factors.to_vec(),
+                _ => vec![(t, 1.0)],
+            };
+            let blocks = self.blocks(&factors);
+            let blocks: Vec<BlockPlan> = blocks
+                .into_iter()
+                .map(|b| self.block_plan(b, &signature))
+                .collect();
+            plan_terms.push((c, blocks));
+        }
+        let scalar_inputs: Vec<(ScalarId, Arc<Array>, Projection)> = arena
+            .scalars(e)
+            .into_iter()
+            .map(|s| {
+                let a = self.arrays[&Task::Scalar(s)].clone();
+                let p = Projection::new(&signature, &a.signature, &a.sizes);
+                (s, a, p)
+            })
+            .collect();
+        let this = &*self;
+        let entry = |tuple: &[usize]| -> Result<(f64, f64, Used), EvalError> {
+            let scalar = |s: ScalarId| -> Value {
+                let (_, a, p) = scalar_inputs
+                    .iter()
+                    .find(|(t, _, _)| *t == s)
+                    .expect("a scalar of the integrand");
+                let i = p.index(tuple);
+                Value {
+                    value: a.values[i],
+                    error: a.errors[i],
+                    method: a.method,
+                }
+            };
+            let scalar_error: f64 = scalar_inputs
+                .iter()
+                .map(|(s, _, _)| scalar(*s).error)
+                .filter(|e| e.is_finite())
+                .sum();
+            let mut value = constant;
+            let mut error = 0.0;
+            let mut method = scalar_inputs
+                .iter()
+                .map(|(_, a, _)| a.method)
+                .max()
+                .unwrap_or(Used::Exact)
+                .max(Used::Exact);
+            for (c, blocks) in &plan_terms {
+                let mut v: f64 = 1.0;
+                let mut err = 0.0;
+                for block in blocks {
+                    let b = this.block_value(block, tuple, &signature, &scalar, name, span)?;
+                    err = err * b.value.abs() + b.error * v.abs();
+                    v *= b.value;
+                    method = method.max(b.method);
+                }
+                value += c * v;
+                error += c.abs() * err;
+            }
+            check_finite(value, name, span, tuple)?;
+            Ok((value, error + scalar_error, method))
+        };
+        self.fill(&mut array, &entry)?;
+        Ok(array)
+    }
+
+    /// Groups factors into blocks of possibly correlated atoms (union–find).
+    fn blocks(&self, factors: &[(ExprId, f64)]) -> Vec<Vec<(ExprId, f64)>> {
+        let arena = &self.limit.arena;
+        let atoms: Vec<Vec<AtomId>> = factors.iter().map(|(f, _)| arena.atoms(*f)).collect();
+        let n = factors.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        for i in 0..n {
+            for j in i + 1..n {
+                let linked = atoms[i]
+                    .iter()
+                    .any(|&a| atoms[j].iter().any(|&b| self.may_correlate(a, b)));
+                if linked {
+                    let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                    parent[ri] = rj;
+                }
+            }
+        }
+        let mut blocks: FxHashMap<usize, Vec<(ExprId, f64)>> = FxHashMap::default();
+        for i in 0..n {
+            let r = root(&mut parent, i);
+            blocks.entry(r).or_default().push(factors[i]);
+        }
+        let mut blocks: Vec<Vec<(ExprId, f64)>> = blocks.into_values().collect();
+        blocks.sort_by_key(|b| b[0].0);
+        blocks
+    }
+
+    /// Decides once how a block is evaluated on every entry.
+    fn block_plan(&self, factors: Vec<(ExprId, f64)>, signature: &Signature) -> BlockPlan {
+        let arena = &self.limit.arena;
+        let roots: Vec<ExprId> = factors.iter().map(|(f, _)| *f).collect();
+        let mut atoms: Vec<AtomId> = roots.iter().flat_map(|&f| arena.atoms(f)).collect();
+        atoms.sort_unstable();
+        atoms.dedup();
+        let law = self.law_plan(&atoms, signature);
+        // Scalars with a signature vary by entry: such blocks take the generic path, where the
+        // entry's own scalar values are used.
+        let varying = roots.iter().any(|&r| {
+            arena
+                .scalars(r)
+                .iter()
+                .any(|s| !self.scalar_signature[s.0 as usize].is_empty())
+        });
+        let global = |s: ScalarId| -> f64 {
+            self.arrays
+                .get(&Task::Scalar(s))
+                .map_or(f64::NAN, |a| a.values[0])
+        };
+        let k = atoms.len();
+        let position = |a: AtomId| atoms.iter().position(|&b| b == a);
+        let mut kind = BlockKind::Generic;
+        if k == 0 {
+            kind = BlockKind::Constant;
+        } else if !varying && self.options.method != Method::Mc {
+            if factors.iter().all(|(_, e)| e.fract() == 0.0 && *e >= 0.0) {
+                let polynomials: Option<Vec<polynomial::Polynomial>> = factors
+                    .iter()
+                    .map(|&(f, _)| polynomial::expand(arena, f, &position, &global))
+                    .collect();
+                if let Some(p) = polynomials.and_then(|p| {
+                    polynomial::product(&p, factors.iter().map(|(_, e)| *e as u32))
+                }) {
+                    kind = BlockKind::Polynomial(p);
+                }
+            }
+            if matches!(kind, BlockKind::Generic) {
+                let calls: Option<Vec<_>> = factors
+                    .iter()
+                    .map(|&(f, e)| match arena.node(f) {
+                        Node::Apply {
+                            f: function,
+                            order,
+                            arg,
+                        } => forms::affine(arena, *arg, k, &position, &global)
+                            .map(|u| (*function, *order, u, e)),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(calls) = calls {
+                    kind = BlockKind::ClosedForm(calls);
+                }
+            }
+        }
+        BlockPlan {
+            factors,
+            atoms,
+            law,
+            kind,
+        }
+    }
+
+    /// How to read the law of some atoms at an entry.
+    fn law_plan(&self, atoms: &[AtomId], signature: &Signature) -> Vec<LawSource> {
+        let mut out = Vec::with_capacity(atoms.len() * atoms.len());
+        for &a in atoms {
+            for &b in atoms {
+                out.push(self.law_source(a, b, signature));
+            }
+        }
+        out
+    }
+
+    fn law_source(&self, a: AtomId, b: AtomId, signature: &Signature) -> LawSource {
+        if let Some(task) = self.hat_covariance_task(a, b) {
+            let array = self.arrays[&task].clone();
+            let projection = Projection::new(signature, &array.signature, &array.sizes);
+            return LawSource::Array(array, projection);
+        }
+        match (self.atom_group[a.0 as usize], self.atom_group[b.0 as usize]) {
+            (Some((g, m)), Some((h, p))) if g == h => {
+                LawSource::Group(g, self.row_plan(g, m, signature), self.row_plan(g, p, signature))
+            }
+            (None, None) => LawSource::Fixed(self.plain_law.get(&(a, b)).copied().unwrap_or(0.0)),
+            _ => LawSource::Fixed(0.0),
+        }
+    }
+
+    /// Where a group member's actual row is, given the entry's tuple.
+    fn row_plan(&self, group: usize, member: usize, signature: &Signature) -> RowPlan {
+        let row = &self.parallel.groups[group].rows[member];
+        RowPlan {
+            offset: row.offset,
+            terms: row
+                .terms
+                .iter()
+                .map(|&(s, r, stride)| {
+                    let position = signature
+                        .iter()
+                        .position(|&x| x == (s, r))
+                        .expect("an atom's representatives are in its user's signature");
+                    (position, stride)
+                })
+                .collect(),
+        }
+    }
+
+    fn atom_mean(&self, a: AtomId, tuple: &[usize], signature: &Signature) -> f64 {
+        match self.atom_group[a.0 as usize] {
+            Some((g, m)) => {
+                let data: &GroupData = &self.parallel.groups[g];
+                data.mean[self.row_plan(g, m, signature).row(tuple)]
+            }
+            None => self.plain_mean.get(&a).copied().unwrap_or(0.0),
+        }
+    }
+
+    /// One block's expectation at one entry.
+    fn block_value(
+        &self,
+        block: &BlockPlan,
+        tuple: &[usize],
+        signature: &Signature,
+        scalar: &dyn Fn(ScalarId) -> Value,
+        name: &str,
+        span: Span,
+    ) -> Result<Value, EvalError> {
+        let k = block.atoms.len();
+        let arena = &self.limit.arena;
+        if let BlockKind::Constant = block.kind {
+            let mut value = 1.0;
+            for &(f, e) in &block.factors {
+                value *= crate::ir::power(
+                    arena.eval(f, |_| f64::NAN, |s| scalar(s).value),
+                    e,
+                );
+            }
+            return Ok(Value {
+                value,
+                error: 0.0,
+                method: Used::Exact,
+            });
+        }
+        let mut cov = [0.0f64; 16];
+        let mut cov_heap;
+        let cov: &mut [f64] = if k * k <= 16 {
+            &mut cov[..k * k]
+        } else {
+            cov_heap = vec![0.0; k * k];
+            &mut cov_heap
+        };
+        let mut error = 0.0;
+        for (slot, source) in cov.iter_mut().zip(&block.law) {
+            *slot = match source {
+                LawSource::Fixed(v) => *v,
+                LawSource::Group(g, r, s) => self.parallel.groups[*g]
+                    .covariance
+                    .get(r.row(tuple), s.row(tuple)),
+                LawSource::Array(array, p) => {
+                    let i = p.index(tuple);
+                    error += array.errors[i].abs();
+                    array.values[i]
+                }
+            };
+        }
+        let mean: Vec<f64> = block
+            .atoms
+            .iter()
+            .map(|&a| self.atom_mean(a, tuple, signature))
+            .collect();
+        match &block.kind {
+            BlockKind::Polynomial(p) => {
+                return Ok(Value {
+                    value: polynomial::expectation(p, &mean, cov),
+                    error,
+                    method: Used::Exact,
+                })
+            }
+            BlockKind::ClosedForm(calls) => {
+                let moments = Moments {
+                    mean: &mean,
+                    covariance: cov,
+                };
+                if let Some(value) = forms::closed_form(calls, &moments) {
+                    return Ok(Value {
+                        value,
+                        error,
+                        method: Used::ClosedForm,
+                    });
+                }
+            }
+            _ => {}
+        }
+        let scalars: Vec<(ScalarId, Value)> = block
+            .factors
+            .iter()
+            .flat_map(|&(f, _)| arena.scalars(f))
+            .map(|s| (s, scalar(s)))
+            .collect();
+        let (value, notes) = block_expectation(
+            self.limit,
+            self.options,
+            &block.factors,
+            &block.atoms,
+            &mean,
+            cov,
+            &scalars,
+            name,
+            span,
+        )?;
+        if !notes.is_empty() {
+            self.notes.lock().expect("no panic").extend(notes);
+        }
+        Ok(Value {
+            value: value.value,
+            error: value.error + error,
+            method: value.method,
+        })
+    }
+
+    /// The program's outputs as scalars and dense family arrays.
+    fn outputs(&self) -> Result<Vec<OutputValue>, FamilyError> {
+        let program = self.program;
+        let mut member_of: FxHashMap<usize, (usize, usize)> = FxHashMap::default();
+        for (f, family) in program.families.iter().enumerate() {
+            for (m, (_, instruction)) in family.members.iter().enumerate() {
+                member_of.insert(*instruction, (f, m));
+            }
+        }
+        let mut out = Vec::new();
+        let mut done_families: Vec<usize> = Vec::new();
+        for (k, output) in program.outputs.iter().enumerate() {
+            let scalar = self.limit.outputs[k];
+            match member_of.get(&output.index()) {
+                None => {
+                    let a = &self.arrays[&Task::Scalar(scalar)];
+                    out.push(OutputValue::Scalar {
+                        name: program.display_name(output.index()),
+                        value: Value {
+                            value: a.values[0],
+                            error: a.errors[0],
+                            method: a.method,
+                        },
+                    });
+                }
+                Some(&(f, _)) => {
+                    if done_families.contains(&f) {
+                        continue;
+                    }
+                    done_families.push(f);
+                    out.push(OutputValue::Family(self.family_output(f)?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A family output over its actual index ranges.
+    fn family_output(&self, f: usize) -> Result<FamilyValue, FamilyError> {
+        let program = self.program;
+        let family = &program.families[f];
+        let dims = self
+            .parallel
+            .family_dims
+            .get(&family.name)
+            .cloned()
+            .unwrap_or_default();
+        let rank = dims.len();
+        let mut start = vec![i64::MAX; rank];
+        let mut end = vec![i64::MIN; rank];
+        for (index, _) in &family.members {
+            for p in 0..rank {
+                start[p] = start[p].min(index[p]);
+                end[p] = end[p].max(index[p] + 1);
+            }
+        }
+        for (p, d) in dims.iter().enumerate() {
+            if let Some(space) = d {
+                start[p] = 0;
+                end[p] = self.parallel.spaces[*space].size as i64;
+            }
+        }
+        let shape: Vec<usize> = (0..rank).map(|p| (end[p] - start[p]) as usize).collect();
+        let total: usize = shape.iter().product();
+        if total > MAX_ARRAY_ENTRIES {
+            return Err(FamilyError::Unsupported(format!(
+                "the output {} has {total} entries",
+                family.name
+            )));
+        }
+        // Members by representative index.
+        let scalar_of_instruction: FxHashMap<usize, ScalarId> = self
+            .limit
+            .outputs
+            .iter()
+            .zip(&program.outputs)
+            .map(|(s, o)| (o.index(), *s))
+            .collect();
+        let by_index: FxHashMap<&[i64], ScalarId> = family
+            .members
+            .iter()
+            .filter_map(|(index, instruction)| {
+                scalar_of_instruction
+                    .get(instruction)
+                    .map(|s| (&index[..], *s))
+            })
+            .collect();
+        let mut values = vec![f64::NAN; total];
+        let mut errors = vec![f64::NAN; total];
+        let mut method = Used::Given;
+        let strides = Array::strides(&shape);
+        let mut actual = vec![0i64; rank];
+        let mut representative = vec![0i64; rank];
+        for flat in 0..total {
+            for p in 0..rank {
+                actual[p] = start[p] + ((flat / strides[p]) % shape[p]) as i64;
+            }
+            // Representatives: the rank of each member among the distinct members of its
+            // space in this tuple.
+            for p in 0..rank {
+                representative[p] = match dims[p] {
+                    None => actual[p],
+                    Some(space) => {
+                        let mut distinct: Vec<i64> = (0..rank)
+                            .filter(|&q| dims[q] == Some(space))
+                            .map(|q| actual[q])
+                            .collect();
+                        distinct.sort_unstable();
+                        distinct.dedup();
+                        distinct.iter().position(|&x| x == actual[p]).expect("present") as i64
+                    }
+                };
+            }
+            let Some(&scalar) = by_index.get(&representative[..]) else {
+                continue;
+            };
+            let array = &self.arrays[&Task::Scalar(scalar)];
+            // The array's tuple: the actual member standing for each of its representatives.
+            let mut index = 0;
+            let array_strides = Array::strides(&array.sizes);
+            for (&(space, r), stride) in array.signature.iter().zip(array_strides) {
+                let member = (0..rank)
+                    .find(|&q| dims[q] == Some(space) && representative[q] == r as i64)
+                    .map(|q| actual[q]);
+                let Some(member) = member else {
+                    return Err(FamilyError::Unsupported(format!(
+                        "{} depends on a member its index does not name",
+                        family.name
+                    )));
+                };
+                index += member as usize * stride;
+            }
+            values[flat] = array.values[index];
+            errors[flat] = array.errors[index];
+            method = method.max(array.method);
+        }
+        Ok(FamilyValue {
+            name: family.name.to_string(),
+            start,
+            values: ArrayD::from_shape_vec(IxDyn(&shape), values).expect("shape fits"),
+            errors: ArrayD::from_shape_vec(IxDyn(&shape), errors).expect("shape fits"),
+            method,
+        })
+    }
+}
+
+/// How one block of an expectation is evaluated on every entry.
+struct BlockPlan {
+    factors: Vec<(ExprId, f64)>,
+    atoms: Vec<AtomId>,
+    /// Row-major sources of the block's covariance.
+    law: Vec<LawSource>,
+    kind: BlockKind,
+}
+
+enum BlockKind {
+    /// No atoms: a product of scalars.
+    Constant,
+    /// A Gaussian polynomial (Isserlis).
+    Polynomial(polynomial::Polynomial),
+    /// relu/step/erf calls of affine forms, if the entry's law fits a closed form.
+    ClosedForm(Vec<(crate::builtins::Builtin, u32, Affine, f64)>),
+    /// The scalar evaluator on the entry's marginal law.
+    Generic,
+}
+
+/// Where one covariance entry of a block comes from.
+enum LawSource {
+    Fixed(f64),
+    Group(usize, RowPlan, RowPlan),
+    Array(Arc<Array>, Projection),
+}
+
+struct RowPlan {
+    offset: usize,
+    terms: Vec<(usize, usize)>,
+}
+
+impl RowPlan {
+    fn row(&self, tuple: &[usize]) -> usize {
+        self.offset + self.terms.iter().map(|&(p, s)| tuple[p] * s).sum::<usize>()
+    }
+}
+
+/// Calls `visit` on every tuple that agrees with `tuple` before position `p`, with members
+/// increasing within each space (the order of the signature's representatives).
+fn increasing_tuples(
+    tuple: &mut [usize],
+    p: usize,
+    sizes: &[usize],
+    signature: &Signature,
+    visit: &mut dyn FnMut(&[usize]) -> Result<(), EvalError>,
+) -> Result<(), EvalError> {
+    if p == tuple.len() {
+        return visit(tuple);
+    }
+    let low = if p > 0 && signature[p].0 == signature[p - 1].0 {
+        tuple[p - 1] + 1
+    } else {
+        0
+    };
+    for v in low..sizes[p] {
+        tuple[p] = v;
+        increasing_tuples(tuple, p + 1, sizes, signature, visit)?;
+    }
+    Ok(())
+}
+
+/// The signatures of every atom and limit scalar: the representatives they depend on, through
+/// initial atoms of groups with representative members.
+fn signatures(
+    limit: &Limit,
+    parallel: &ParallelSpaces,
+    group_of: &FxHashMap<usize, usize>,
+) -> (Vec<Signature>, Vec<Signature>) {
+    let arena = &limit.arena;
+    let mut atoms: Vec<Signature> = vec![Vec::new(); limit.atoms.len()];
+    let mut scalars: Vec<Signature> = vec![Vec::new(); limit.scalars.len()];
+    for (a, atom) in limit.atoms.iter().enumerate() {
+        if let AtomKind::Initial { group, member } = &atom.kind {
+            if let Some(&g) = group_of.get(&group.index()) {
+                let mut sig: Signature = parallel.groups[g].rows[*member as usize]
+                    .terms
+                    .iter()
+                    .map(|&(s, r, _)| (s, r))
+                    .collect();
+                sig.sort_unstable();
+                sig.dedup();
+                atoms[a] = sig;
+            }
+        }
+    }
+    let of_expression = |e: ExprId, atoms: &[Signature], scalars: &[Signature]| -> Signature {
+        let mut sig: Signature = Vec::new();
+        for a in arena.atoms(e) {
+            sig.extend(atoms[a.0 as usize].iter().copied());
+        }
+        for s in arena.scalars(e) {
+            sig.extend(scalars[s.0 as usize].iter().copied());
+        }
+        sig.sort_unstable();
+        sig.dedup();
+        sig
+    };
+    // Atoms and scalars refer to earlier ones of either kind: iterate to the fixed point.
+    loop {
+        let mut changed = false;
+        for (a, atom) in limit.atoms.iter().enumerate() {
+            if let AtomKind::Hat { arg_z, .. } = atom.kind {
+                let sig = of_expression(arg_z, &atoms, &scalars);
+                if sig != atoms[a] {
+                    atoms[a] = sig;
+                    changed = true;
+                }
+            }
+        }
+        for (s, scalar) in limit.scalars.iter().enumerate() {
+            let sig = match scalar.definition {
+                ScalarDefinition::Expectation(e) | ScalarDefinition::Deterministic(e) => {
+                    of_expression(e, &atoms, &scalars)
+                }
+                _ => Vec::new(),
+            };
+            if sig != scalars[s] {
+                scalars[s] = sig;
+                changed = true;
+            }
+        }
+        if !changed {
+            return (atoms, scalars);
+        }
+    }
+}
+
+fn check_finite(value: f64, name: &str, span: Span, tuple: &[usize]) -> Result<(), EvalError> {
+    if value.is_finite() {
+        return Ok(());
+    }
+    let at = if tuple.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (members {})",
+            tuple.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+        )
+    };
+    Err(EvalError::NotFinite {
+        name: format!("{name}{at}"),
+        span,
+        value,
+    })
+}
