@@ -102,8 +102,8 @@ pub const MAX_DENSE_ENTRIES: usize = 1 << 24;
 /// [`FamilyValue`], whose arrays span the smallest to the largest index in each dimension,
 /// with NaN where the program defines no member. Any other output is a scalar under its
 /// display name: a member listed on its own (`output K[0, 1]`) is the scalar `K[0, 1]`, as is
-/// every member of a family too sparse for dense arrays ([`MAX_DENSE_ENTRIES`]). An output
-/// listed twice is reported once, at its first place.
+/// every member of a family too sparse for dense arrays ([`MAX_DENSE_ENTRIES`]). A name
+/// listed twice (`output K, K`) is reported once, at its first place.
 pub fn collect(program: &Program, limit: &Limit, evaluation: &Evaluation) -> Vec<OutputValue> {
     // The family and position of every instruction that is a family member.
     let mut member_of: Vec<Option<(usize, usize)>> = vec![None; program.instructions.len()];
@@ -118,7 +118,6 @@ pub fn collect(program: &Program, limit: &Limit, evaluation: &Evaluation) -> Vec
     };
 
     let mut outputs: Vec<OutputValue> = Vec::new();
-    let mut seen: Vec<bool> = vec![false; program.instructions.len()];
     let mut at = 0;
     while at < program.outputs.len() {
         let first = program.outputs[at].index();
@@ -137,21 +136,15 @@ pub fn collect(program: &Program, limit: &Limit, evaluation: &Evaluation) -> Vec
         };
         let Some((f, listed)) = run else {
             at += 1;
-            if !std::mem::replace(&mut seen[first], true) {
-                outputs.push(OutputValue::Scalar {
-                    name: program.display_name(first),
-                    value: value_of(first),
-                });
-            }
+            outputs.push(OutputValue::Scalar {
+                name: program.display_name(first),
+                value: value_of(first),
+            });
             continue;
         };
         let family = &program.families[f];
         let members = &family.members[..listed];
         at += listed;
-        if members.iter().all(|(_, m)| seen[*m]) {
-            continue;
-        }
-        members.iter().for_each(|(_, m)| seen[*m] = true);
         let indexed: Vec<(&[i64], Value)> = members
             .iter()
             .map(|(index, m)| (&index[..], value_of(*m)))
@@ -164,6 +157,9 @@ pub fn collect(program: &Program, limit: &Limit, evaluation: &Evaluation) -> Vec
             })),
         }
     }
+    // Reported once, at the first place.
+    let mut names = std::collections::HashSet::new();
+    outputs.retain(|o| names.insert(o.name().to_string()));
     outputs
 }
 
