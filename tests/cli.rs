@@ -215,8 +215,11 @@ fn generated_mup_program_evaluates_to_case_5c() {
     let out = tpc(&["eval", "--format", "json", "-"], &program);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert!((json["outputs"]["f[1, 0]"]["value"].as_f64().unwrap() - 3.0).abs() < 1e-12);
-    assert!((json["outputs"]["fc2[1]"]["value"].as_f64().unwrap() - 1.25).abs() < 1e-12);
+    // f[t, i] and fc2[t] are families: nested arrays indexed from their first index, `start`
+    // (fc2 is defined for t = 1 only).
+    assert!((json["outputs"]["f"]["value"][1][0].as_f64().unwrap() - 3.0).abs() < 1e-12);
+    assert_eq!(json["outputs"]["fc2"]["start"], serde_json::json!([1]));
+    assert!((json["outputs"]["fc2"]["value"][0].as_f64().unwrap() - 1.25).abs() < 1e-12);
 }
 
 #[test]
@@ -330,4 +333,218 @@ fn programs_with_explicit_width_powers_are_simulated_without_a_limit() {
     assert!(first["limit"].is_null());
     assert_eq!(first["widths"].as_array().unwrap().len(), 2);
     assert!(first["widths"][0]["rms_deviation"].is_null());
+}
+
+// `tpc eval`: outputs in program order, families as arrays, `--out`.
+
+fn program(name: &str) -> String {
+    let path = format!("{}/programs/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).expect("the example program is readable")
+}
+
+fn eval_json(args: &[&str], source: &str) -> (String, serde_json::Value) {
+    let mut all = vec!["eval", "--format", "json"];
+    all.extend_from_slice(args);
+    all.push("-");
+    let out = tpc(&all, source);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let json = serde_json::from_str(&text).expect("valid JSON");
+    (text, json)
+}
+
+#[test]
+fn eval_json_keeps_the_order_of_the_output_statement() {
+    // `output Theta, Sigma`: Theta first, though a sorted map would put Sigma first.
+    let (text, json) = eval_json(&[], &program("ntk_relu.tp"));
+    let theta = text.find("\"Theta\"").expect("Theta is an output");
+    let sigma = text.find("\"Sigma\"").expect("Sigma is an output");
+    assert!(theta < sigma, "{text}");
+    assert!(text.find("\"outputs\"") < text.find("\"notes\""), "{text}");
+    // Inside a family, numeric order: Theta[i, j] at value[i][j] (i ≤ j defined); the exact
+    // limits of the program's header, to the rounding of the closed forms.
+    let theta = &json["outputs"]["Theta"];
+    assert_eq!(theta["method"], "closed-form");
+    assert_eq!(theta["start"], serde_json::json!([0, 0]));
+    let value = |i: usize, j: usize| theta["value"][i][j].as_f64().unwrap();
+    assert!((value(0, 0) - 4.0).abs() < 1e-12);
+    assert!((value(0, 1) - 2.928430027777).abs() < 1e-11);
+    assert!((value(1, 1) - 9.0).abs() < 1e-12);
+    assert!(theta["value"][1][0].is_null() && theta["error"][1][0].is_null());
+    // Sigma[l, i, j] for l = 1..4: a 4×2×2 array starting at [1, 0, 0].
+    let sigma = &json["outputs"]["Sigma"];
+    assert_eq!(sigma["start"], serde_json::json!([1, 0, 0]));
+    assert_eq!(sigma["value"].as_array().unwrap().len(), 4);
+    assert!((sigma["value"][3][0][1].as_f64().unwrap() - 1.162968652266).abs() < 1e-11);
+    assert!((sigma["value"][0][0][1].as_f64().unwrap() - 0.9).abs() < 1e-15);
+}
+
+#[test]
+fn eval_json_nests_a_kernel_matrix_with_null_below_the_diagonal() {
+    let (_, json) = eval_json(&[], &program("kernel_matrix.tp"));
+    let k = &json["outputs"]["K"];
+    let rows = k["value"].as_array().expect("nested arrays");
+    assert_eq!(rows.len(), 5);
+    for (i, row) in rows.iter().enumerate() {
+        let row = row.as_array().unwrap();
+        assert_eq!(row.len(), 5);
+        for (j, x) in row.iter().enumerate() {
+            // K[i, j] is written for j ≥ i only.
+            assert_eq!(x.is_null(), j < i, "K[{i}, {j}] = {x}");
+            assert_eq!(k["error"][i][j].is_null(), j < i);
+        }
+    }
+    // Values from the program's header (closed form, 12 digits).
+    assert!((k["value"][0][4].as_f64().unwrap() + 0.102146575318).abs() < 1e-11);
+    assert!((k["value"][3][3].as_f64().unwrap() - 0.672994914757).abs() < 1e-11);
+}
+
+/// The header dict and the float64 values of a `.npy` file, checking the format's layout.
+fn read_npy(bytes: &[u8]) -> (String, Vec<f64>) {
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00", "magic and version 1.0");
+    let length = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    assert_eq!((10 + length) % 64, 0, "the data starts at a multiple of 64");
+    let header = std::str::from_utf8(&bytes[10..10 + length]).unwrap();
+    assert!(header.ends_with('\n'));
+    let data = &bytes[10 + length..];
+    assert_eq!(data.len() % 8, 0);
+    let values = data
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    (header.trim_end().to_string(), values)
+}
+
+#[test]
+fn eval_out_writes_npy_files_equal_to_the_json() {
+    let dir = format!("{}/eval_out_kernel", env!("CARGO_TARGET_TMPDIR"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let source = program("kernel_matrix.tp");
+    let (_, json) = eval_json(&["--out", &dir, "--csv"], &source);
+    let read = |file: &str| std::fs::read(format!("{dir}/{file}")).expect(file);
+
+    for (file, key) in [("K.npy", "value"), ("K.errors.npy", "error")] {
+        let (header, values) = read_npy(&read(file));
+        assert_eq!(
+            header, "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 5), }",
+            "{file}"
+        );
+        assert_eq!(values.len(), 25);
+        for (k, x) in values.iter().enumerate() {
+            let expected = &json["outputs"]["K"][key][k / 5][k % 5];
+            match expected.as_f64() {
+                None => assert!(x.is_nan(), "{file}[{k}] = {x}, JSON {expected}"),
+                // serde_json prints the shortest round-trip digits; its default parser may
+                // be 1 ulp off, so equality within 2 ulp.
+                Some(e) => assert!((x - e).abs() <= 4.0 * f64::EPSILON * e.abs(), "{file}[{k}]"),
+            }
+        }
+    }
+
+    // The CSV: one line per row, an empty field below the diagonal, the same numbers.
+    let csv = String::from_utf8(read("K.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    for (i, line) in lines.iter().enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), 5, "{line}");
+        for (j, field) in fields.iter().enumerate() {
+            if j < i {
+                assert_eq!(*field, "", "{line}");
+            } else {
+                let x: f64 = field.parse().unwrap();
+                let e = json["outputs"]["K"]["value"][i][j].as_f64().unwrap();
+                assert!((x - e).abs() <= 4.0 * f64::EPSILON * e.abs(), "{line}");
+            }
+        }
+    }
+
+    // outputs.json names the files and keeps what the arrays lose: start and method.
+    let index: serde_json::Value = serde_json::from_slice(&read("outputs.json")).unwrap();
+    assert_eq!(
+        index["outputs"]["K"],
+        serde_json::json!({
+            "file": "K.npy", "errors_file": "K.errors.npy", "csv_file": "K.csv",
+            "shape": [5, 5], "start": [0, 0], "method": "closed-form"
+        })
+    );
+}
+
+#[test]
+fn eval_out_puts_scalars_in_outputs_json() {
+    let dir = format!("{}/eval_out_scalars", env!("CARGO_TARGET_TMPDIR"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = tpc(&["eval", "--out", &dir, "-"], TRANSPOSE_OUT);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("outputs.json"), "{}", stderr(&out));
+    let text = std::fs::read_to_string(format!("{dir}/outputs.json")).unwrap();
+    // Program order (`output y, m1`), not sorted.
+    assert!(text.find("\"y\"") < text.find("\"m1\""), "{text}");
+    let index: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(index["outputs"]["y"]["value"], 1.5);
+    assert_eq!(index["outputs"]["m1"]["method"], "exact");
+    // No family, so no .npy file.
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(files.len(), 1);
+}
+
+const TRANSPOSE_OUT: &str = "matrix W ~ N(0, 2/n)\nvector x ~ N(0, 1)\nh = W @ x\na = tanh(h)\ny0 = W.T @ a\nm1 = mean(x * y0)\nscalar y = 1.5\noutput y, m1\n";
+
+#[test]
+fn eval_csv_needs_out() {
+    let out = tpc(&["eval", "--csv", "-"], TRANSPOSE);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--out"), "{}", stderr(&out));
+    let help = stdout(&tpc(&["eval", "--help"], ""));
+    for option in [
+        "--out",
+        "--csv",
+        "K.npy",
+        "outputs.json",
+        "kernel_matrix.tp",
+    ] {
+        assert!(
+            help.contains(option),
+            "`tpc eval --help` lacks {option}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn eval_table_prints_a_family_as_a_matrix() {
+    let out = tpc(&["eval", "-"], &program("ntk_relu.tp"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    // The family's line: shape, largest error (its digits are the evaluator's), method.
+    assert!(
+        lines[1].starts_with("Theta              2×2 array  "),
+        "{text}"
+    );
+    assert!(lines[1].ends_with("  closed form"), "{text}");
+    // Its matrix, indices along the top and the side, `·` where no member is defined.
+    assert_eq!(
+        lines[2..5],
+        [
+            "     0              1",
+            "  0  4  2.92843002778",
+            "  1  ·              9"
+        ],
+        "{text}"
+    );
+    assert!(
+        lines[5].starts_with("Sigma            4×2×2 array"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[6..10],
+        [
+            "  Sigma[1, :, :]",
+            "     0     1",
+            "  0  1   0.9",
+            "  1  ·  2.25"
+        ],
+        "{text}"
+    );
+    assert!(text.contains("  Sigma[4, :, :]\n"), "{text}");
 }
