@@ -548,3 +548,40 @@ fn eval_table_prints_a_family_as_a_matrix() {
     );
     assert!(text.contains("  Sigma[4, :, :]\n"), "{text}");
 }
+
+/// The `console` blocks of docs/evaluation.md whose first line is `$ tpc eval …` (run from the
+/// repository root) show exactly its output.
+#[test]
+fn eval_docs_examples_are_the_real_output() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/evaluation.md");
+    let markdown = std::fs::read_to_string(path).expect("docs/evaluation.md is readable");
+    let mut examples = 0;
+    let mut lines = markdown.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "```console" {
+            continue;
+        }
+        let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        let Some(command) = block[0].strip_prefix("$ tpc eval ") else {
+            continue;
+        };
+        let args: Vec<String> = std::iter::once("eval".to_string())
+            .chain(command.split_whitespace().map(|a| {
+                if a.starts_with("programs/") {
+                    format!("{}/{a}", env!("CARGO_MANIFEST_DIR"))
+                } else {
+                    a.to_string()
+                }
+            }))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = tpc(&args, "");
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+        assert_eq!(stdout(&out), block[1..].join("\n") + "\n", "{command}");
+        examples += 1;
+    }
+    assert!(
+        examples >= 1,
+        "no `$ tpc eval` example in docs/evaluation.md"
+    );
+}
