@@ -44,9 +44,9 @@ fn trim_zeros(number: &str) -> &str {
 }
 
 /// The table of `tpc eval`: a header, then per output in order its value, error estimate and
-/// method. A family's line shows its shape and its largest error, followed by the array
-/// itself, or for more than 12 rows or columns its range, top-left corner and a pointer to
-/// `tpc eval --out`.
+/// method. A family's line shows its shape (`5×5 array`, `array of 5`) and its largest
+/// error, followed by the array itself, or for more than 12 rows or columns its range,
+/// top-left corner and a pointer to `tpc eval --out`.
 pub fn to_text(outputs: &[OutputValue]) -> String {
     let width = outputs
         .iter()
@@ -76,7 +76,10 @@ pub fn to_text(outputs: &[OutputValue]) -> String {
                     t,
                     "{:width$}  {:>20}  {:>9.1e}  {}",
                     family.name,
-                    format!("{} array", shape.join("×")),
+                    match shape.len() {
+                        1 => format!("array of {}", shape[0]),
+                        _ => format!("{} array", shape.join("×")),
+                    },
                     family.max_error(),
                     family.method.name()
                 );
