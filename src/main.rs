@@ -187,7 +187,10 @@ fn run(cli: Cli) -> Result<(), Reported> {
             max_instructions,
         } => {
             let (name, bytes) = read_input(&file)?;
-            let options = LowerOptions { max_instructions };
+            let options = LowerOptions {
+                max_instructions,
+                ..LowerOptions::default()
+            };
             let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;
             let text = if dot {
                 tpc::ir::to_dot(&program)
@@ -243,7 +246,10 @@ fn run(cli: Cli) -> Result<(), Reported> {
             max_instructions,
         } => {
             let (name, bytes) = read_input(&file)?;
-            let options = LowerOptions { max_instructions };
+            let options = LowerOptions {
+                max_instructions,
+                ..LowerOptions::default()
+            };
             let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;
             if scaling {
                 return commands::scaling::run(&program, format, &name, &bytes);
@@ -275,20 +281,6 @@ fn run(cli: Cli) -> Result<(), Reported> {
             print(&text)
         }
     }
-}
-
-/// Compiles, derives and evaluates a program, reporting any error.
-fn evaluate(
-    name: &str,
-    bytes: &[u8],
-    args: &EvalArgs,
-) -> Result<(tpc::ir::Program, tpc::limit::Limit, tpc::eval::Evaluation), Reported> {
-    let program =
-        tpc::compile(bytes, &LowerOptions::default()).map_err(|d| report(&d, name, bytes))?;
-    let limit =
-        tpc::limit::derive(&program).map_err(|e| report(&e.to_diagnostic(), name, bytes))?;
-    let evaluation = evaluate_limit(&limit, args, name, bytes)?;
-    Ok((program, limit, evaluation))
 }
 
 /// Evaluates a derived limit, with a progress bar for long Monte Carlo runs.

@@ -1,7 +1,7 @@
 //! `tpc eval`: every output's limit, as a table or JSON, and as array files with `--out`.
 
 use std::path::{Path, PathBuf};
-use tpc::output::{collect, to_text, write_csv, write_json, write_npy, JsonOutputs, OutputValue};
+use tpc::output::{to_text, write_csv, write_json, write_npy, JsonOutputs, OutputValue};
 
 /// The arguments of `tpc eval`.
 #[derive(clap::Args)]
@@ -26,8 +26,16 @@ pub struct EvalCommandArgs {
 /// Evaluates the program, writes the files of `--out` and prints the table or JSON.
 pub fn run(args: &EvalCommandArgs) -> Result<(), crate::Reported> {
     let (name, bytes) = crate::read_input(&args.file)?;
-    let (program, limit, evaluation) = crate::evaluate(&name, &bytes, &args.eval)?;
-    let outputs = collect(&program, &limit, &evaluation);
+    let bar = crate::Progress::new("Monte Carlo");
+    let evaluation = tpc::evaluate_outputs(
+        &bytes,
+        &tpc::ir::LowerOptions::default(),
+        &args.eval.options(),
+        Some(&|done, total| bar.update(done, total)),
+    )
+    .map_err(|d| crate::report(&d, &name, &bytes))?;
+    bar.finish();
+    let outputs = evaluation.outputs;
     if let Some(dir) = &args.out {
         write_files(dir, &outputs, &evaluation.notes, args.csv)?;
     }
