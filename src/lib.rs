@@ -12,7 +12,8 @@
 //! ```
 //!
 //! [`compile`] runs the front end: bytes in, a checked [`ir::Program`] or a [`Diagnostic`] out.
-//! The library does no printing and no file I/O.
+//! The library does no printing, and reads no file but the data files a program names in
+//! `load("…")` (relative to [`ir::LowerOptions::base_dir`], which [`program_dir`] gives).
 
 pub mod builtins;
 pub mod coordcheck;
@@ -91,4 +92,17 @@ pub fn evaluate_outputs(
         outputs: output::collect(&program, &limit, &evaluation),
         notes,
     })
+}
+
+/// The directory a program's `load("…")` paths are relative to, for a program read from
+/// `path`: the file's own directory; `None` (the current directory) for `-`, standard input.
+pub fn program_dir(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    if path.as_os_str() == "-" {
+        return None;
+    }
+    Some(
+        path.parent()
+            .unwrap_or(std::path::Path::new(""))
+            .to_path_buf(),
+    )
 }

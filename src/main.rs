@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tpc::ir::LowerOptions;
 
@@ -189,7 +189,7 @@ fn run(cli: Cli) -> Result<(), Reported> {
             let (name, bytes) = read_input(&file)?;
             let options = LowerOptions {
                 max_instructions,
-                ..LowerOptions::default()
+                ..lower_options(&file)
             };
             let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;
             let text = if dot {
@@ -217,8 +217,8 @@ fn run(cli: Cli) -> Result<(), Reported> {
             format,
         } => {
             let (name, bytes) = read_input(&file)?;
-            let program = tpc::compile(&bytes, &LowerOptions::default())
-                .map_err(|d| report(&d, &name, &bytes))?;
+            let options = lower_options(&file);
+            let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;
             let limits = output_limits(&program, &eval, &name, &bytes)?;
             let bar = Progress::new("simulating");
             let runs =
@@ -248,7 +248,7 @@ fn run(cli: Cli) -> Result<(), Reported> {
             let (name, bytes) = read_input(&file)?;
             let options = LowerOptions {
                 max_instructions,
-                ..LowerOptions::default()
+                ..lower_options(&file)
             };
             let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;
             if scaling {
@@ -469,6 +469,15 @@ fn simulation_text(report: &[OutputReport], runs: &tpc::simulate::Runs) -> Strin
         }
     }
     t
+}
+
+/// The options for lowering the program read from `file` (`-`: standard input): its
+/// `load("…")` paths are relative to the file's directory.
+fn lower_options(file: &Path) -> LowerOptions {
+    LowerOptions {
+        base_dir: tpc::program_dir(file),
+        ..LowerOptions::default()
+    }
 }
 
 /// Reads a file, or standard input for `-`.

@@ -3,7 +3,7 @@
 use num_rational::Rational64;
 use std::path::PathBuf;
 use tpc::coordcheck::{coord_check, panel_names, plot_svg, Options};
-use tpc::ir::{LowerOptions, Program};
+use tpc::ir::Program;
 use tpc::scaling::{analyze, ScalingOptions};
 
 /// The arguments of `tpc coordcheck`.
@@ -35,8 +35,8 @@ pub struct CoordCheckArgs {
 /// Runs the coord check, writes the plot if asked and prints the table or JSON.
 pub fn run(args: &CoordCheckArgs) -> Result<(), crate::Reported> {
     let (name, bytes) = crate::read_input(&args.file)?;
-    let program = tpc::compile(&bytes, &LowerOptions::default())
-        .map_err(|d| crate::report(&d, &name, &bytes))?;
+    let options = crate::lower_options(&args.file);
+    let program = tpc::compile(&bytes, &options).map_err(|d| crate::report(&d, &name, &bytes))?;
     let known = panel_names(&program);
     if let Some(unknown) = args.only.iter().find(|n| !known.contains(n)) {
         clap::Error::raw(

@@ -29,7 +29,7 @@ pub fn run(args: &EvalCommandArgs) -> Result<(), crate::Reported> {
     let bar = crate::Progress::new("Monte Carlo");
     let evaluation = tpc::evaluate_outputs(
         &bytes,
-        &tpc::ir::LowerOptions::default(),
+        &crate::lower_options(&args.file),
         &args.eval.options(),
         Some(&|done, total| bar.update(done, total)),
     )

@@ -207,4 +207,7 @@ pub enum ExprKind {
     },
     /// `e.T`
     Transpose(Box<Expr>),
+    /// `"file.npy"`, a string literal; the grammar allows it only as a call argument, and
+    /// only `load` accepts one.
+    Str(String),
 }

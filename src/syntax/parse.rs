@@ -44,18 +44,22 @@ pub fn parse(source: &str) -> Result<Program, SyntaxError> {
 fn join_bracketed_lines(source: &str) -> Result<std::borrow::Cow<'_, str>, SyntaxError> {
     let mut open: Vec<char> = Vec::new();
     let mut in_comment = false;
+    let mut in_string = false;
     let mut blanks: Vec<std::ops::Range<usize>> = Vec::new();
     for (offset, c) in source.char_indices() {
         let inside = matches!(open.last(), Some('(' | '['));
         match c {
             '\n' | '\r' => {
                 in_comment = false;
+                in_string = false;
                 if inside {
                     blanks.push(offset..offset + 1);
                 }
             }
             _ if in_comment && inside => blanks.push(offset..offset + c.len_utf8()),
             _ if in_comment => {}
+            '"' => in_string = !in_string,
+            _ if in_string => {}
             '#' => {
                 in_comment = true;
                 if inside {
@@ -105,6 +109,7 @@ fn rule_description(rule: &Rule) -> &'static str {
         Rule::neg | Rule::pos => "an expression",
         Rule::transpose => "`.T`",
         Rule::primes => "`'`",
+        Rule::string => "a string",
         Rule::binder => "an index range `i in a..b`",
         Rule::gaussian => "a law `N(mean, variance)`",
         Rule::block => "`{`",
@@ -159,11 +164,14 @@ fn syntax_error(error: pest::error::Error<Rule>, source: &str) -> SyntaxError {
 fn unclosed_bracket(source: &str, position: usize) -> Option<(char, usize)> {
     let mut stack = Vec::new();
     let mut in_comment = false;
+    let mut in_string = false;
     for (offset, c) in source[..position.min(source.len())].char_indices() {
         match c {
-            '#' => in_comment = true,
-            '\n' | '\r' => in_comment = false,
+            '\n' | '\r' => (in_comment, in_string) = (false, false),
             _ if in_comment => {}
+            '"' => in_string = !in_string,
+            _ if in_string => {}
+            '#' => in_comment = true,
             '(' | '[' | '{' => stack.push((c, offset)),
             ')' | ']' | '}' => {
                 stack.pop();
@@ -391,6 +399,18 @@ fn expr(pair: Pair<Rule>) -> Result<Expr, SyntaxError> {
         .parse(inner)
 }
 
+/// Converts a call argument: an `expr`, or a `string` (its text without the quotes).
+fn argument(pair: Pair<Rule>) -> Result<Expr, SyntaxError> {
+    if pair.as_rule() != Rule::string {
+        return expr(pair);
+    }
+    let quoted = pair.as_str();
+    Ok(Expr {
+        kind: ExprKind::Str(quoted[1..quoted.len() - 1].to_string()),
+        span: span_of(&pair),
+    })
+}
+
 fn operand(pair: Pair<Rule>) -> Result<Expr, SyntaxError> {
     let span = span_of(&pair);
     let kind = match pair.as_rule() {
@@ -415,7 +435,7 @@ fn operand(pair: Pair<Rule>) -> Result<Expr, SyntaxError> {
             let mut inner = pair.into_inner();
             let name = ident(next(&mut inner));
             let primes = next(&mut inner).as_str().len() as u32;
-            let args = inner.map(expr).collect::<Result<_, _>>()?;
+            let args = inner.map(argument).collect::<Result<_, _>>()?;
             ExprKind::Call { name, primes, args }
         }
         Rule::list => ExprKind::List(pair.into_inner().map(expr).collect::<Result<_, _>>()?),

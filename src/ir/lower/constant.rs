@@ -5,8 +5,9 @@ use crate::builtins::Builtin;
 use crate::diagnostics::Span;
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
 
-/// Constants may hold at most this many numbers (`eye(100000)` is refused, not allocated).
-pub const MAX_CONSTANT_ELEMENTS: usize = 1 << 20;
+/// Constants may hold at most this many numbers (`eye(100000)` is refused, not allocated):
+/// 2²⁷, room for a 10,000 × 1,000 data set or the 10,000² gram matrix of 10,000 inputs.
+pub const MAX_CONSTANT_ELEMENTS: usize = 1 << 27;
 
 /// A compile-time value: a number (rank 0), a list (rank 1) or a matrix (rank 2).
 pub type Tensor = ArrayD<f64>;
@@ -121,17 +122,19 @@ pub fn index(t: &Tensor, indices: &[(i64, Span)], span: Span) -> Result<Tensor, 
 }
 
 /// The names of the constant helpers, for suggestions.
-pub const HELPERS: [&str; 5] = ["gram", "dot", "norm", "eye", "len"];
+pub const HELPERS: [&str; 7] = ["gram", "dot", "norm", "eye", "len", "cols", "load"];
 
-/// Applies a constant helper (`gram`, `dot`, `norm`, `eye`, `len`) to evaluated arguments.
-/// Returns `None` if `name` is not a helper; argument counts are checked by the caller.
+/// Applies a constant helper (`gram`, `dot`, `norm`, `eye`, `len`, `cols`) to evaluated
+/// arguments. Returns `None` if `name` is not such a helper (nor for `load`, whose argument is
+/// a string: the caller reads the file); argument counts are checked by the caller.
 pub fn helper(name: &str, args: &[(Tensor, Span)]) -> Option<Result<Tensor, LowerError>> {
     let shape_error = |message: String, span: Span| LowerError::ShapeMismatch { span, message };
     let result = match name {
         "gram" => {
             let (x, s) = &args[0];
             match x.view().into_dimensionality::<ndarray::Ix2>() {
-                Ok(m) => Ok(m.dot(&m.t()).into_dyn()),
+                Ok(m) => check_size(m.nrows().saturating_mul(m.nrows()), *s)
+                    .map(|()| m.dot(&m.t()).into_dyn()),
                 Err(_) => Err(shape_error(
                     format!(
                         "`gram` needs a matrix whose rows are inputs, found {}",
@@ -180,7 +183,7 @@ pub fn helper(name: &str, args: &[(Tensor, Span)]) -> Option<Result<Tensor, Lowe
                 _ => Err(shape_error(
                     format!(
                         "`eye` needs a non-negative integer of at most {}",
-                        (MAX_CONSTANT_ELEMENTS as f64).sqrt()
+                        (MAX_CONSTANT_ELEMENTS as f64).sqrt().floor()
                     ),
                     *s,
                 )),
@@ -196,6 +199,16 @@ pub fn helper(name: &str, args: &[(Tensor, Span)]) -> Option<Result<Tensor, Lowe
                 )),
             }
         }
+        "cols" => {
+            let (a, s) = &args[0];
+            match a.shape() {
+                [_, columns] => Ok(number(*columns as f64)),
+                _ => Err(shape_error(
+                    format!("`cols` needs a matrix, found {}", describe(a)),
+                    *s,
+                )),
+            }
+        }
         _ => return None,
     };
     Some(result)
@@ -204,7 +217,7 @@ pub fn helper(name: &str, args: &[(Tensor, Span)]) -> Option<Result<Tensor, Lowe
 /// How many arguments a helper takes.
 pub fn helper_arity(name: &str) -> Option<usize> {
     match name {
-        "gram" | "norm" | "eye" | "len" => Some(1),
+        "gram" | "norm" | "eye" | "len" | "cols" | "load" => Some(1),
         "dot" => Some(2),
         _ => None,
     }

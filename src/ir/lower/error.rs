@@ -1,5 +1,6 @@
 //! Errors of lowering (name resolution, typing, constant evaluation, unrolling).
 
+use super::load::LoadError;
 use crate::diagnostics::{Diagnostic, Span};
 
 /// Everything that can make a parsed program invalid.
@@ -188,6 +189,15 @@ pub enum LowerError {
     /// Internal: the program's parallel index spaces cannot be lowered by representatives
     /// (ranges of different sizes, say); [`super::lower`] unrolls it instead. Never returned.
     NotParallel,
+    /// A `load("file")` that failed.
+    Load {
+        /// The `load(…)` call.
+        span: Span,
+        /// The file, resolved against the program's directory.
+        path: String,
+        /// What went wrong.
+        error: LoadError,
+    },
     /// The program unrolls to more instructions than allowed.
     TooLarge {
         /// The statement or loop being unrolled.
@@ -309,7 +319,7 @@ impl LowerError {
                     .with_primary(*span, "not a built-in or a `def`");
                 match suggestion {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None => d.with_help("built-ins: relu, step, tanh, erf, sigmoid, gelu, softplus, sin, cos, exp, log, sqrt, abs, sign, id; helpers: mean, gram, dot, norm, eye, len"),
+                    None => d.with_help("built-ins: relu, step, tanh, erf, sigmoid, gelu, softplus, sin, cos, exp, log, sqrt, abs, sign, id; helpers: mean, gram, dot, norm, eye, len, cols, load"),
                 }
             }
             RecursiveDef {
@@ -381,6 +391,7 @@ impl LowerError {
                 "E0199",
                 "internal: a parallel index space could not be lowered by representatives",
             ),
+            Load { span, path, error } => load_diagnostic(*span, path, error),
             TooLarge { span, limit } => Diagnostic::error(
                 "E0140",
                 format!("the program unrolls to more than {limit} instructions"),
@@ -394,5 +405,82 @@ impl LowerError {
             .with_primary(*span, "expanded here")
             .with_help("introduce intermediate vectors instead of nesting `def`s"),
         }
+    }
+}
+
+/// The diagnostic of a failed `load`: codes E0150–E0156, pointing at the call.
+fn load_diagnostic(span: Span, path: &str, error: &LoadError) -> Diagnostic {
+    let (code, message, label) = match error {
+        LoadError::Unreadable { reason } => (
+            "E0150",
+            format!("cannot read the data file `{path}`"),
+            reason.clone(),
+        ),
+        LoadError::Ragged {
+            line,
+            found,
+            first_line,
+            expected,
+        } => (
+            "E0151",
+            format!("the rows of `{path}` have different lengths"),
+            format!(
+                "line {line} has {found} number{}, but the first row (line {first_line}) has {expected}",
+                if *found == 1 { "" } else { "s" }
+            ),
+        ),
+        LoadError::NotANumber { line, token } => (
+            "E0152",
+            format!("`{path}` holds something that is not a number"),
+            if token.is_empty() {
+                format!("line {line} has an empty field")
+            } else {
+                format!("line {line}: `{token}` is not a number")
+            },
+        ),
+        LoadError::NotFinite {
+            location,
+            value,
+            token,
+        } => (
+            "E0153",
+            format!("`{path}` holds a value that is not finite"),
+            format!(
+                "{location} is {}{}",
+                if value.is_nan() { "NaN" } else { "infinite" },
+                token
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" (`{t}`)"))
+            ),
+        ),
+        LoadError::Empty => (
+            "E0154",
+            format!("the data file `{path}` holds no numbers"),
+            "nothing to load".to_string(),
+        ),
+        LoadError::BadNpy { reason } => (
+            "E0155",
+            format!("`load` cannot read the .npy file `{path}`"),
+            reason.clone(),
+        ),
+        LoadError::TooLarge { reason } => (
+            "E0156",
+            format!("the data file `{path}` is too large"),
+            reason.clone(),
+        ),
+    };
+    let d = Diagnostic::error(code, message).with_primary(span, label);
+    match error {
+        LoadError::Unreadable { .. } => d.with_note(
+            "a path is relative to the directory of the program file (to the current directory for a program read from standard input)",
+        ),
+        LoadError::NotANumber { .. } | LoadError::Ragged { .. } if path.to_ascii_lowercase().ends_with(".csv") => d
+            .with_note(
+                "a `.csv` file holds comma-separated numbers, one row per line, after an optional first line of names",
+            ),
+        LoadError::NotANumber { .. } | LoadError::Ragged { .. } => d.with_note(
+            "a text file holds numbers separated by spaces, one row per line; `#` starts a comment",
+        ),
+        _ => d,
     }
 }

@@ -272,6 +272,13 @@ impl Lowerer {
                 }
             },
             ExprKind::Call { name, primes, args } => self.call(name, *primes, args, e.span),
+            ExprKind::Str(_) => Err(LowerError::TypeMismatch {
+                span: e.span,
+                expected: "a number, list, scalar or vector",
+                found: "a string",
+                context: "this argument",
+                help: Some("only `load` takes a string: `const X = load(\"inputs.npy\")`"),
+            }),
         }
     }
 
@@ -440,6 +447,9 @@ impl Lowerer {
                 }
             };
         }
+        if name.name == "load" {
+            return self.load(name, primes, args, span).map(Value::Const);
+        }
         if let Some(arity) = constant::helper_arity(&name.name) {
             if primes > 0 {
                 return Err(LowerError::BadDerivative {
@@ -478,6 +488,43 @@ impl Lowerer {
             span: name.span,
             name: name.name.clone(),
             suggestion: suggest(&name.name, candidates),
+        })
+    }
+
+    /// `load("file")`: the file's numbers, the path taken relative to
+    /// [`LowerOptions::base_dir`](super::LowerOptions::base_dir).
+    fn load(
+        &mut self,
+        name: &ast::Ident,
+        primes: u32,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Result<Tensor, LowerError> {
+        if primes > 0 {
+            return Err(LowerError::BadDerivative {
+                span: name.span,
+                reason: "`load` reads a data file; it is not a coordinatewise function".into(),
+            });
+        }
+        check_arity(name, 1, args.len(), span, None)?;
+        let ExprKind::Str(path) = &args[0].kind else {
+            let found = self.expr(&args[0])?.type_name();
+            return Err(LowerError::TypeMismatch {
+                span: args[0].span,
+                expected: "a string",
+                found,
+                context: "the argument of `load`",
+                help: Some("write the file's path in quotes: `load(\"inputs.npy\")`"),
+            });
+        };
+        let path = match &self.base_dir {
+            Some(dir) => dir.join(path),
+            None => std::path::PathBuf::from(path),
+        };
+        super::load::load(&path).map_err(|error| LowerError::Load {
+            span,
+            path: path.display().to_string(),
+            error,
         })
     }
 

@@ -10,6 +10,7 @@ mod builder;
 mod constant;
 mod error;
 mod expr;
+mod load;
 mod parallel;
 mod scope;
 
@@ -37,6 +38,9 @@ pub struct LowerOptions {
     /// by a few representative members instead of unrolling them, recording the full data
     /// in [`Program::parallel`]. Programs without such spaces are unrolled as usual.
     pub parallel: bool,
+    /// The directory `load("file")` paths are relative to: the program file's directory.
+    /// `None` (a program from standard input): the current directory.
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for LowerOptions {
@@ -44,6 +48,7 @@ impl Default for LowerOptions {
         LowerOptions {
             max_instructions: 10_000_000,
             parallel: false,
+            base_dir: None,
         }
     }
 }
@@ -96,6 +101,8 @@ struct Lowerer {
     /// Loop iterations plus instructions so far, against `max_instructions`.
     work: usize,
     max_instructions: usize,
+    /// Where `load` paths are relative to ([`LowerOptions::base_dir`]).
+    base_dir: Option<std::path::PathBuf>,
     /// The statement being lowered.
     current: Span,
     /// First instruction of the statement being lowered.
@@ -125,6 +132,7 @@ impl Lowerer {
             differentiating: 0,
             work: 0,
             max_instructions: options.max_instructions,
+            base_dir: options.base_dir.clone(),
             current: Span::default(),
             statement_start: 0,
             space_size: vec![None; plan.representatives.len()],
