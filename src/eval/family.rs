@@ -30,6 +30,12 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex};
 
+thread_local! {
+    /// Per-thread buffers of the entry loops: scalar values, shifted values, tape registers.
+    static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<f64>, Vec<f64>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+}
+
 /// Representatives a template depends on: `(space, representative)`, sorted.
 type Signature = Vec<(usize, usize)>;
 
@@ -509,8 +515,20 @@ impl<'a> ArrayEvaluator<'a> {
         span: Span,
     ) -> Result<Arc<Array>, FamilyError> {
         let arena = &self.limit.arena;
+        // A copy (`NNGP[i, j] = Sigma[3, i, j]`) shares the array.
+        if let Node::Scalar(s) = arena.node(e) {
+            return Ok(self.arrays[&Task::Scalar(*s)].clone());
+        }
         let signature = self.signature_of_expression(e);
         let mut array = self.new_array(signature.clone(), name)?;
+        let whole = arena.scalars(e).iter().all(|s| {
+            let sig = &self.scalar_signature[s.0 as usize];
+            sig.is_empty() || *sig == signature
+        });
+        if whole {
+            self.whole_array_deterministic(e, &mut array, name, span)?;
+            return Ok(Arc::new(array));
+        }
         let tape = Tape::compile(arena, &[e]);
         let inputs: Vec<(Arc<Array>, Projection)> = tape
             .scalars()
@@ -521,33 +539,127 @@ impl<'a> ArrayEvaluator<'a> {
                 (a, p)
             })
             .collect();
+        let method = inputs
+            .iter()
+            .map(|(a, _)| a.method)
+            .max()
+            .unwrap_or(Used::Given);
         let entry = |tuple: &[usize]| -> Result<(f64, f64, Used), EvalError> {
-            let mut scalars: Vec<f64> = Vec::with_capacity(inputs.len());
-            let mut method = Used::Given;
-            for (a, p) in &inputs {
-                let i = p.index(tuple);
-                scalars.push(a.values[i]);
-                method = method.max(a.method);
-            }
-            let mut scratch = Vec::new();
-            let mut out = [0.0];
-            tape.eval(&[], &scalars, &mut scratch, &mut out);
-            let value = out[0];
-            let mut error = 0.0;
-            for (k, (a, p)) in inputs.iter().enumerate() {
-                let err = a.errors[p.index(tuple)];
-                if err > 0.0 {
-                    let mut shifted = scalars.clone();
-                    shifted[k] += err;
-                    tape.eval(&[], &shifted, &mut scratch, &mut out);
-                    error += (out[0] - value).abs();
+            SCRATCH.with(|cell| {
+                let (scalars, shifted, scratch) = &mut *cell.borrow_mut();
+                scalars.clear();
+                scalars.extend(inputs.iter().map(|(a, p)| a.values[p.index(tuple)]));
+                let mut out = [0.0];
+                tape.eval(&[], scalars, scratch, &mut out);
+                let value = out[0];
+                let mut error = 0.0;
+                for (k, (a, p)) in inputs.iter().enumerate() {
+                    let err = a.errors[p.index(tuple)];
+                    if err > 0.0 {
+                        shifted.clear();
+                        shifted.extend_from_slice(scalars);
+                        shifted[k] += err;
+                        tape.eval(&[], shifted, scratch, &mut out);
+                        error += (out[0] - value).abs();
+                    }
                 }
-            }
-            check_finite(value, name, span, tuple)?;
-            Ok((value, error, method))
+                check_finite(value, name, span, tuple)?;
+                Ok((value, error, method))
+            })
         };
         self.fill(&mut array, &entry)?;
         Ok(Arc::new(array))
+    }
+
+    /// A deterministic expression whose scalars are numbers or arrays of its own signature,
+    /// node by node over whole arrays; errors by first-order propagation, one pass per input
+    /// with a nonzero error.
+    fn whole_array_deterministic(
+        &self,
+        e: ExprId,
+        array: &mut Array,
+        name: &str,
+        span: Span,
+    ) -> Result<(), FamilyError> {
+        let arena = &self.limit.arena;
+        let n = array.values.len();
+        let inputs: Vec<(ScalarId, Arc<Array>)> = arena
+            .scalars(e)
+            .into_iter()
+            .map(|s| (s, self.arrays[&Task::Scalar(s)].clone()))
+            .collect();
+        let evaluate = |shift: Option<(ScalarId, bool)>| -> Vec<f64> {
+            let mut done: FxHashMap<ExprId, Vec<f64>> = FxHashMap::default();
+            for id in arena.reachable(&[e]) {
+                let v: Vec<f64> = match arena.node(id) {
+                    Node::Const(c) => vec![*c; n],
+                    Node::Atom(_) => vec![f64::NAN; n],
+                    Node::Scalar(s) => {
+                        let a = &inputs.iter().find(|(t, _)| t == s).expect("an input").1;
+                        let shifted = matches!(shift, Some((t, _)) if t == *s);
+                        if a.values.len() == 1 {
+                            let x = a.values[0] + if shifted { a.errors[0] } else { 0.0 };
+                            vec![x; n]
+                        } else if shifted {
+                            a.values.iter().zip(&a.errors).map(|(v, e)| v + e).collect()
+                        } else {
+                            a.values.clone()
+                        }
+                    }
+                    Node::Apply { f, order, arg } => {
+                        done[arg].iter().map(|&x| f.eval(*order, x)).collect()
+                    }
+                    Node::Sum { constant, terms } => {
+                        let mut acc = vec![*constant; n];
+                        for (t, c) in terms.iter() {
+                            for (a, x) in acc.iter_mut().zip(&done[t]) {
+                                *a += c * x;
+                            }
+                        }
+                        acc
+                    }
+                    Node::Product { factors } => {
+                        let mut acc = vec![1.0; n];
+                        for (f, p) in factors.iter() {
+                            for (a, x) in acc.iter_mut().zip(&done[f]) {
+                                *a *= crate::ir::power(*x, *p);
+                            }
+                        }
+                        acc
+                    }
+                };
+                done.insert(id, v);
+            }
+            done.remove(&e).expect("the root is reachable")
+        };
+        let values = evaluate(None);
+        let mut errors = vec![0.0; n];
+        for (s, a) in &inputs {
+            if a.errors.iter().any(|&x| x > 0.0) {
+                let shifted = evaluate(Some((*s, true)));
+                for ((err, v), w) in errors.iter_mut().zip(&values).zip(&shifted) {
+                    *err += (w - v).abs();
+                }
+            }
+        }
+        // Only the entries a template stands for are checked (others stay NaN).
+        let mut tuple = vec![0usize; array.sizes.len()];
+        let strides = Array::strides(&array.sizes);
+        let sizes = array.sizes.clone();
+        let signature = array.signature.clone();
+        let mut check = |t: &[usize]| -> Result<(), EvalError> {
+            let i: usize = t.iter().zip(&strides).map(|(a, b)| a * b).sum();
+            check_finite(values[i], name, span, t)
+        };
+        increasing_tuples(&mut tuple, 0, &sizes, &signature, &mut check)?;
+        array.values = values;
+        array.errors = errors;
+        array.method = inputs
+            .iter()
+            .map(|(_, a)| a.method)
+            .max()
+            .unwrap_or(Used::Given);
+        Ok(())
     }
 
     /// Whether two atoms may be correlated, whatever the members: the same atom, atoms of one
@@ -857,22 +969,29 @@ impl<'a> ArrayEvaluator<'a> {
                 }
             };
         }
-        let mean: Vec<f64> = block
-            .atoms
-            .iter()
-            .map(|&a| self.atom_mean(a, tuple, signature))
-            .collect();
+        let mut mean_stack = [0.0f64; 4];
+        let mut mean_heap;
+        let mean: &mut [f64] = if k <= 4 {
+            &mut mean_stack[..k]
+        } else {
+            mean_heap = vec![0.0; k];
+            &mut mean_heap
+        };
+        for (m, &a) in mean.iter_mut().zip(&block.atoms) {
+            *m = self.atom_mean(a, tuple, signature);
+        }
+        let mean: &[f64] = mean;
         match &block.kind {
             BlockKind::Polynomial(p) => {
                 return Ok(Value {
-                    value: polynomial::expectation(p, &mean, cov),
+                    value: polynomial::expectation(p, mean, cov),
                     error,
                     method: Used::Exact,
                 })
             }
             BlockKind::ClosedForm(calls) => {
                 let moments = Moments {
-                    mean: &mean,
+                    mean,
                     covariance: cov,
                 };
                 if let Some(value) = forms::closed_form(calls, &moments) {
@@ -896,7 +1015,7 @@ impl<'a> ArrayEvaluator<'a> {
             self.options,
             &block.factors,
             &block.atoms,
-            &mean,
+            mean,
             cov,
             &scalars,
             name,

@@ -964,7 +964,7 @@ fn check_covariance(c: &ndarray::Array2<f64>, span: Span) -> Result<(), LowerErr
 /// Above this many members a covariance is checked by its 2×2 principal minors only (every
 /// expectation of a program over a parallel space involves at most a few members at once);
 /// below it, by its eigenvalues.
-const FULL_PSD_CHECK_MAX: usize = 400;
+const FULL_PSD_CHECK_MAX: usize = 100;
 
 /// Checks the covariance of a large group: symmetric, finite, and PSD on every pair of
 /// members (fully, by eigenvalues, when it is small).
