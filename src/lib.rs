@@ -78,9 +78,9 @@ pub fn evaluate_outputs(
                     })
                 }
                 Err(eval::FamilyError::Eval(e)) => return Err(e.to_diagnostic()),
-                Err(eval::FamilyError::Unsupported(reason)) => notes.push(format!(
-                    "evaluated entry by entry, not as arrays: {reason}"
-                )),
+                Err(eval::FamilyError::Unsupported(reason)) => {
+                    notes.push(format!("evaluated entry by entry, not as arrays: {reason}"))
+                }
             }
         }
     }

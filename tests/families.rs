@@ -45,7 +45,12 @@ fn assert_agree(a: &[OutputValue], b: &[OutputValue], tolerance: f64) {
                 assert_eq!(f.name, g.name);
                 assert_eq!(f.values.shape(), g.values.shape(), "{}", f.name);
                 assert_eq!(f.start, g.start, "{}", f.name);
-                for (index, (u, v)) in f.values.indexed_iter().zip(g.values.iter()).map(|((i, u), v)| (i, (u, v))) {
+                for (index, (u, v)) in f
+                    .values
+                    .indexed_iter()
+                    .zip(g.values.iter())
+                    .map(|((i, u), v)| (i, (u, v)))
+                {
                     assert_eq!(u.is_nan(), v.is_nan(), "{}{:?}: {u} vs {v}", f.name, index);
                     if !u.is_nan() {
                         assert!(
@@ -69,9 +74,187 @@ fn program(name: &str) -> String {
 
 #[test]
 fn example_kernel_programs_agree_with_their_unrolled_evaluation() {
-    for name in ["kernel_matrix.tp", "nngp_relu.tp", "ntk_relu.tp", "nngp_erf.tp", "ntk_erf.tp", "nngp_tanh.tp"] {
+    for name in [
+        "kernel_matrix.tp",
+        "nngp_relu.tp",
+        "ntk_relu.tp",
+        "nngp_erf.tp",
+        "ntk_erf.tp",
+        "nngp_tanh.tp",
+    ] {
         let (a, b, took) = both(&program(name));
         println!("{name}: arrays {took}");
         assert_agree(&a, &b, 1e-12);
+    }
+}
+
+/// An MLP kernel program over `x` (rows are inputs), NNGP and NTK by the forward recursion;
+/// `bias` adds a shared initial vector to every layer.
+fn mlp_program(x: &[Vec<f64>], depth: usize, phi: &str, sw2: f64, bias: Option<f64>) -> String {
+    let rows: Vec<String> = x
+        .iter()
+        .map(|r| {
+            format!(
+                "[{}]",
+                r.iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    let (n, d, top) = (x.len(), x[0].len(), depth + 1);
+    let b = if bias.is_some() { " + b" } else { "" };
+    let bias_decl = bias.map_or(String::new(), |v| format!("vector b ~ N(0, {v:?})\n"));
+    let sb2 = bias.map_or(0.0, |v| v);
+    format!(
+        "const N = {n}\nconst d = {d}\nconst sw2 = {sw2:?}\nconst X = [{}]\n\
+         vector h1[i in 0..N] ~ N(0, sw2 * gram(X) / d)\n{bias_decl}\
+         matrix W[l in 2..{top}] ~ N(0, sw2 / n)\n\
+         for i in 0..N {{ x[1, i] = {phi}(h1[i]) }}\n\
+         for l in 2..{top}, i in 0..N {{\n    h[l, i] = W[l] @ x[l - 1, i]{b}\n    x[l, i] = {phi}(h[l, i])\n}}\n\
+         for i in 0..N, j in 0..N {{ Sigma[1, i, j] = mean(h1[i] * h1[j]) }}\n\
+         for l in 2..{}, i in 0..N, j in 0..N {{ Sigma[l, i, j] = sw2 * mean(x[l - 1, i] * x[l - 1, j]) + {sb2:?} }}\n\
+         for i in 0..N, j in 0..N {{ Theta[1, i, j] = Sigma[1, i, j] }}\n\
+         for i in 0..N, j in 0..N {{ Dot[1, i, j] = sw2 * mean({phi}'(h1[i]) * {phi}'(h1[j])) }}\n\
+         for l in 2..{top}, i in 0..N, j in 0..N {{ Dot[l, i, j] = sw2 * mean({phi}'(h[l, i]) * {phi}'(h[l, j])) }}\n\
+         for l in 1..{top}, i in 0..N, j in 0..N {{ Theta[l + 1, i, j] = Sigma[l + 1, i, j] + Dot[l, i, j] * Theta[l, i, j] }}\n\
+         for i in 0..N, j in i..N {{\n    NNGP[i, j] = Sigma[{top}, i, j]\n    NTK[i, j] = Theta[{top}, i, j]\n}}\n\
+         output NTK, NNGP\n",
+        rows.join(", "),
+        top + 1
+    )
+}
+
+fn family<'a>(outputs: &'a [OutputValue], name: &str) -> &'a tpc::output::FamilyValue {
+    outputs
+        .iter()
+        .find_map(|o| match o {
+            OutputValue::Family(f) if f.name == name => Some(f),
+            _ => None,
+        })
+        .expect("the family is an output")
+}
+
+/// The relu NNGP/NTK recursion in closed form (arc-cosine kernels), written independently of
+/// tpc: Σ¹ = σw² XXᵀ/d; Σ ← σw² E[relu relu], Θ ← Σ + σw² E[step step] Θ.
+fn relu_reference(x: &[Vec<f64>], depth: usize, sw2: f64) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    use std::f64::consts::PI;
+    let n = x.len();
+    let d = x[0].len() as f64;
+    let mut k: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| sw2 * x[i].iter().zip(&x[j]).map(|(a, b)| a * b).sum::<f64>() / d)
+                .collect()
+        })
+        .collect();
+    let mut t = k.clone();
+    for _ in 0..depth {
+        let diag: Vec<f64> = (0..n).map(|i| k[i][i]).collect();
+        let mut next = k.clone();
+        for i in 0..n {
+            for j in 0..n {
+                let s = (diag[i] * diag[j]).sqrt();
+                let rho = (k[i][j] / s).clamp(-1.0, 1.0);
+                let theta = rho.acos();
+                next[i][j] = sw2 * s / (2.0 * PI) * ((1.0 - rho * rho).sqrt() + (PI - theta) * rho);
+                t[i][j] = next[i][j] + sw2 * (PI - theta) / (2.0 * PI) * t[i][j];
+            }
+        }
+        k = next;
+    }
+    (k, t)
+}
+
+fn random_inputs(n: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
+    // A small LCG: the inputs only need to be varied, with different norms.
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    };
+    (0..n).map(|_| (0..d).map(|_| next()).collect()).collect()
+}
+
+#[test]
+fn relu_kernel_matrices_match_the_closed_form_recursion() {
+    // 60 inputs of different norms, depth 5: every entry, upper triangle, to 1e-13 relative
+    // (both sides are the same closed form in double precision; depth compounds rounding).
+    let x = random_inputs(60, 4, 7);
+    let source = mlp_program(&x, 5, "relu", 2.0, None);
+    let evaluated = tpc::evaluate_outputs(
+        source.as_bytes(),
+        &LowerOptions::default(),
+        &EvalOptions::default(),
+        None,
+    )
+    .expect("evaluates");
+    assert!(evaluated.notes.is_empty(), "{:?}", evaluated.notes);
+    let (k, t) = relu_reference(&x, 5, 2.0);
+    let (nngp, ntk) = (
+        family(&evaluated.outputs, "NNGP"),
+        family(&evaluated.outputs, "NTK"),
+    );
+    // The program's first output is NTK: program order is kept.
+    assert_eq!(evaluated.outputs[0].name(), "NTK");
+    for i in 0..60 {
+        for j in 0..60 {
+            let (a, b) = (nngp.values[[i, j]], ntk.values[[i, j]]);
+            if j < i {
+                assert!(
+                    a.is_nan() && b.is_nan(),
+                    "below the diagonal is not defined"
+                );
+                continue;
+            }
+            assert!(
+                (a - k[i][j]).abs() <= 1e-13 * k[i][j].abs().max(1e-300),
+                "NNGP[{i}, {j}] {a} vs {}",
+                k[i][j]
+            );
+            assert!(
+                (b - t[i][j]).abs() <= 1e-13 * t[i][j].abs().max(1e-300),
+                "NTK[{i}, {j}] {b} vs {}",
+                t[i][j]
+            );
+        }
+    }
+}
+
+mod random_programs {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+        /// The array path and the unrolled path agree on random kernel programs: any
+        /// nonlinearity with or without a closed form, biases (a shared atom in every
+        /// integrand), inputs of different norms (and possibly repeated rows). Both apply the
+        /// same rules to the same marginal laws, so they agree to rounding (1e-10 leaves room
+        /// for quadrature refinement stopping one level apart on a rounding-level difference).
+        #[test]
+        fn array_path_agrees_with_unrolling(
+            n in 3usize..6,
+            d in 1usize..4,
+            depth in 1usize..4,
+            phi in prop::sample::select(vec!["relu", "erf", "tanh", "id", "sin"]),
+            bias in prop::option::of(0.05f64..0.5),
+            seed in 0u64..1000,
+            repeat_row in any::<bool>(),
+        ) {
+            let mut x = random_inputs(n, d, seed);
+            if repeat_row {
+                x[n - 1] = x[0].clone();
+            }
+            let source = mlp_program(&x, depth, phi, 1.5, bias);
+            let (arrays, unrolled, took) = both(&source);
+            prop_assert!(took, "the array path applies");
+            assert_agree(&arrays, &unrolled, 1e-10);
+        }
     }
 }

@@ -120,10 +120,9 @@ pub fn evaluate_families(
     limit: &Limit,
     options: &EvalOptions,
 ) -> Result<FamilyEvaluation, FamilyError> {
-    let parallel = program
-        .parallel
-        .as_ref()
-        .ok_or_else(|| FamilyError::Unsupported("the program has no parallel index space".into()))?;
+    let parallel = program.parallel.as_ref().ok_or_else(|| {
+        FamilyError::Unsupported("the program has no parallel index space".into())
+    })?;
     if !limit.stein.is_empty() {
         return Err(FamilyError::Unsupported(
             "a Ż by the Stein form is not evaluated as an array yet".into(),
@@ -215,9 +214,9 @@ impl<'a> ArrayEvaluator<'a> {
         let (atom_signature, scalar_signature) = signatures(limit, parallel, &group_of);
         for atom in &limit.atoms {
             atom_group.push(match &atom.kind {
-                AtomKind::Initial { group, member } => group_of
-                    .get(&group.index())
-                    .map(|&g| (g, *member as usize)),
+                AtomKind::Initial { group, member } => {
+                    group_of.get(&group.index()).map(|&g| (g, *member as usize))
+                }
                 AtomKind::Hat { .. } => None,
             });
         }
@@ -306,10 +305,7 @@ impl<'a> ArrayEvaluator<'a> {
                 ScalarDefinition::Expectation(e) | ScalarDefinition::Deterministic(e) => Some(e),
                 _ => None,
             },
-            Task::Covariance(a, b) => self
-                .limit
-                .family_of(a)
-                .and_then(|f| f.integrand(a, b)),
+            Task::Covariance(a, b) => self.limit.family_of(a).and_then(|f| f.integrand(a, b)),
         }
     }
 
@@ -834,9 +830,9 @@ impl<'a> ArrayEvaluator<'a> {
                     .iter()
                     .map(|&(f, _)| polynomial::expand(arena, f, &position, &global))
                     .collect();
-                if let Some(p) = polynomials.and_then(|p| {
-                    polynomial::product(&p, factors.iter().map(|(_, e)| *e as u32))
-                }) {
+                if let Some(p) = polynomials
+                    .and_then(|p| polynomial::product(&p, factors.iter().map(|(_, e)| *e as u32)))
+                {
                     kind = BlockKind::Polynomial(p);
                 }
             }
@@ -884,9 +880,11 @@ impl<'a> ArrayEvaluator<'a> {
             return LawSource::Array(array, projection);
         }
         match (self.atom_group[a.0 as usize], self.atom_group[b.0 as usize]) {
-            (Some((g, m)), Some((h, p))) if g == h => {
-                LawSource::Group(g, self.row_plan(g, m, signature), self.row_plan(g, p, signature))
-            }
+            (Some((g, m)), Some((h, p))) if g == h => LawSource::Group(
+                g,
+                self.row_plan(g, m, signature),
+                self.row_plan(g, p, signature),
+            ),
             (None, None) => LawSource::Fixed(self.plain_law.get(&(a, b)).copied().unwrap_or(0.0)),
             _ => LawSource::Fixed(0.0),
         }
@@ -936,10 +934,7 @@ impl<'a> ArrayEvaluator<'a> {
         if let BlockKind::Constant = block.kind {
             let mut value = 1.0;
             for &(f, e) in &block.factors {
-                value *= crate::ir::power(
-                    arena.eval(f, |_| f64::NAN, |s| scalar(s).value),
-                    e,
-                );
+                value *= crate::ir::power(arena.eval(f, |_| f64::NAN, |s| scalar(s).value), e);
             }
             return Ok(Value {
                 value,
@@ -1140,7 +1135,10 @@ impl<'a> ArrayEvaluator<'a> {
                             .collect();
                         distinct.sort_unstable();
                         distinct.dedup();
-                        distinct.iter().position(|&x| x == actual[p]).expect("present") as i64
+                        distinct
+                            .iter()
+                            .position(|&x| x == actual[p])
+                            .expect("present") as i64
                     }
                 };
             }
@@ -1314,7 +1312,11 @@ fn check_finite(value: f64, name: &str, span: Span, tuple: &[usize]) -> Result<(
     } else {
         format!(
             " (members {})",
-            tuple.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+            tuple
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     Err(EvalError::NotFinite {

@@ -18,9 +18,9 @@ pub use error::LowerError;
 
 use self::builder::Builder;
 use self::constant::Tensor;
+use self::parallel::ParallelPlan;
 use self::scope::{Binding, Scopes};
 use crate::diagnostics::Span;
-use self::parallel::ParallelPlan;
 use crate::ir::{
     Family, GroupCovariance, GroupData, IndexSpace, Instruction, Kind, MemberRow, Name, Op,
     ParallelSpaces, Program, ScalarId,
@@ -657,8 +657,12 @@ impl Lowerer {
         for target in targets {
             let mut ranges = Vec::new();
             for b in &target.binders {
-                let start = self.integer(&b.start, "a loop bound").map_err(|_| LowerError::NotParallel)?;
-                let end = self.integer(&b.end, "a loop bound").map_err(|_| LowerError::NotParallel)?;
+                let start = self
+                    .integer(&b.start, "a loop bound")
+                    .map_err(|_| LowerError::NotParallel)?;
+                let end = self
+                    .integer(&b.end, "a loop bound")
+                    .map_err(|_| LowerError::NotParallel)?;
                 let space = self.plan.binder_space.get(&b.span).copied();
                 if space.is_some() && start != 0 {
                     return Err(LowerError::NotParallel);
@@ -999,7 +1003,15 @@ fn check_large_covariance(c: &ndarray::Array2<f64>, span: Span) -> Result<(), Lo
                 // The smallest eigenvalue of the 2×2 block, with its eigenvector.
                 let mean = 0.5 * (d + e);
                 let radius = (0.25 * (d - e) * (d - e) + a * a).sqrt();
-                let (x, y) = if a == 0.0 { if d < e { (1.0, 0.0) } else { (0.0, 1.0) } } else { (a, mean - radius - d) };
+                let (x, y) = if a == 0.0 {
+                    if d < e {
+                        (1.0, 0.0)
+                    } else {
+                        (0.0, 1.0)
+                    }
+                } else {
+                    (a, mean - radius - d)
+                };
                 let norm = (x * x + y * y).sqrt();
                 let mut eigenvector = vec![0.0; k];
                 eigenvector[i] = x / norm;

@@ -129,7 +129,9 @@ impl Walker {
             let node = self.node();
             match &b.start.kind {
                 ExprKind::Number(x) if *x == 0.0 => {}
-                ExprKind::Name(p) if p.index.is_empty() && self.binder_var(&p.name.name).is_some() => {
+                ExprKind::Name(p)
+                    if p.index.is_empty() && self.binder_var(&p.name.name).is_some() =>
+                {
                     let other = self.binder_var(&p.name.name).expect("checked");
                     self.union(node, other);
                 }
@@ -152,7 +154,8 @@ impl Walker {
 
     fn nest(&mut self) {
         if !self.scope.is_empty() {
-            self.nests.push(self.scope.iter().map(|&(_, b)| b).collect());
+            self.nests
+                .push(self.scope.iter().map(|&(_, b)| b).collect());
         }
     }
 
@@ -325,7 +328,8 @@ mod tests {
 
     #[test]
     fn inputs_are_parallel_and_layers_sequential() {
-        let source = "const N = 4\nvector h1[i in 0..N] ~ N(0, 1)\nmatrix W[l in 2..4] ~ N(0, 1/n)\n\
+        let source =
+            "const N = 4\nvector h1[i in 0..N] ~ N(0, 1)\nmatrix W[l in 2..4] ~ N(0, 1/n)\n\
             for i in 0..N { x[1, i] = relu(h1[i]) }\n\
             for l in 2..4, i in 0..N { x[l, i] = relu(W[l] @ x[l - 1, i]) }\n\
             for i in 0..N, j in i..N { K[i, j] = mean(x[3, i] * x[3, j]) }\noutput K\n";
@@ -337,7 +341,8 @@ mod tests {
 
     #[test]
     fn shifted_or_numeric_indices_are_sequential() {
-        let shifted = "const N = 4\nvector h[i in 0..N] ~ N(0, 1)\nfor i in 0..N { y[i] = h[i] * 2 }\n\
+        let shifted =
+            "const N = 4\nvector h[i in 0..N] ~ N(0, 1)\nfor i in 0..N { y[i] = h[i] * 2 }\n\
             for i in 1..N { k[i] = mean(y[i] * y[i - 1]) }\noutput k\n";
         assert_eq!(spaces(shifted).1, Vec::<usize>::new());
         let numeric = "const N = 4\nvector h[i in 0..N] ~ N(0, 1)\nfor i in 0..N { k[i] = mean(h[i]) * i }\noutput k\n";
