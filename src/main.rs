@@ -55,7 +55,7 @@ enum Command {
         #[arg(long, default_value_t = LowerOptions::default().max_instructions, value_name = "N")]
         max_instructions: usize,
     },
-    /// Generate a Tensor Program: SGD training of an abc-parametrized MLP.
+    /// Generate a Tensor Program: SGD training of an abc-parametrized MLP, or NNGP/NTK kernels.
     Gen {
         #[command(subcommand)]
         what: commands::gen::GenCommand,

@@ -1,9 +1,10 @@
-//! `tpc gen mlp`: write the Tensor Program of SGD training of an abc-parametrized MLP.
+//! `tpc gen mlp` and `tpc gen kernel`: write the Tensor Program of SGD training of an
+//! abc-parametrized MLP, or of the NNGP and NTK kernel matrices of a network over a data file.
 
 use super::param_args::ParamArgs;
 use clap::{Args, Subcommand, ValueEnum};
 use tpc::builtins::Builtin;
-use tpc::param::{generate_mlp, Loss, MlpSpec};
+use tpc::param::{generate_kernel, generate_mlp, KernelSpec, Loss, MlpSpec};
 
 /// What to generate.
 #[derive(Subcommand, Debug)]
@@ -13,6 +14,53 @@ pub enum GenCommand {
         after_help = "Examples:\n  tpc gen mlp --depth 2 --steps 1 --param mup --nonlin id > case5c.tp\n  tpc gen mlp --depth 1 --steps 1 --param sp --lr-exponent 1 --nonlin tanh > sp.tp\n  tpc gen mlp --depth 2 --steps 3 --a -1/2,0,1/2 --b 1/2,1/2,1/2 --c 0 --inputs '[[1,0],[0,1]]' --targets '[1,-1]'\n\nThe outputs are f[t, i] (input i at step t, training inputs first), chi[t] and fc{l}[t], the\nfeature change of hidden layer l at the probe input (the first --eval input)."
     )]
     Mlp(MlpArgs),
+    /// The NNGP (and NTK) kernel matrices of an L-hidden-layer fully connected network over
+    /// the inputs of a data file.
+    #[command(
+        after_help = "Examples:\n  tpc gen kernel --nonlin relu --depth 3 --inputs inputs.npy --ntk > kernels.tp\n  tpc gen kernel --nonlin erf --depth 2 --inputs data.csv --weight-var 1.5 --bias-var 0.1 > nngp.tp\n  tpc eval kernels.tp --out kernels/     # NNGP.npy, NTK.npy\n\nNTK parametrization; rows of the file are inputs (see `load` in docs/language.md). The\nprogram reads the file with load(\"FILE\"), FILE written as given: relative to the directory\nthe program is saved in. Outputs: NNGP[i, j] = Σ^(L+1)(ξ_i, ξ_j), and with --ntk NTK[i, j]."
+    )]
+    Kernel(KernelArgs),
+}
+
+/// Arguments of `tpc gen kernel`.
+#[derive(Args, Debug)]
+pub struct KernelArgs {
+    /// The nonlinearity φ (a built-in: relu, erf, tanh, gelu, …).
+    #[arg(long)]
+    nonlin: String,
+    /// The number of hidden layers L.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    depth: u64,
+    /// The data file, one input per row (.npy, .csv or whitespace-separated text), as the
+    /// program will read it: relative to the directory the program is saved in.
+    #[arg(long, value_name = "FILE")]
+    inputs: String,
+    /// σw², the weight variance [default: 2 for relu, 1 otherwise].
+    #[arg(long, value_name = "SW2", allow_hyphen_values = true)]
+    weight_var: Option<f64>,
+    /// σb², the bias variance (0: no biases).
+    #[arg(
+        long,
+        value_name = "SB2",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
+    bias_var: f64,
+    /// Also compute the NTK.
+    #[arg(long)]
+    ntk: bool,
+}
+
+/// Parses `tpc gen kernel`'s arguments into a specification.
+fn kernel_spec(args: &KernelArgs) -> Result<KernelSpec, String> {
+    let nonlin = Builtin::from_name(&args.nonlin)
+        .ok_or_else(|| format!("unknown nonlinearity `{}`", args.nonlin))?;
+    let mut spec = KernelSpec::new(nonlin, args.depth as usize, &args.inputs, args.ntk);
+    if let Some(sw2) = args.weight_var {
+        spec.weight_var = sw2;
+    }
+    spec.bias_var = args.bias_var;
+    Ok(spec)
 }
 
 /// The loss functions.
@@ -93,8 +141,16 @@ fn spec(args: &MlpArgs) -> Result<MlpSpec, String> {
 
 /// Runs `tpc gen`.
 pub fn run(command: &GenCommand) -> Result<(), crate::Reported> {
-    let GenCommand::Mlp(args) = command;
-    let spec = spec(args).unwrap_or_else(|message| crate::usage_error(&message));
-    let program = generate_mlp(&spec).unwrap_or_else(|e| crate::usage_error(&e.to_string()));
+    let program = match command {
+        GenCommand::Mlp(args) => {
+            let spec = spec(args).unwrap_or_else(|message| crate::usage_error(&message));
+            generate_mlp(&spec)
+        }
+        GenCommand::Kernel(args) => {
+            let spec = kernel_spec(args).unwrap_or_else(|message| crate::usage_error(&message));
+            generate_kernel(&spec)
+        }
+    };
+    let program = program.unwrap_or_else(|e| crate::usage_error(&e.to_string()));
     crate::print(&program)
 }

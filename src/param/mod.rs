@@ -8,6 +8,10 @@
 //! [`classify_adam`] checks only stability at initialization and the maximal-update conditions
 //! derived in tp-math §5.1.
 //!
+//! Two generators write Tensor Programs: [`generate_mlp`], SGD training of an abc-parametrized
+//! MLP, and [`generate_kernel`], the NNGP and NTK kernel matrices of a fully connected network
+//! over a data file.
+//!
 //! Exponents are exact rationals; arithmetic is overflow-checked and reports
 //! [`ParamError::Overflow`] instead of panicking.
 
@@ -15,9 +19,11 @@ mod abc;
 mod adam;
 mod classify;
 mod gen;
+mod kernel_gen;
 mod report;
 
 pub use abc::{parse_exponent, Abc, Exponent, ParamError, Preset};
 pub use adam::{classify_adam, AdamAbc, AdamClassification, AdamLayer};
 pub use classify::{classify, Classification, Condition, Kernel, Maximal, Part, Relation};
 pub use gen::{generate_mlp, GenError, Loss, MlpSpec};
+pub use kernel_gen::{generate_kernel, KernelSpec};
