@@ -20,6 +20,7 @@
 use super::evaluate::block_expectation;
 use super::forms::{self, Affine, Moments};
 use super::{polynomial, EvalError, EvalOptions, Method, Used, Value};
+use crate::builtins::Builtin;
 use crate::diagnostics::Span;
 use crate::ir::{self, GroupData, ParallelSpaces, Program};
 use crate::limit::{AtomKind, EquationKind, Limit, ScalarDefinition};
@@ -38,6 +39,9 @@ thread_local! {
 
 /// Representatives a template depends on: `(space, representative)`, sorted.
 type Signature = Vec<(usize, usize)>;
+
+/// One entry of a template: its value, error and method at a tuple of members.
+type EntryFn<'f> = dyn Fn(&[usize]) -> Result<(f64, f64, Used), EvalError> + Sync + 'f;
 
 /// The most entries one template array may hold.
 pub const MAX_ARRAY_ENTRIES: usize = 1 << 28;
@@ -173,6 +177,8 @@ struct ArrayEvaluator<'a> {
     by_integrand: FxHashMap<ExprId, Arc<Array>>,
     /// Position in `order` of each task's last use.
     last_use: FxHashMap<Task, usize>,
+    /// Buffers of freed arrays, reused (a fresh buffer costs a page fault per 4 KiB).
+    pool: Mutex<Vec<Vec<f64>>>,
     notes: Mutex<Vec<String>>,
 }
 
@@ -235,6 +241,7 @@ impl<'a> ArrayEvaluator<'a> {
             arrays: FxHashMap::default(),
             by_integrand: FxHashMap::default(),
             last_use: FxHashMap::default(),
+            pool: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
         };
         e.plan()?;
@@ -376,12 +383,30 @@ impl<'a> ArrayEvaluator<'a> {
             let array = self.task(task)?;
             self.arrays.insert(task, array);
             // Free what is no longer needed.
+            let mut freed: Vec<Arc<Array>> = Vec::new();
             let last_use = &self.last_use;
-            self.arrays
-                .retain(|t, _| last_use.get(t).map_or(false, |&u| u > position));
+            self.arrays.retain(|t, a| {
+                let live = last_use.get(t).is_some_and(|&u| u > position);
+                if !live {
+                    freed.push(a.clone());
+                }
+                live
+            });
             let integrand_last_use = &self.integrand_last_use;
-            self.by_integrand
-                .retain(|e, _| integrand_last_use.get(e).map_or(false, |&u| u > position));
+            self.by_integrand.retain(|e, a| {
+                let live = integrand_last_use.get(e).is_some_and(|&u| u > position);
+                if !live {
+                    freed.push(a.clone());
+                }
+                live
+            });
+            let mut pool = self.pool.lock().expect("no panic");
+            for array in freed {
+                if let Ok(array) = Arc::try_unwrap(array) {
+                    pool.push(array.values);
+                    pool.push(array.errors);
+                }
+            }
         }
         Ok(())
     }
@@ -421,14 +446,30 @@ impl<'a> ArrayEvaluator<'a> {
         match entries {
             Some(n) if n <= MAX_ARRAY_ENTRIES => Ok(Array {
                 signature,
-                values: vec![f64::NAN; n],
-                errors: vec![f64::NAN; n],
+                values: self.buffer(n),
+                errors: self.buffer(n),
                 sizes,
                 method: Used::Given,
             }),
             _ => Err(FamilyError::Unsupported(format!(
                 "{name} would need an array of {sizes:?} entries, above the limit of {MAX_ARRAY_ENTRIES}"
             ))),
+        }
+    }
+
+    /// A buffer of `n` numbers, reusing a freed one where one is large enough. Its entries
+    /// are NaN or left over from a freed array: only the entries a template stands for are
+    /// ever written and read.
+    fn buffer(&self, n: usize) -> Vec<f64> {
+        let mut pool = self.pool.lock().expect("no panic");
+        match pool.iter().position(|b| b.len() >= n) {
+            Some(i) => {
+                let mut buffer = pool.swap_remove(i);
+                buffer.truncate(n);
+                buffer
+            }
+            // Touched in parallel: the first write of each page is a page fault.
+            None => (0..n).into_par_iter().map(|_| f64::NAN).collect(),
         }
     }
 
@@ -451,21 +492,27 @@ impl<'a> ArrayEvaluator<'a> {
         if scale == 1.0 {
             return Ok(base);
         }
+        let mut values = self.buffer(base.values.len());
+        let mut errors = self.buffer(base.errors.len());
+        values
+            .par_iter_mut()
+            .zip(&base.values)
+            .for_each(|(v, b)| *v = scale * b);
+        errors
+            .par_iter_mut()
+            .zip(&base.errors)
+            .for_each(|(v, b)| *v = scale.abs() * b);
         Ok(Arc::new(Array {
             signature: base.signature.clone(),
             sizes: base.sizes.clone(),
-            values: base.values.iter().map(|v| scale * v).collect(),
-            errors: base.errors.iter().map(|v| scale.abs() * v).collect(),
+            values,
+            errors,
             method: base.method,
         }))
     }
 
     /// Fills `array` entry by entry, in parallel over its first dimension.
-    fn fill(
-        &self,
-        array: &mut Array,
-        entry: &(dyn Fn(&[usize]) -> Result<(f64, f64, Used), EvalError> + Sync),
-    ) -> Result<(), FamilyError> {
+    fn fill(&self, array: &mut Array, entry: &EntryFn) -> Result<(), FamilyError> {
         if array.sizes.is_empty() {
             let (v, err, used) = entry(&[])?;
             array.values[0] = v;
@@ -578,64 +625,84 @@ impl<'a> ArrayEvaluator<'a> {
         span: Span,
     ) -> Result<(), FamilyError> {
         let arena = &self.limit.arena;
-        let n = array.values.len();
         let inputs: Vec<(ScalarId, Arc<Array>)> = arena
             .scalars(e)
             .into_iter()
             .map(|s| (s, self.arrays[&Task::Scalar(s)].clone()))
             .collect();
-        let evaluate = |shift: Option<(ScalarId, bool)>| -> Vec<f64> {
-            let mut done: FxHashMap<ExprId, Vec<f64>> = FxHashMap::default();
-            for id in arena.reachable(&[e]) {
+        let nodes = arena.reachable(&[e]);
+        let slot: FxHashMap<ExprId, usize> =
+            nodes.iter().enumerate().map(|(k, &id)| (id, k)).collect();
+        // Node by node over one chunk of entries; `shift` adds an input's error.
+        let chunk = |offset: usize, out: &mut [f64], shift: Option<ScalarId>| {
+            let len = out.len();
+            let mut done: Vec<Vec<f64>> = Vec::with_capacity(nodes.len());
+            for &id in &nodes {
                 let v: Vec<f64> = match arena.node(id) {
-                    Node::Const(c) => vec![*c; n],
-                    Node::Atom(_) => vec![f64::NAN; n],
+                    Node::Const(c) => vec![*c; len],
+                    Node::Atom(_) => vec![f64::NAN; len],
                     Node::Scalar(s) => {
                         let a = &inputs.iter().find(|(t, _)| t == s).expect("an input").1;
-                        let shifted = matches!(shift, Some((t, _)) if t == *s);
+                        let shifted = shift == Some(*s);
                         if a.values.len() == 1 {
-                            let x = a.values[0] + if shifted { a.errors[0] } else { 0.0 };
-                            vec![x; n]
+                            vec![a.values[0] + if shifted { a.errors[0] } else { 0.0 }; len]
                         } else if shifted {
-                            a.values.iter().zip(&a.errors).map(|(v, e)| v + e).collect()
+                            a.values[offset..offset + len]
+                                .iter()
+                                .zip(&a.errors[offset..offset + len])
+                                .map(|(v, e)| v + e)
+                                .collect()
                         } else {
-                            a.values.clone()
+                            a.values[offset..offset + len].to_vec()
                         }
                     }
                     Node::Apply { f, order, arg } => {
-                        done[arg].iter().map(|&x| f.eval(*order, x)).collect()
+                        done[slot[arg]].iter().map(|&x| f.eval(*order, x)).collect()
                     }
                     Node::Sum { constant, terms } => {
-                        let mut acc = vec![*constant; n];
+                        let mut acc = vec![*constant; len];
                         for (t, c) in terms.iter() {
-                            for (a, x) in acc.iter_mut().zip(&done[t]) {
+                            for (a, x) in acc.iter_mut().zip(&done[slot[t]]) {
                                 *a += c * x;
                             }
                         }
                         acc
                     }
                     Node::Product { factors } => {
-                        let mut acc = vec![1.0; n];
+                        let mut acc = vec![1.0; len];
                         for (f, p) in factors.iter() {
-                            for (a, x) in acc.iter_mut().zip(&done[f]) {
+                            for (a, x) in acc.iter_mut().zip(&done[slot[f]]) {
                                 *a *= crate::ir::power(*x, *p);
                             }
                         }
                         acc
                     }
                 };
-                done.insert(id, v);
+                done.push(v);
             }
-            done.remove(&e).expect("the root is reachable")
+            out.copy_from_slice(&done[slot[&e]]);
         };
-        let values = evaluate(None);
-        let mut errors = vec![0.0; n];
+        const CHUNK: usize = 4096;
+        let mut values = std::mem::take(&mut array.values);
+        values
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(k, out)| chunk(k * CHUNK, out, None));
+        let mut errors = std::mem::take(&mut array.errors);
+        errors.iter_mut().for_each(|x| *x = 0.0);
         for (s, a) in &inputs {
             if a.errors.iter().any(|&x| x > 0.0) {
-                let shifted = evaluate(Some((*s, true)));
-                for ((err, v), w) in errors.iter_mut().zip(&values).zip(&shifted) {
-                    *err += (w - v).abs();
-                }
+                errors
+                    .par_chunks_mut(CHUNK)
+                    .zip(values.par_chunks(CHUNK))
+                    .enumerate()
+                    .for_each(|(k, (err, value))| {
+                        let mut shifted = vec![0.0; err.len()];
+                        chunk(k * CHUNK, &mut shifted, Some(*s));
+                        for ((e, v), w) in err.iter_mut().zip(value).zip(&shifted) {
+                            *e += (w - v).abs();
+                        }
+                    });
             }
         }
         // Only the entries a template stands for are checked (others stay NaN).
@@ -690,6 +757,9 @@ impl<'a> ArrayEvaluator<'a> {
     fn expectation(&mut self, e: ExprId, name: &str, span: Span) -> Result<Array, FamilyError> {
         let arena = &self.limit.arena;
         let signature = self.signature_of_expression(e);
+        if let Some(kernel) = self.pairwise_kernel(e, &signature) {
+            return self.pairwise(&kernel, signature, name, span);
+        }
         let mut array = self.new_array(signature.clone(), name)?;
         // Linearity, then products split into blocks of possibly correlated atoms.
         let (constant, terms): (f64, Vec<(ExprId, f64)>) = match arena.node(e) {
@@ -764,6 +834,105 @@ impl<'a> ArrayEvaluator<'a> {
         Ok(array)
     }
 
+    /// Recognizes `E[f(α Ẑ_a) g(β Ẑ_b)]` over two ZHat atoms of one family standing for two
+    /// members of one space, with `f, g` a pair the closed-form tables cover: the kernel map of
+    /// a layer, evaluated by one tight loop over the pairs.
+    fn pairwise_kernel(&self, e: ExprId, signature: &Signature) -> Option<PairwiseKernel> {
+        let arena = &self.limit.arena;
+        let Node::Product { factors } = arena.node(e) else {
+            return None;
+        };
+        if factors.len() != 2 || factors.iter().any(|&(_, p)| p != 1.0) {
+            return None;
+        }
+        if !arena.scalars(e).is_empty() {
+            return None;
+        }
+        let call = |f: ExprId| -> Option<(Builtin, u32, AtomId, f64)> {
+            let Node::Apply { f, order, arg } = arena.node(f) else {
+                return None;
+            };
+            let (atom, coefficient) = match arena.node(*arg) {
+                Node::Atom(a) => (*a, 1.0),
+                Node::Sum { constant, terms } if *constant == 0.0 && terms.len() == 1 => {
+                    match arena.node(terms[0].0) {
+                        Node::Atom(a) => (*a, terms[0].1),
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            };
+            Some((*f, *order, atom, coefficient))
+        };
+        let (f, f_order, a, alpha) = call(factors[0].0)?;
+        let (g, g_order, b, beta) = call(factors[1].0)?;
+        let map = closed_form_pair((f, f_order), (g, g_order))?;
+        let cov = |x: AtomId, y: AtomId| self.hat_covariance_task(x, y);
+        let (aa, bb, ab) = (cov(a, a)?, cov(b, b)?, cov(a, b)?);
+        let (sa, sb) = (
+            &self.atom_signature[a.0 as usize],
+            &self.atom_signature[b.0 as usize],
+        );
+        if a == b || sa.len() != 1 || sb.len() != 1 || sa[0].0 != sb[0].0 || sa[0] == sb[0] {
+            return None;
+        }
+        if signature.len() != 2 || !signature.contains(&sa[0]) || !signature.contains(&sb[0]) {
+            return None;
+        }
+        Some(PairwiseKernel {
+            map,
+            alpha,
+            beta,
+            a_first: sa[0] < sb[0],
+            aa: self.arrays[&aa].clone(),
+            bb: self.arrays[&bb].clone(),
+            ab: self.arrays[&ab].clone(),
+        })
+    }
+
+    /// The kernel map of [`Self::pairwise_kernel`] over every pair `i < j`, in parallel over rows.
+    fn pairwise(
+        &self,
+        kernel: &PairwiseKernel,
+        signature: Signature,
+        name: &str,
+        span: Span,
+    ) -> Result<Array, FamilyError> {
+        let mut array = self.new_array(signature, name)?;
+        let n = array.sizes[0];
+        let PairwiseKernel {
+            map,
+            alpha,
+            beta,
+            a_first,
+            aa,
+            bb,
+            ab,
+        } = kernel;
+        array
+            .values
+            .par_chunks_mut(n)
+            .zip(array.errors.par_chunks_mut(n))
+            .enumerate()
+            .try_for_each(|(i, (values, errors))| -> Result<(), EvalError> {
+                for j in i + 1..n {
+                    let (ia, ib) = if *a_first { (i, j) } else { (j, i) };
+                    let q1 = alpha * aa.values[ia] * alpha;
+                    let q2 = beta * bb.values[ib] * beta;
+                    let c = alpha * ab.values[i * n + j] * beta;
+                    let v = map(q1, q2, c);
+                    check_finite(v, name, span, &[i, j])?;
+                    values[j] = v;
+                    errors[j] = aa.errors[ia].abs()
+                        + bb.errors[ib].abs()
+                        + 2.0 * ab.errors[i * n + j].abs();
+                }
+                Ok(())
+            })?;
+        array.method = Used::ClosedForm;
+        Ok(array)
+    }
+
     /// Groups factors into blocks of possibly correlated atoms (union–find).
     fn blocks(&self, factors: &[(ExprId, f64)]) -> Vec<Vec<(ExprId, f64)>> {
         let arena = &self.limit.arena;
@@ -789,9 +958,9 @@ impl<'a> ArrayEvaluator<'a> {
             }
         }
         let mut blocks: FxHashMap<usize, Vec<(ExprId, f64)>> = FxHashMap::default();
-        for i in 0..n {
+        for (i, &factor) in factors.iter().enumerate() {
             let r = root(&mut parent, i);
-            blocks.entry(r).or_default().push(factors[i]);
+            blocks.entry(r).or_default().push(factor);
         }
         let mut blocks: Vec<Vec<(ExprId, f64)>> = blocks.into_values().collect();
         blocks.sort_by_key(|b| b[0].0);
@@ -1096,7 +1265,6 @@ impl<'a> ArrayEvaluator<'a> {
                 family.name
             )));
         }
-        // Members by representative index.
         let scalar_of_instruction: FxHashMap<usize, ScalarId> = self
             .limit
             .outputs
@@ -1104,65 +1272,74 @@ impl<'a> ArrayEvaluator<'a> {
             .zip(&program.outputs)
             .map(|(s, o)| (o.index(), *s))
             .collect();
-        let by_index: FxHashMap<&[i64], ScalarId> = family
-            .members
-            .iter()
-            .filter_map(|(index, instruction)| {
-                scalar_of_instruction
-                    .get(instruction)
-                    .map(|s| (&index[..], *s))
-            })
-            .collect();
         let mut values = vec![f64::NAN; total];
         let mut errors = vec![f64::NAN; total];
         let mut method = Used::Given;
         let strides = Array::strides(&shape);
-        let mut actual = vec![0i64; rank];
-        let mut representative = vec![0i64; rank];
-        for flat in 0..total {
-            for p in 0..rank {
-                actual[p] = start[p] + ((flat / strides[p]) % shape[p]) as i64;
-            }
-            // Representatives: the rank of each member among the distinct members of its
-            // space in this tuple.
-            for p in 0..rank {
-                representative[p] = match dims[p] {
-                    None => actual[p],
-                    Some(space) => {
-                        let mut distinct: Vec<i64> = (0..rank)
-                            .filter(|&q| dims[q] == Some(space))
-                            .map(|q| actual[q])
-                            .collect();
-                        distinct.sort_unstable();
-                        distinct.dedup();
-                        distinct
-                            .iter()
-                            .position(|&x| x == actual[p])
-                            .expect("present") as i64
-                    }
-                };
-            }
-            let Some(&scalar) = by_index.get(&representative[..]) else {
+        // Each member stands for every actual tuple whose members, ranked within each space,
+        // are its representatives: enumerate those tuples.
+        for (index, instruction) in &family.members {
+            let Some(&scalar) = scalar_of_instruction.get(instruction) else {
                 continue;
             };
-            let array = &self.arrays[&Task::Scalar(scalar)];
-            // The array's tuple: the actual member standing for each of its representatives.
-            let mut index = 0;
-            let array_strides = Array::strides(&array.sizes);
-            for (&(space, r), stride) in array.signature.iter().zip(array_strides) {
-                let member = (0..rank)
-                    .find(|&q| dims[q] == Some(space) && representative[q] == r as i64)
-                    .map(|q| actual[q]);
-                let Some(member) = member else {
-                    return Err(FamilyError::Unsupported(format!(
-                        "{} depends on a member its index does not name",
-                        family.name
-                    )));
-                };
-                index += member as usize * stride;
+            let mut reps: Signature = (0..rank)
+                .filter_map(|p| dims[p].map(|space| (space, index[p] as usize)))
+                .collect();
+            reps.sort_unstable();
+            reps.dedup();
+            let contiguous = reps
+                .iter()
+                .enumerate()
+                .all(|(k, &(space, r))| r == reps[..k].iter().filter(|x| x.0 == space).count());
+            if !contiguous {
+                continue;
             }
-            values[flat] = array.values[index];
-            errors[flat] = array.errors[index];
+            let array = &self.arrays[&Task::Scalar(scalar)];
+            let array_positions: Option<Vec<usize>> = array
+                .signature
+                .iter()
+                .map(|rep| reps.iter().position(|x| x == rep))
+                .collect();
+            let Some(array_positions) = array_positions else {
+                return Err(FamilyError::Unsupported(format!(
+                    "{} depends on a member its index does not name",
+                    family.name
+                )));
+            };
+            let array_strides = Array::strides(&array.sizes);
+            let dim_positions: Vec<Option<usize>> = (0..rank)
+                .map(|p| {
+                    dims[p].map(|space| {
+                        reps.iter()
+                            .position(|&x| x == (space, index[p] as usize))
+                            .expect("a representative of the member")
+                    })
+                })
+                .collect();
+            let sizes: Vec<usize> = reps
+                .iter()
+                .map(|&(space, _)| self.parallel.spaces[space].size)
+                .collect();
+            let mut visit = |t: &[usize]| -> Result<(), EvalError> {
+                let mut flat = 0;
+                for p in 0..rank {
+                    let actual = match dim_positions[p] {
+                        Some(k) => t[k] as i64,
+                        None => index[p],
+                    };
+                    flat += (actual - start[p]) as usize * strides[p];
+                }
+                let i: usize = array_positions
+                    .iter()
+                    .zip(&array_strides)
+                    .map(|(&k, &stride)| t[k] * stride)
+                    .sum();
+                values[flat] = array.values[i];
+                errors[flat] = array.errors[i];
+                Ok(())
+            };
+            let mut tuple = vec![0; reps.len()];
+            increasing_tuples(&mut tuple, 0, &sizes, &reps, &mut visit)?;
             method = method.max(array.method);
         }
         Ok(FamilyValue {
@@ -1173,6 +1350,34 @@ impl<'a> ArrayEvaluator<'a> {
             method,
         })
     }
+}
+
+/// A recognized kernel map `E[f(α Ẑ_a) g(β Ẑ_b)]` with the covariance arrays it reads.
+struct PairwiseKernel {
+    map: fn(f64, f64, f64) -> f64,
+    alpha: f64,
+    beta: f64,
+    /// Whether `a` stands for the lower member of each pair.
+    a_first: bool,
+    aa: Arc<Array>,
+    bb: Arc<Array>,
+    ab: Arc<Array>,
+}
+
+/// `(q1, q2, c) ↦ E[f(u) g(v)]` for zero-mean `(u, v)` with variances `q1, q2` and
+/// covariance `c`, where the closed-form tables cover the pair.
+fn closed_form_pair(f: (Builtin, u32), g: (Builtin, u32)) -> Option<fn(f64, f64, f64) -> f64> {
+    use crate::eval::closed_form as cf;
+    use Builtin::{Erf, Relu, Step};
+    Some(match (f, g) {
+        ((Relu, 0), (Relu, 0)) => cf::relu_relu,
+        ((Step, 0), (Step, 0)) => cf::step_step,
+        ((Relu, 0), (Step, 0)) => cf::relu_step,
+        ((Step, 0), (Relu, 0)) => |q1, q2, c| cf::relu_step(q2, q1, c),
+        ((Erf, 0), (Erf, 0)) => cf::erf_erf,
+        ((Erf, 1), (Erf, 1)) => cf::erf_prime_erf_prime,
+        _ => return None,
+    })
 }
 
 /// How one block of an expectation is evaluated on every entry.
