@@ -210,12 +210,12 @@ fn read_npy(file: File) -> Result<Tensor, LoadError> {
     let header_length = match magic[6] {
         1 => {
             let mut b = [0u8; 2];
-            reader.read_exact(&mut b).map_err(unreadable)?;
+            reader.read_exact(&mut b).map_err(|_| truncated_header())?;
             u16::from_le_bytes(b) as u64
         }
         2 | 3 => {
             let mut b = [0u8; 4];
-            reader.read_exact(&mut b).map_err(unreadable)?;
+            reader.read_exact(&mut b).map_err(|_| truncated_header())?;
             u32::from_le_bytes(b) as u64
         }
         major => {
@@ -227,7 +227,7 @@ fn read_npy(file: File) -> Result<Tensor, LoadError> {
     };
     let data_offset = 8 + if magic[6] == 1 { 2 } else { 4 } + header_length;
     if data_offset > size {
-        return Err(bad("the file ends inside its header".into()));
+        return Err(truncated_header());
     }
     let mut header = vec![0u8; header_length as usize];
     reader.read_exact(&mut header).map_err(unreadable)?;
@@ -283,6 +283,12 @@ fn read_npy(file: File) -> Result<Tensor, LoadError> {
         });
     }
     Ok(array.as_standard_layout().into_owned())
+}
+
+fn truncated_header() -> LoadError {
+    LoadError::BadNpy {
+        reason: "the file ends inside its header".into(),
+    }
 }
 
 /// `(3, 4)` for messages.
