@@ -55,10 +55,14 @@ pub struct Evaluated {
 /// inputs `i, j` of a kernel matrix) are lowered by representatives and evaluated as arrays;
 /// a program without such spaces, or one the array path does not cover (said in a note), is
 /// unrolled and evaluated scalar by scalar.
+///
+/// With a `tile`, only that block of the output matrices is computed; a program the array
+/// path cannot evaluate is then an error.
 pub fn evaluate_outputs(
     bytes: &[u8],
     lower: &ir::LowerOptions,
     options: &eval::EvalOptions,
+    tile: Option<&eval::Tile>,
     progress: eval::Progress,
 ) -> Result<Evaluated, Diagnostic> {
     let mut notes = Vec::new();
@@ -70,7 +74,7 @@ pub fn evaluate_outputs(
         let program = compile(bytes, &parallel)?;
         if program.parallel.is_some() {
             let limit = limit::derive(&program).map_err(|e| e.to_diagnostic())?;
-            match eval::evaluate_families(&program, &limit, options) {
+            match eval::evaluate_families(&program, &limit, options, tile) {
                 Ok(e) => {
                     return Ok(Evaluated {
                         outputs: e.outputs,
@@ -78,11 +82,27 @@ pub fn evaluate_outputs(
                     })
                 }
                 Err(eval::FamilyError::Eval(e)) => return Err(e.to_diagnostic()),
+                Err(eval::FamilyError::Tile(message)) => {
+                    return Err(Diagnostic::error("E0406", message))
+                }
+                Err(eval::FamilyError::Unsupported(reason)) if tile.is_some() => {
+                    return Err(Diagnostic::error(
+                        "E0406",
+                        format!("this program cannot be evaluated by tiles: {reason}"),
+                    ))
+                }
                 Err(eval::FamilyError::Unsupported(reason)) => {
                     notes.push(format!("evaluated entry by entry, not as arrays: {reason}"))
                 }
             }
         }
+    }
+    if tile.is_some() {
+        return Err(Diagnostic::error(
+            "E0406",
+            "a tile needs a program whose families run over a parallel index space (inputs \
+             `i, j` used only as bare indices, every loop over them from 0 or from another)",
+        ));
     }
     let program = compile(bytes, lower)?;
     let limit = limit::derive(&program).map_err(|e| e.to_diagnostic())?;

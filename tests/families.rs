@@ -17,8 +17,14 @@ fn both(source: &str) -> (Vec<OutputValue>, Vec<OutputValue>, bool) {
     )
     .expect("compiles");
     let took_arrays = parallel.parallel.is_some();
-    let arrays = tpc::evaluate_outputs(source.as_bytes(), &LowerOptions::default(), &options, None)
-        .expect("evaluates");
+    let arrays = tpc::evaluate_outputs(
+        source.as_bytes(),
+        &LowerOptions::default(),
+        &options,
+        None,
+        None,
+    )
+    .expect("evaluates");
     let program = tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("compiles");
     let limit = tpc::limit::derive(&program).expect("derives");
     let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("evaluates");
@@ -192,6 +198,7 @@ fn relu_kernel_matrices_match_the_closed_form_recursion() {
         &LowerOptions::default(),
         &EvalOptions::default(),
         None,
+        None,
     )
     .expect("evaluates");
     assert!(evaluated.notes.is_empty(), "{:?}", evaluated.notes);
@@ -257,4 +264,71 @@ mod random_programs {
             assert_agree(&arrays, &unrolled, 1e-10);
         }
     }
+}
+
+#[test]
+fn tiles_reassemble_to_the_whole_matrix_bit_for_bit() {
+    let x = random_inputs(9, 3, 11);
+    for (phi, bias) in [("relu", None), ("erf", Some(0.2)), ("tanh", None)] {
+        let source = mlp_program(&x, 2, phi, 1.5, bias);
+        let run = |tile: Option<tpc::eval::Tile>| {
+            tpc::evaluate_outputs(
+                source.as_bytes(),
+                &LowerOptions::default(),
+                &EvalOptions::default(),
+                tile.as_ref(),
+                None,
+            )
+            .expect("evaluates")
+            .outputs
+        };
+        let whole = run(None);
+        for rows in [0..4, 4..9] {
+            for cols in [0..4, 4..9] {
+                let tile = run(Some(tpc::eval::Tile {
+                    rows: rows.clone(),
+                    cols: cols.clone(),
+                }));
+                for name in ["NNGP", "NTK"] {
+                    let (part, all) = (family(&tile, name), family(&whole, name));
+                    assert_eq!(part.start, vec![rows.start as i64, cols.start as i64]);
+                    assert_eq!(part.values.shape(), &[rows.len(), cols.len()]);
+                    for (i, j) in (0..rows.len()).flat_map(|i| (0..cols.len()).map(move |j| (i, j)))
+                    {
+                        let v = part.values[[i, j]];
+                        let w = all.values[[rows.start + i, cols.start + j]];
+                        assert!(
+                            v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
+                            "{phi} {name}[{}, {}]: {v} vs {w}",
+                            rows.start + i,
+                            cols.start + j
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_tile_outside_the_index_space_is_an_error() {
+    let source = mlp_program(&random_inputs(5, 2, 3), 1, "relu", 2.0, None);
+    let tile = tpc::eval::Tile {
+        rows: 0..3,
+        cols: 3..8,
+    };
+    let error = tpc::evaluate_outputs(
+        source.as_bytes(),
+        &LowerOptions::default(),
+        &EvalOptions::default(),
+        Some(&tile),
+        None,
+    )
+    .expect_err("the tile does not fit");
+    assert_eq!(error.code, "E0406");
+    assert!(
+        error.message.contains("does not fit the 5 members"),
+        "{}",
+        error.message
+    );
 }

@@ -18,9 +18,43 @@ pub struct EvalCommandArgs {
     /// scalar, and each family's files, shape, start index and method).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Only rows A..B of the output matrices (members of the program's parallel index space,
+    /// e.g. the inputs `i` of `K[i, j]`): one tile of a large kernel, for a job array.
+    #[arg(long, value_name = "A..B", value_parser = parse_range)]
+    rows: Option<std::ops::Range<usize>>,
+    /// Only columns C..D of the output matrices (see --rows).
+    #[arg(long, value_name = "C..D", value_parser = parse_range)]
+    cols: Option<std::ops::Range<usize>>,
     /// With --out: also write every family's values as NAME.csv.
     #[arg(long, requires = "out")]
     csv: bool,
+}
+
+/// `A..B` as a range of members.
+fn parse_range(text: &str) -> Result<std::ops::Range<usize>, String> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("expected a range A..B, found `{text}`"))?;
+    let a: usize = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{a}` is not a member index"))?;
+    let b: usize = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{b}` is not a member index"))?;
+    if a >= b {
+        return Err(format!("the range {a}..{b} is empty"));
+    }
+    Ok(a..b)
+}
+
+/// The tile of `--rows`/`--cols`; an absent one means every member.
+fn tile(args: &EvalCommandArgs) -> Option<tpc::eval::Tile> {
+    (args.rows.is_some() || args.cols.is_some()).then(|| tpc::eval::Tile {
+        rows: args.rows.clone().unwrap_or(0..usize::MAX),
+        cols: args.cols.clone().unwrap_or(0..usize::MAX),
+    })
 }
 
 /// Evaluates the program, writes the files of `--out` and prints the table or JSON.
@@ -31,6 +65,7 @@ pub fn run(args: &EvalCommandArgs) -> Result<(), crate::Reported> {
         &bytes,
         &crate::lower_options(&args.file),
         &args.eval.options(),
+        tile(args).as_ref(),
         Some(&|done, total| bar.update(done, total)),
     )
     .map_err(|d| crate::report(&d, &name, &bytes))?;

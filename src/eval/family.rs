@@ -53,6 +53,8 @@ pub enum FamilyError {
     Unsupported(String),
     /// Evaluation failed.
     Eval(EvalError),
+    /// The requested tile does not fit the program.
+    Tile(String),
 }
 
 impl From<EvalError> for FamilyError {
@@ -117,16 +119,77 @@ impl Projection {
     }
 }
 
+/// One block of the output matrices: the members `rows` of a family's first dimension over
+/// the parallel index space, and `cols` of its second (an end of `usize::MAX` is open). Every entry of a tile is computed exactly
+/// as in the whole matrix, so tiles reassemble to it bit for bit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tile {
+    /// Members of the first dimension.
+    pub rows: std::ops::Range<usize>,
+    /// Members of the second dimension.
+    pub cols: std::ops::Range<usize>,
+}
+
+impl Tile {
+    /// Whether the members (of the tiled space, in a template's order) are needed for the
+    /// tile: all in `rows ∪ cols`, and with two or more, one in `rows` and one in `cols`.
+    fn admits(&self, members: impl Iterator<Item = usize> + Clone) -> bool {
+        let inside = |m: usize| self.rows.contains(&m) || self.cols.contains(&m);
+        if !members.clone().all(inside) {
+            return false;
+        }
+        members.clone().count() < 2
+            || (members.clone().any(|m| self.rows.contains(&m))
+                && members.clone().any(|m| self.cols.contains(&m)))
+    }
+}
+
 /// Evaluates a limit whose program was lowered by representatives, returning its outputs as
-/// arrays. Needs `limit` derived from `program`, and `program.parallel` set.
+/// arrays (or one [`Tile`] of them). Needs `limit` derived from `program`, and
+/// `program.parallel` set.
 pub fn evaluate_families(
     program: &Program,
     limit: &Limit,
     options: &EvalOptions,
+    tile: Option<&Tile>,
 ) -> Result<FamilyEvaluation, FamilyError> {
     let parallel = program.parallel.as_ref().ok_or_else(|| {
         FamilyError::Unsupported("the program has no parallel index space".into())
     })?;
+    if let Some(tile) = tile {
+        let [space] = &parallel.spaces[..] else {
+            return Err(FamilyError::Unsupported(format!(
+                "a tile needs exactly one parallel index space; the program has {}",
+                parallel.spaces.len()
+            )));
+        };
+        let fits = |r: &std::ops::Range<usize>| {
+            r.start < space.size && (r.end <= space.size || r.end == usize::MAX)
+        };
+        if !fits(&tile.rows) || !fits(&tile.cols) {
+            let show = |r: &std::ops::Range<usize>| {
+                if r.end == usize::MAX {
+                    format!("{}..", r.start)
+                } else {
+                    format!("{}..{}", r.start, r.end)
+                }
+            };
+            return Err(FamilyError::Tile(format!(
+                "the tile {} × {} does not fit the {} members of the index space",
+                show(&tile.rows),
+                show(&tile.cols),
+                space.size
+            )));
+        }
+    }
+    // An open end (`usize::MAX`) means every member from the start on.
+    let tile = tile.map(|t| {
+        let size = parallel.spaces[0].size;
+        Tile {
+            rows: t.rows.start..t.rows.end.min(size),
+            cols: t.cols.start..t.cols.end.min(size),
+        }
+    });
     if !limit.stein.is_empty() {
         return Err(FamilyError::Unsupported(
             "a Ż by the Stein form is not evaluated as an array yet".into(),
@@ -138,6 +201,7 @@ pub fn evaluate_families(
         ));
     }
     let mut e = ArrayEvaluator::new(program, parallel, limit, options)?;
+    e.tile = tile;
     e.run()?;
     let outputs = e.outputs()?;
     let mut notes = e.notes.into_inner().expect("no thread panicked");
@@ -177,6 +241,8 @@ struct ArrayEvaluator<'a> {
     by_integrand: FxHashMap<ExprId, Arc<Array>>,
     /// Position in `order` of each task's last use.
     last_use: FxHashMap<Task, usize>,
+    /// The block of the output computed, if not all of it.
+    tile: Option<Tile>,
     /// Buffers of freed arrays, reused (a fresh buffer costs a page fault per 4 KiB).
     pool: Mutex<Vec<Vec<f64>>>,
     notes: Mutex<Vec<String>>,
@@ -241,6 +307,7 @@ impl<'a> ArrayEvaluator<'a> {
             arrays: FxHashMap::default(),
             by_integrand: FxHashMap::default(),
             last_use: FxHashMap::default(),
+            tile: None,
             pool: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
         };
@@ -457,6 +524,14 @@ impl<'a> ArrayEvaluator<'a> {
         }
     }
 
+    /// Whether an entry of a template is needed for the tile (always, without one).
+    fn active(&self, tuple: &[usize]) -> bool {
+        match &self.tile {
+            None => true,
+            Some(tile) => tile.admits(tuple.iter().copied()),
+        }
+    }
+
     /// A buffer of `n` numbers, reusing a freed one where one is large enough. Its entries
     /// are NaN or left over from a freed array: only the entries a template stands for are
     /// ever written and read.
@@ -534,6 +609,9 @@ impl<'a> ArrayEvaluator<'a> {
                 tuple[0] = first;
                 let mut method = Used::Given;
                 let mut visit = |tuple: &[usize]| -> Result<(), EvalError> {
+                    if !self.active(tuple) {
+                        return Ok(());
+                    }
                     let offset: usize = (1..tuple.len()).map(|p| tuple[p] * strides[p]).sum();
                     let (v, err, used) = entry(tuple)?;
                     values[offset] = v;
@@ -711,6 +789,9 @@ impl<'a> ArrayEvaluator<'a> {
         let sizes = array.sizes.clone();
         let signature = array.signature.clone();
         let mut check = |t: &[usize]| -> Result<(), EvalError> {
+            if !self.active(t) {
+                return Ok(());
+            }
             let i: usize = t.iter().zip(&strides).map(|(a, b)| a * b).sum();
             check_finite(values[i], name, span, t)
         };
@@ -916,6 +997,9 @@ impl<'a> ArrayEvaluator<'a> {
             .enumerate()
             .try_for_each(|(i, (values, errors))| -> Result<(), EvalError> {
                 for j in i + 1..n {
+                    if !self.active(&[i, j]) {
+                        continue;
+                    }
                     let (ia, ib) = if *a_first { (i, j) } else { (j, i) };
                     let q1 = alpha * aa.values[ia] * alpha;
                     let q2 = beta * bb.values[ib] * beta;
@@ -1251,10 +1335,20 @@ impl<'a> ArrayEvaluator<'a> {
                 end[p] = end[p].max(index[p] + 1);
             }
         }
+        let mut tiled_dims = 0;
         for (p, d) in dims.iter().enumerate() {
             if let Some(space) = d {
-                start[p] = 0;
-                end[p] = self.parallel.spaces[*space].size as i64;
+                let range = match (&self.tile, tiled_dims) {
+                    (None, _) => 0..self.parallel.spaces[*space].size,
+                    (Some(tile), 0) if dims.iter().flatten().count() == 1 => {
+                        tile.rows.start.min(tile.cols.start)..tile.rows.end.max(tile.cols.end)
+                    }
+                    (Some(tile), 0) => tile.rows.clone(),
+                    (Some(tile), _) => tile.cols.clone(),
+                };
+                tiled_dims += 1;
+                start[p] = range.start as i64;
+                end[p] = range.end.max(range.start) as i64;
             }
         }
         let shape: Vec<usize> = (0..rank).map(|p| (end[p] - start[p]) as usize).collect();
@@ -1321,12 +1415,18 @@ impl<'a> ArrayEvaluator<'a> {
                 .map(|&(space, _)| self.parallel.spaces[space].size)
                 .collect();
             let mut visit = |t: &[usize]| -> Result<(), EvalError> {
+                if !self.active(t) {
+                    return Ok(());
+                }
                 let mut flat = 0;
                 for p in 0..rank {
                     let actual = match dim_positions[p] {
                         Some(k) => t[k] as i64,
                         None => index[p],
                     };
+                    if actual < start[p] || actual >= end[p] {
+                        return Ok(());
+                    }
                     flat += (actual - start[p]) as usize * strides[p];
                 }
                 let i: usize = array_positions

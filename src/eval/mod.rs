@@ -18,8 +18,8 @@
 //! Every value carries an error estimate and the method used ([`Used`]).
 
 pub mod closed_form;
-mod family;
 mod evaluate;
+mod family;
 pub mod forms;
 pub mod gauss_hermite;
 pub mod gaussian;
@@ -30,7 +30,7 @@ pub mod quadrature;
 pub mod stein;
 
 pub use evaluate::{evaluate, Progress};
-pub use family::{evaluate_families, FamilyError, FamilyEvaluation, MAX_ARRAY_ENTRIES};
+pub use family::{evaluate_families, FamilyError, FamilyEvaluation, Tile, MAX_ARRAY_ENTRIES};
 
 use crate::diagnostics::{Diagnostic, Span};
 use serde::Serialize;
