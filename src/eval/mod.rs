@@ -23,6 +23,7 @@ mod family;
 pub mod forms;
 pub mod gauss_hermite;
 pub mod gaussian;
+pub mod kernel_map;
 pub mod kink;
 pub mod monte_carlo;
 pub mod polynomial;
