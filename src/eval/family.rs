@@ -80,9 +80,21 @@ struct Array {
     values: Vec<f64>,
     errors: Vec<f64>,
     method: Used,
+    /// Whether some entry has a nonzero error (buffers are reused: entries a template does not
+    /// stand for hold anything, so this is tracked, not scanned).
+    has_errors: bool,
 }
 
 impl Array {
+    /// The error of entry `i` (none stored: all zero).
+    fn error(&self, i: usize) -> f64 {
+        if self.errors.is_empty() {
+            0.0
+        } else {
+            self.errors[i]
+        }
+    }
+
     fn strides(sizes: &[usize]) -> Vec<usize> {
         let mut strides = vec![1; sizes.len()];
         for p in (0..sizes.len().saturating_sub(1)).rev() {
@@ -447,7 +459,13 @@ impl<'a> ArrayEvaluator<'a> {
     fn run(&mut self) -> Result<(), FamilyError> {
         let order = self.order.clone();
         for (position, &task) in order.iter().enumerate() {
-            let array = self.task(task)?;
+            let mut array = self.task(task)?;
+            if let Some(a) = Arc::get_mut(&mut array) {
+                if !a.has_errors && !a.errors.is_empty() {
+                    let errors = std::mem::take(&mut a.errors);
+                    self.pool.lock().expect("no panic").push(errors);
+                }
+            }
             self.arrays.insert(task, array);
             // Free what is no longer needed.
             let mut freed: Vec<Arc<Array>> = Vec::new();
@@ -471,7 +489,9 @@ impl<'a> ArrayEvaluator<'a> {
             for array in freed {
                 if let Ok(array) = Arc::try_unwrap(array) {
                     pool.push(array.values);
-                    pool.push(array.errors);
+                    if !array.errors.is_empty() {
+                        pool.push(array.errors);
+                    }
                 }
             }
         }
@@ -489,6 +509,7 @@ impl<'a> ArrayEvaluator<'a> {
                     values: vec![v],
                     errors: vec![0.0],
                     method: Used::Given,
+                    has_errors: false,
                 })),
                 ScalarDefinition::Deterministic(e) => self.deterministic(e, &name, span),
                 ScalarDefinition::Expectation(e) => self.shared_expectation(e, 1.0, &name, span),
@@ -517,6 +538,7 @@ impl<'a> ArrayEvaluator<'a> {
                 errors: self.buffer(n),
                 sizes,
                 method: Used::Given,
+                has_errors: false,
             }),
             _ => Err(FamilyError::Unsupported(format!(
                 "{name} would need an array of {sizes:?} entries, above the limit of {MAX_ARRAY_ENTRIES}"
@@ -537,7 +559,13 @@ impl<'a> ArrayEvaluator<'a> {
     /// ever written and read.
     fn buffer(&self, n: usize) -> Vec<f64> {
         let mut pool = self.pool.lock().expect("no panic");
-        match pool.iter().position(|b| b.len() >= n) {
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.len() >= n)
+            .min_by_key(|(_, b)| b.len())
+            .map(|(i, _)| i);
+        match best {
             Some(i) => {
                 let mut buffer = pool.swap_remove(i);
                 buffer.truncate(n);
@@ -568,21 +596,25 @@ impl<'a> ArrayEvaluator<'a> {
             return Ok(base);
         }
         let mut values = self.buffer(base.values.len());
-        let mut errors = self.buffer(base.errors.len());
         values
             .par_iter_mut()
             .zip(&base.values)
             .for_each(|(v, b)| *v = scale * b);
-        errors
-            .par_iter_mut()
-            .zip(&base.errors)
-            .for_each(|(v, b)| *v = scale.abs() * b);
+        let mut errors = Vec::new();
+        if !base.errors.is_empty() {
+            errors = self.buffer(base.errors.len());
+            errors
+                .par_iter_mut()
+                .zip(&base.errors)
+                .for_each(|(v, b)| *v = scale.abs() * b);
+        }
         Ok(Arc::new(Array {
             signature: base.signature.clone(),
             sizes: base.sizes.clone(),
             values,
             errors,
             method: base.method,
+            has_errors: base.has_errors,
         }))
     }
 
@@ -593,12 +625,13 @@ impl<'a> ArrayEvaluator<'a> {
             array.values[0] = v;
             array.errors[0] = err;
             array.method = used;
+            array.has_errors = err != 0.0;
             return Ok(());
         }
         let sizes = array.sizes.clone();
         let signature = array.signature.clone();
         let strides = Array::strides(&sizes);
-        let worst: Mutex<Used> = Mutex::new(Used::Given);
+        let worst: Mutex<(Used, bool)> = Mutex::new((Used::Given, false));
         array
             .values
             .par_chunks_mut(strides[0])
@@ -608,6 +641,7 @@ impl<'a> ArrayEvaluator<'a> {
                 let mut tuple = vec![0usize; sizes.len()];
                 tuple[0] = first;
                 let mut method = Used::Given;
+                let mut any_error = false;
                 let mut visit = |tuple: &[usize]| -> Result<(), EvalError> {
                     if !self.active(tuple) {
                         return Ok(());
@@ -617,14 +651,15 @@ impl<'a> ArrayEvaluator<'a> {
                     values[offset] = v;
                     errors[offset] = err;
                     method = method.max(used);
+                    any_error |= err != 0.0;
                     Ok(())
                 };
                 increasing_tuples(&mut tuple, 1, &sizes, &signature, &mut visit)?;
                 let mut w = worst.lock().expect("no panic");
-                *w = (*w).max(method);
+                *w = (w.0.max(method), w.1 || any_error);
                 Ok(())
             })?;
-        array.method = worst.into_inner().expect("no panic");
+        (array.method, array.has_errors) = worst.into_inner().expect("no panic");
         Ok(())
     }
 
@@ -675,7 +710,7 @@ impl<'a> ArrayEvaluator<'a> {
                 let value = out[0];
                 let mut error = 0.0;
                 for (k, (a, p)) in inputs.iter().enumerate() {
-                    let err = a.errors[p.index(tuple)];
+                    let err = a.error(p.index(tuple));
                     if err > 0.0 {
                         shifted.clear();
                         shifted.extend_from_slice(scalars);
@@ -714,88 +749,115 @@ impl<'a> ArrayEvaluator<'a> {
         // Node by node over one chunk of entries; `shift` adds an input's error.
         let chunk = |offset: usize, out: &mut [f64], shift: Option<ScalarId>| {
             let len = out.len();
-            let mut done: Vec<Vec<f64>> = Vec::with_capacity(nodes.len());
+            let mut done: Vec<Column> = Vec::with_capacity(nodes.len());
             for &id in &nodes {
-                let v: Vec<f64> = match arena.node(id) {
-                    Node::Const(c) => vec![*c; len],
-                    Node::Atom(_) => vec![f64::NAN; len],
+                let column = match arena.node(id) {
+                    Node::Const(c) => Column::Number(*c),
+                    Node::Atom(_) => Column::Number(f64::NAN),
                     Node::Scalar(s) => {
                         let a = &inputs.iter().find(|(t, _)| t == s).expect("an input").1;
                         let shifted = shift == Some(*s);
-                        if a.values.len() == 1 {
-                            vec![a.values[0] + if shifted { a.errors[0] } else { 0.0 }; len]
-                        } else if shifted {
-                            a.values[offset..offset + len]
-                                .iter()
-                                .zip(&a.errors[offset..offset + len])
-                                .map(|(v, e)| v + e)
-                                .collect()
-                        } else {
-                            a.values[offset..offset + len].to_vec()
+                        match (a.values.len() == 1, shifted) {
+                            (true, false) => Column::Number(a.values[0]),
+                            (true, true) => Column::Number(a.values[0] + a.error(0)),
+                            (false, false) => Column::Slice(&a.values[offset..offset + len]),
+                            (false, true) => Column::Owned(
+                                a.values[offset..offset + len]
+                                    .iter()
+                                    .zip(&a.errors[offset..offset + len])
+                                    .map(|(v, e)| v + e)
+                                    .collect(),
+                            ),
                         }
                     }
-                    Node::Apply { f, order, arg } => {
-                        done[slot[arg]].iter().map(|&x| f.eval(*order, x)).collect()
-                    }
+                    Node::Apply { f, order, arg } => match &done[slot[arg]] {
+                        Column::Number(x) => Column::Number(f.eval(*order, *x)),
+                        column => {
+                            Column::Owned((0..len).map(|k| f.eval(*order, column.at(k))).collect())
+                        }
+                    },
                     Node::Sum { constant, terms } => {
                         let mut acc = vec![*constant; len];
                         for (t, c) in terms.iter() {
-                            for (a, x) in acc.iter_mut().zip(&done[slot[t]]) {
-                                *a += c * x;
-                            }
+                            done[slot[t]].add_scaled(&mut acc, *c);
                         }
-                        acc
+                        Column::Owned(acc)
                     }
                     Node::Product { factors } => {
                         let mut acc = vec![1.0; len];
                         for (f, p) in factors.iter() {
-                            for (a, x) in acc.iter_mut().zip(&done[slot[f]]) {
-                                *a *= crate::ir::power(*x, *p);
-                            }
+                            done[slot[f]].multiply_power(&mut acc, *p);
                         }
-                        acc
+                        Column::Owned(acc)
                     }
                 };
-                done.push(v);
+                done.push(column);
             }
-            out.copy_from_slice(&done[slot[&e]]);
+            let root = &done[slot[&e]];
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = root.at(k);
+            }
         };
+        // The entries to compute: for a template over two members of one space, the pairs
+        // `i < j` of each row; otherwise everything, in chunks.
+        let pairs = array.signature.len() == 2 && array.signature[0].0 == array.signature[1].0;
+        let n = array.sizes.first().copied().unwrap_or(1);
         const CHUNK: usize = 4096;
+        let segment = if pairs { n } else { CHUNK };
+        let range = |k: usize, len: usize| if pairs { (k + 1).min(len)..len } else { 0..len };
         let mut values = std::mem::take(&mut array.values);
         values
-            .par_chunks_mut(CHUNK)
+            .par_chunks_mut(segment)
             .enumerate()
-            .for_each(|(k, out)| chunk(k * CHUNK, out, None));
+            .for_each(|(k, out)| {
+                let r = range(k, out.len());
+                chunk(k * segment + r.start, &mut out[r], None)
+            });
         let mut errors = std::mem::take(&mut array.errors);
-        errors.iter_mut().for_each(|x| *x = 0.0);
-        for (s, a) in &inputs {
-            if a.errors.iter().any(|&x| x > 0.0) {
-                errors
-                    .par_chunks_mut(CHUNK)
-                    .zip(values.par_chunks(CHUNK))
-                    .enumerate()
-                    .for_each(|(k, (err, value))| {
-                        let mut shifted = vec![0.0; err.len()];
-                        chunk(k * CHUNK, &mut shifted, Some(*s));
-                        for ((e, v), w) in err.iter_mut().zip(value).zip(&shifted) {
-                            *e += (w - v).abs();
-                        }
-                    });
-            }
+        let has_errors = inputs.iter().any(|(_, a)| a.has_errors);
+        errors.par_iter_mut().for_each(|x| *x = 0.0);
+        for (s, _) in inputs.iter().filter(|(_, a)| a.has_errors) {
+            errors
+                .par_chunks_mut(segment)
+                .zip(values.par_chunks(segment))
+                .enumerate()
+                .for_each(|(k, (err, value))| {
+                    let r = range(k, err.len());
+                    let mut shifted = vec![0.0; r.len()];
+                    chunk(k * segment + r.start, &mut shifted, Some(*s));
+                    for ((e, v), w) in err[r.clone()].iter_mut().zip(&value[r]).zip(&shifted) {
+                        *e += (w - v).abs();
+                    }
+                });
         }
-        // Only the entries a template stands for are checked (others stay NaN).
-        let mut tuple = vec![0usize; array.sizes.len()];
-        let strides = Array::strides(&array.sizes);
-        let sizes = array.sizes.clone();
-        let signature = array.signature.clone();
-        let mut check = |t: &[usize]| -> Result<(), EvalError> {
-            if !self.active(t) {
-                return Ok(());
-            }
-            let i: usize = t.iter().zip(&strides).map(|(a, b)| a * b).sum();
-            check_finite(values[i], name, span, t)
-        };
-        increasing_tuples(&mut tuple, 0, &sizes, &signature, &mut check)?;
+        // Only the entries a template stands for are checked (the others hold anything).
+        if pairs {
+            values
+                .par_chunks(n)
+                .enumerate()
+                .try_for_each(|(i, row)| -> Result<(), EvalError> {
+                    for (j, &v) in row.iter().enumerate().skip(i + 1) {
+                        if self.active(&[i, j]) {
+                            check_finite(v, name, span, &[i, j])?;
+                        }
+                    }
+                    Ok(())
+                })?;
+        } else {
+            let mut tuple = vec![0usize; array.sizes.len()];
+            let strides = Array::strides(&array.sizes);
+            let sizes = array.sizes.clone();
+            let signature = array.signature.clone();
+            let mut check = |t: &[usize]| -> Result<(), EvalError> {
+                if !self.active(t) {
+                    return Ok(());
+                }
+                let i: usize = t.iter().zip(&strides).map(|(a, b)| a * b).sum();
+                check_finite(values[i], name, span, t)
+            };
+            increasing_tuples(&mut tuple, 0, &sizes, &signature, &mut check)?;
+        }
+        array.has_errors = has_errors;
         array.values = values;
         array.errors = errors;
         array.method = inputs
@@ -879,7 +941,7 @@ impl<'a> ArrayEvaluator<'a> {
                 let i = p.index(tuple);
                 Value {
                     value: a.values[i],
-                    error: a.errors[i],
+                    error: a.error(i),
                     method: a.method,
                 }
             };
@@ -930,10 +992,13 @@ impl<'a> ArrayEvaluator<'a> {
             return None;
         }
         let call = |f: ExprId| -> Option<(Builtin, u32, AtomId, f64)> {
-            let Node::Apply { f, order, arg } = arena.node(f) else {
-                return None;
+            let (f, order, arg) = match arena.node(f) {
+                Node::Apply { f, order, arg } => (*f, *order, *arg),
+                // A bare atom (or a multiple of one): the identity.
+                Node::Atom(_) | Node::Sum { .. } => (Builtin::Id, 0, f),
+                _ => return None,
             };
-            let (atom, coefficient) = match arena.node(*arg) {
+            let (atom, coefficient) = match arena.node(arg) {
                 Node::Atom(a) => (*a, 1.0),
                 Node::Sum { constant, terms } if *constant == 0.0 && terms.len() == 1 => {
                     match arena.node(terms[0].0) {
@@ -943,13 +1008,12 @@ impl<'a> ArrayEvaluator<'a> {
                 }
                 _ => return None,
             };
-            Some((*f, *order, atom, coefficient))
+            Some((f, order, atom, coefficient))
         };
         let (f, f_order, a, alpha) = call(factors[0].0)?;
         let (g, g_order, b, beta) = call(factors[1].0)?;
         let map = closed_form_pair((f, f_order), (g, g_order))?;
-        let cov = |x: AtomId, y: AtomId| self.hat_covariance_task(x, y);
-        let (aa, bb, ab) = (cov(a, a)?, cov(b, b)?, cov(a, b)?);
+        let law = self.pair_law(a, b)?;
         let (sa, sb) = (
             &self.atom_signature[a.0 as usize],
             &self.atom_signature[b.0 as usize],
@@ -965,9 +1029,38 @@ impl<'a> ArrayEvaluator<'a> {
             alpha,
             beta,
             a_first: sa[0] < sb[0],
-            aa: self.arrays[&aa].clone(),
-            bb: self.arrays[&bb].clone(),
-            ab: self.arrays[&ab].clone(),
+            law,
+        })
+    }
+
+    /// Where the joint law of two centered atoms standing for one member each is: the
+    /// covariance arrays of a ZHat family, or the data of an initial group.
+    fn pair_law(&self, a: AtomId, b: AtomId) -> Option<PairLaw> {
+        let cov = |x: AtomId, y: AtomId| self.hat_covariance_task(x, y);
+        if let (Some(aa), Some(bb), Some(ab)) = (cov(a, a), cov(b, b), cov(a, b)) {
+            return Some(PairLaw::Arrays {
+                aa: self.arrays[&aa].clone(),
+                bb: self.arrays[&bb].clone(),
+                ab: self.arrays[&ab].clone(),
+            });
+        }
+        let (Some((g, m)), Some((h, k))) =
+            (self.atom_group[a.0 as usize], self.atom_group[b.0 as usize])
+        else {
+            return None;
+        };
+        let data = &self.parallel.groups[g];
+        if g != h || data.mean.iter().any(|&x| x != 0.0) {
+            return None;
+        }
+        let line = |m: usize| match data.rows[m].terms[..] {
+            [(_, _, stride)] => Some((data.rows[m].offset, stride)),
+            _ => None,
+        };
+        Some(PairLaw::Group {
+            covariance: data.covariance.clone(),
+            a: line(m)?,
+            b: line(k)?,
         })
     }
 
@@ -986,10 +1079,9 @@ impl<'a> ArrayEvaluator<'a> {
             alpha,
             beta,
             a_first,
-            aa,
-            bb,
-            ab,
+            law,
         } = kernel;
+        let any_error = std::sync::atomic::AtomicBool::new(false);
         array
             .values
             .par_chunks_mut(n)
@@ -1001,19 +1093,19 @@ impl<'a> ArrayEvaluator<'a> {
                         continue;
                     }
                     let (ia, ib) = if *a_first { (i, j) } else { (j, i) };
-                    let q1 = alpha * aa.values[ia] * alpha;
-                    let q2 = beta * bb.values[ib] * beta;
-                    let c = alpha * ab.values[i * n + j] * beta;
-                    let v = map(q1, q2, c);
+                    let (qa, qb, cab, error) = law.at(ia, ib, i * n + j);
+                    let v = map(alpha * qa * alpha, beta * qb * beta, alpha * cab * beta);
                     check_finite(v, name, span, &[i, j])?;
                     values[j] = v;
-                    errors[j] = aa.errors[ia].abs()
-                        + bb.errors[ib].abs()
-                        + 2.0 * ab.errors[i * n + j].abs();
+                    errors[j] = error;
+                    if error != 0.0 {
+                        any_error.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
                 Ok(())
             })?;
         array.method = Used::ClosedForm;
+        array.has_errors = any_error.into_inner();
         Ok(array)
     }
 
@@ -1212,7 +1304,7 @@ impl<'a> ArrayEvaluator<'a> {
                     .get(r.row(tuple), s.row(tuple)),
                 LawSource::Array(array, p) => {
                     let i = p.index(tuple);
-                    error += array.errors[i].abs();
+                    error += array.error(i).abs();
                     array.values[i]
                 }
             };
@@ -1299,7 +1391,7 @@ impl<'a> ArrayEvaluator<'a> {
                         name: program.display_name(output.index()),
                         value: Value {
                             value: a.values[0],
-                            error: a.errors[0],
+                            error: a.error(0),
                             method: a.method,
                         },
                     });
@@ -1435,7 +1527,7 @@ impl<'a> ArrayEvaluator<'a> {
                     .map(|(&k, &stride)| t[k] * stride)
                     .sum();
                 values[flat] = array.values[i];
-                errors[flat] = array.errors[i];
+                errors[flat] = array.error(i);
                 Ok(())
             };
             let mut tuple = vec![0; reps.len()];
@@ -1452,6 +1544,54 @@ impl<'a> ArrayEvaluator<'a> {
     }
 }
 
+/// Values of one node over a chunk of entries.
+enum Column<'a> {
+    Number(f64),
+    Slice(&'a [f64]),
+    Owned(Vec<f64>),
+}
+
+impl Column<'_> {
+    fn at(&self, k: usize) -> f64 {
+        match self {
+            Column::Number(x) => *x,
+            Column::Slice(v) => v[k],
+            Column::Owned(v) => v[k],
+        }
+    }
+
+    fn values(&self) -> Option<&[f64]> {
+        match self {
+            Column::Number(_) => None,
+            Column::Slice(v) => Some(v),
+            Column::Owned(v) => Some(v),
+        }
+    }
+
+    /// `acc += c · self`.
+    fn add_scaled(&self, acc: &mut [f64], c: f64) {
+        match self.values() {
+            None => acc.iter_mut().for_each(|a| *a += c * self.at(0)),
+            Some(v) => acc.iter_mut().zip(v).for_each(|(a, x)| *a += c * x),
+        }
+    }
+
+    /// `acc *= self^p`.
+    fn multiply_power(&self, acc: &mut [f64], p: f64) {
+        match (self.values(), p == 1.0) {
+            (None, _) => {
+                let x = crate::ir::power(self.at(0), p);
+                acc.iter_mut().for_each(|a| *a *= x);
+            }
+            (Some(v), true) => acc.iter_mut().zip(v).for_each(|(a, x)| *a *= x),
+            (Some(v), false) => acc
+                .iter_mut()
+                .zip(v)
+                .for_each(|(a, x)| *a *= crate::ir::power(*x, p)),
+        }
+    }
+}
+
 /// A recognized kernel map `E[f(α Ẑ_a) g(β Ẑ_b)]` with the covariance arrays it reads.
 struct PairwiseKernel {
     map: fn(f64, f64, f64) -> f64,
@@ -1459,17 +1599,56 @@ struct PairwiseKernel {
     beta: f64,
     /// Whether `a` stands for the lower member of each pair.
     a_first: bool,
-    aa: Arc<Array>,
-    bb: Arc<Array>,
-    ab: Arc<Array>,
+    law: PairLaw,
+}
+
+/// The joint law of the two atoms of a [`PairwiseKernel`].
+enum PairLaw {
+    /// ZHat atoms: `Var Ẑ_a`, `Var Ẑ_b` per member, `Cov` per pair.
+    Arrays {
+        aa: Arc<Array>,
+        bb: Arc<Array>,
+        ab: Arc<Array>,
+    },
+    /// Initial atoms: rows `offset + stride · member` of the group's covariance.
+    Group {
+        covariance: ir::GroupCovariance,
+        a: (usize, usize),
+        b: (usize, usize),
+    },
+}
+
+impl PairLaw {
+    /// `(Var a, Var b, Cov(a, b), error)` with `a` standing for member `ia`, `b` for `ib`;
+    /// `pair` is the entry of the pair in a 2-D array.
+    fn at(&self, ia: usize, ib: usize, pair: usize) -> (f64, f64, f64, f64) {
+        match self {
+            PairLaw::Arrays { aa, bb, ab } => (
+                aa.values[ia],
+                bb.values[ib],
+                ab.values[pair],
+                aa.error(ia).abs() + bb.error(ib).abs() + 2.0 * ab.error(pair).abs(),
+            ),
+            PairLaw::Group { covariance, a, b } => {
+                let (ra, rb) = (a.0 + a.1 * ia, b.0 + b.1 * ib);
+                (
+                    covariance.get(ra, ra),
+                    covariance.get(rb, rb),
+                    covariance.get(ra, rb),
+                    0.0,
+                )
+            }
+        }
+    }
 }
 
 /// `(q1, q2, c) ↦ E[f(u) g(v)]` for zero-mean `(u, v)` with variances `q1, q2` and
 /// covariance `c`, where the closed-form tables cover the pair.
 fn closed_form_pair(f: (Builtin, u32), g: (Builtin, u32)) -> Option<fn(f64, f64, f64) -> f64> {
     use crate::eval::closed_form as cf;
-    use Builtin::{Erf, Relu, Step};
+    use Builtin::{Erf, Id, Relu, Step};
     Some(match (f, g) {
+        ((Id, 0), (Id, 0)) => |_, _, c| c,
         ((Relu, 0), (Relu, 0)) => cf::relu_relu,
         ((Step, 0), (Step, 0)) => cf::step_step,
         ((Relu, 0), (Step, 0)) => cf::relu_step,
