@@ -46,10 +46,11 @@
 //! # Speed (2 cores shared with other engineers' builds: figures vary by 2×)
 //!
 //! Benchmark `benches/kernel_map.rs`: N = 1000 inputs (q ∈ [0.5, 2], correlations over
-//! (−0.8, 1), a tenth above 0.9), setup plus the whole matrix. Criterion, while another
-//! `rustc` held one core: tanh 102 ms, tanh′ 90 ms, both 163 ms. Best runs with both cores
-//! free: tanh 43 ms, tanh′ 57 ms (setup 15–20 ms of each; 17 terms per pair on average,
-//! 50–100 ns per pair). So the target (both well under 100 ms) is met only on an idle machine.
+//! (−0.8, 1), a tenth above 0.9), setup plus the whole matrix. Criterion at load average
+//! 3.7–4 (other `rustc`s running): tanh 76 ms, tanh′ 47 ms, both in one iteration 159 ms.
+//! Best runs at load ~2.5: tanh 43 ms, tanh′ 57 ms (setup 15–20 ms of each; 17 terms per
+//! pair on average, 60–100 ns per pair on one core). So the target (both well under 100 ms)
+//! is met only when the two cores are free.
 //! Setup per input: ~20 µs at q ≈ 1, ~1.5 ms at q = 5, ~10 ms at q = 50 (more coefficients on
 //! finer grids). Pairs near `|ρ| = 1` with both q large: 0.3 µs at q = 5, 1 µs at q = 20
 //! (still Mehler); at q = 50 the direct rule, 10 µs at ρ = 1 and ~170 µs at ρ = 0.999.
