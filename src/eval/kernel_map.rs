@@ -85,6 +85,18 @@ pub enum KernelMapError {
         /// The largest variance supported for this function.
         limit: f64,
     },
+    /// The variance is so large that `f(√q ·)` turns on a scale too fine for the coefficient
+    /// grids (memory and time grow like `q`).
+    TooSharp {
+        /// The built-in.
+        builtin: Builtin,
+        /// Its derivative order.
+        order: u32,
+        /// The offending variance.
+        variance: f64,
+        /// The largest variance supported.
+        limit: f64,
+    },
     /// A variance is negative, NaN or infinite.
     BadVariance {
         /// Index of the input.
@@ -107,6 +119,11 @@ impl fmt::Display for KernelMapError {
                 "{} of derivative order {order} grows too fast for variance {variance} (at most {limit} supported)",
                 builtin.name()
             ),
+            KernelMapError::TooSharp { builtin, order, variance, limit } => write!(
+                out,
+                "{} of derivative order {order} at variance {variance} varies on too fine a scale (at most {limit} supported)",
+                builtin.name()
+            ),
             KernelMapError::BadVariance { index, value } => {
                 write!(out, "variance {index} is {value}: it must be finite and non-negative")
             }
@@ -118,6 +135,9 @@ impl std::error::Error for KernelMapError {}
 
 /// Largest variance accepted for `exp` (its second moment is `e^{2q}`).
 const EXP_VARIANCE_LIMIT: f64 = 60.0;
+/// Largest variance accepted for the other non-linear functions (4× the range tested; the
+/// coefficient tables of one input then take up to ~20 MB).
+const VARIANCE_LIMIT: f64 = 200.0;
 /// Relative size of Hermite coefficients indistinguishable from rounding.
 const NOISE: f64 = 16.0 * f64::EPSILON;
 /// Most Hermite coefficients kept per input.
@@ -205,6 +225,8 @@ impl Smooth {
             Builtin::Sigmoid | Builtin::Softplus => PI,
             Builtin::Erf => 1.5,
             Builtin::Gelu => 2.0,
+            // Linear: no scale at all.
+            Builtin::Id => f64::INFINITY,
             _ => 4.0,
         }
     }
@@ -662,6 +684,15 @@ impl SmoothKernelMap {
                         order: s.order,
                         variance: value,
                         limit: EXP_VARIANCE_LIMIT,
+                    });
+                }
+                let linear = matches!(s.form, Form::Zero) || s.builtin == Builtin::Id;
+                if !linear && value > VARIANCE_LIMIT {
+                    return Err(KernelMapError::TooSharp {
+                        builtin: s.builtin,
+                        order: s.order,
+                        variance: value,
+                        limit: VARIANCE_LIMIT,
                     });
                 }
             }
@@ -1222,6 +1253,17 @@ mod tests {
             Err(KernelMapError::BadVariance { index: 1, .. })
         ));
         assert!(SmoothKernelMap::new(TANH, TANH, &[f64::NAN]).is_err());
+        assert!(matches!(
+            SmoothKernelMap::new(TANH, (Builtin::Id, 0), &[1e4]),
+            Err(KernelMapError::TooSharp {
+                builtin: Builtin::Tanh,
+                ..
+            })
+        ));
+        // The identity at any variance: E[u v] = c.
+        let map = SmoothKernelMap::new((Builtin::Id, 0), (Builtin::Id, 0), &[1e4, 2e4]).unwrap();
+        let (v, _) = map.pair(0, 1, 1e4);
+        assert!((v / 1e4 - 1.0).abs() < 1e-13, "{v}");
         let e = SmoothKernelMap::new((Builtin::Step, 0), TANH, &[1.0]).unwrap_err();
         assert!(e.to_string().contains("not smooth"), "{e}");
         // exp with moderate variance works: E[e^u e^v] = e^{(q1 + q2)/2 + c}.
