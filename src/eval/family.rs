@@ -1012,7 +1012,6 @@ impl<'a> ArrayEvaluator<'a> {
         };
         let (f, f_order, a, alpha) = call(factors[0].0)?;
         let (g, g_order, b, beta) = call(factors[1].0)?;
-        let map = closed_form_pair((f, f_order), (g, g_order))?;
         let law = self.pair_law(a, b)?;
         let (sa, sb) = (
             &self.atom_signature[a.0 as usize],
@@ -1024,6 +1023,10 @@ impl<'a> ArrayEvaluator<'a> {
         if signature.len() != 2 || !signature.contains(&sa[0]) || !signature.contains(&sb[0]) {
             return None;
         }
+        let map = match closed_form_pair((f, f_order), (g, g_order)) {
+            Some(map) => PairMap::Closed(map),
+            None => self.smooth_map((f, f_order), alpha, (g, g_order), beta, &law)?,
+        };
         Some(PairwiseKernel {
             map,
             alpha,
@@ -1031,6 +1034,43 @@ impl<'a> ArrayEvaluator<'a> {
             a_first: sa[0] < sb[0],
             law,
         })
+    }
+
+    /// The Mehler-series kernel map of two smooth functions over the members' variances (one
+    /// table when both sides have the same variances, as a layer's two members do).
+    fn smooth_map(
+        &self,
+        f: (Builtin, u32),
+        alpha: f64,
+        g: (Builtin, u32),
+        beta: f64,
+        law: &PairLaw,
+    ) -> Option<PairMap> {
+        let n = match law {
+            PairLaw::Arrays { aa, .. } => aa.values.len(),
+            PairLaw::Group { .. } => self.parallel.spaces.first()?.size,
+        };
+        // Members outside a tile hold no variance: 0 keeps the table finite.
+        let variance = |side: usize, m: usize| -> f64 {
+            if !self.active(&[m]) {
+                return 0.0;
+            }
+            let (qa, qb, _, _) = law.at(m, m, 0);
+            if side == 0 {
+                alpha * qa * alpha
+            } else {
+                beta * qb * beta
+            }
+        };
+        let va: Vec<f64> = (0..n).map(|m| variance(0, m)).collect();
+        let vb: Vec<f64> = (0..n).map(|m| variance(1, m)).collect();
+        let (variances, b_offset) = if va == vb {
+            (va, 0)
+        } else {
+            ([va, vb].concat(), n)
+        };
+        let map = super::kernel_map::SmoothKernelMap::new(f, g, &variances).ok()?;
+        Some(PairMap::Smooth { map, b_offset })
     }
 
     /// Where the joint law of two centered atoms standing for one member each is: the
@@ -1093,8 +1133,17 @@ impl<'a> ArrayEvaluator<'a> {
                         continue;
                     }
                     let (ia, ib) = if *a_first { (i, j) } else { (j, i) };
-                    let (qa, qb, cab, error) = law.at(ia, ib, i * n + j);
-                    let v = map(alpha * qa * alpha, beta * qb * beta, alpha * cab * beta);
+                    let (qa, qb, cab, law_error) = law.at(ia, ib, i * n + j);
+                    let (v, error) = match map {
+                        PairMap::Closed(map) => (
+                            map(alpha * qa * alpha, beta * qb * beta, alpha * cab * beta),
+                            law_error,
+                        ),
+                        PairMap::Smooth { map, b_offset } => {
+                            let (v, bound) = map.pair(ia, b_offset + ib, alpha * cab * beta);
+                            (v, bound + law_error)
+                        }
+                    };
                     check_finite(v, name, span, &[i, j])?;
                     values[j] = v;
                     errors[j] = error;
@@ -1104,7 +1153,10 @@ impl<'a> ArrayEvaluator<'a> {
                 }
                 Ok(())
             })?;
-        array.method = Used::ClosedForm;
+        array.method = match map {
+            PairMap::Closed(_) => Used::ClosedForm,
+            PairMap::Smooth { .. } => Used::Quadrature,
+        };
         array.has_errors = any_error.into_inner();
         Ok(array)
     }
@@ -1592,9 +1644,21 @@ impl Column<'_> {
     }
 }
 
+/// How a [`PairwiseKernel`] maps a pair's law to its expectation.
+enum PairMap {
+    /// A closed form of `(q1, q2, c)`.
+    Closed(fn(f64, f64, f64) -> f64),
+    /// The Mehler series of smooth functions, with an error bound; the `b` side's variances
+    /// start at `b_offset` in its table.
+    Smooth {
+        map: super::kernel_map::SmoothKernelMap,
+        b_offset: usize,
+    },
+}
+
 /// A recognized kernel map `E[f(α Ẑ_a) g(β Ẑ_b)]` with the covariance arrays it reads.
 struct PairwiseKernel {
-    map: fn(f64, f64, f64) -> f64,
+    map: PairMap,
     alpha: f64,
     beta: f64,
     /// Whether `a` stands for the lower member of each pair.

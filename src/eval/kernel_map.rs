@@ -665,7 +665,13 @@ fn expansions(s: &Smooth, partner: &Smooth, variances: &[f64]) -> Vec<Expansion>
 }
 
 impl SmoothKernelMap {
-    /// `f`, `g`: (builtin, derivative order); `variances`: `q_i ≥ 0` per input.
+    /// `f`, `g`: (builtin, derivative order); `variances`: `q_i ≥ 0` per input (`q_i = 0` is a
+    /// deterministic input: `E[f(0) g(v)] = f(0) E[g(v)]`). Computes each input's Hermite
+    /// coefficients, in parallel.
+    ///
+    /// Errors: a function that is not smooth on the real line (relu, step, abs, sign, log,
+    /// sqrt; relu″ and other vanishing derivatives are fine), `exp` at a variance above 60,
+    /// any non-linear function at a variance above 200, a negative or non-finite variance.
     pub fn new(
         f: (Builtin, u32),
         g: (Builtin, u32),
@@ -1137,6 +1143,7 @@ mod tests {
             (TANH1, TANH1),
             (SIGMOID, SIGMOID),
             (GELU, TANH),
+            (SIN, SIN),
         ] {
             let map = SmoothKernelMap::new(f, g, &variances).unwrap();
             let (fs, gs) = (
