@@ -189,6 +189,9 @@ fn run(cli: Cli) -> Result<(), Reported> {
             let (name, bytes) = read_input(&file)?;
             let options = LowerOptions {
                 max_instructions,
+                // The summary describes families over parallel index spaces as `eval` sees
+                // them, lowered by representatives; JSON and DOT show every instruction.
+                parallel: !dot && matches!(format, Format::Text),
                 ..lower_options(&file)
             };
             let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;

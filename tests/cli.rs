@@ -82,6 +82,19 @@ fn json_output_is_the_ir() {
 }
 
 #[test]
+fn check_lowers_a_parallel_index_space_by_representatives() {
+    // 100,000 inputs, one Moment per pair: 10¹⁰ instructions unrolled, 7 by representatives.
+    let program = "vector h[i in 0..100000] ~ N(0, 1)\nfor i in 0..100000, j in 0..100000 { K[i, j] = mean(h[i] * h[j]) }\noutput K\n";
+    let out = tpc(&["check", "-"], program);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("parallel     an index space of 100000 members, lowered by its first 2"),
+        "{text}"
+    );
+}
+
+#[test]
 fn dot_output_is_a_graph() {
     let out = tpc(&["check", "--dot", "-"], VALID);
     assert_eq!(out.status.code(), Some(0));
@@ -93,7 +106,9 @@ fn dot_output_is_a_graph() {
 
 #[test]
 fn the_instruction_limit_is_configurable() {
-    let program = "vector x[i in 0..100] ~ N(0, 1)\n";
+    // `x[i - 1]` makes `i` sequential: the family is unrolled (a parallel one would be lowered
+    // by two representatives, far below any limit).
+    let program = "vector x[i in 0..100] ~ N(0, 1)\nfor i in 1..100 { y[i] = x[i] * x[i - 1] }\n";
     let out = tpc(&["check", "--max-instructions", "50", "-"], program);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8(out.stderr).unwrap().contains("E0140"));

@@ -96,6 +96,11 @@ impl Program {
                 Op::ScalarOp { .. } => s.scalar_ops += 1,
             }
         }
+        s.parallel = self
+            .parallel
+            .iter()
+            .flat_map(|p| p.spaces.iter().map(|s| (s.size, s.representatives)))
+            .collect();
         s.outputs = self
             .outputs
             .iter()
@@ -139,6 +144,8 @@ pub struct Summary {
     pub families: Vec<(String, usize)>,
     /// The outputs.
     pub outputs: Vec<String>,
+    /// Parallel index spaces lowered by representatives: (members, representatives).
+    pub parallel: Vec<(usize, usize)>,
 }
 
 fn list(f: &mut fmt::Formatter<'_>, items: &[String], limit: usize) -> fmt::Result {
@@ -174,6 +181,13 @@ impl fmt::Display for Summary {
             "initial      {} vector(s) in {} Gaussian group(s), {} scalar(s)",
             self.initial_vectors, self.groups, self.initial_scalars
         )?;
+        for (size, representatives) in &self.parallel {
+            writeln!(
+                f,
+                "parallel     an index space of {size} members, lowered by its first {representatives} \
+                 (each stands for every member in the same position; `eval` computes arrays)"
+            )?;
+        }
         writeln!(
             f,
             "instructions {} in all: {} MatMul (W x), {} MatMul (Wᵀ x), {} Nonlin, {} Moment, {} scalar",
