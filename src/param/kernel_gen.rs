@@ -192,52 +192,64 @@ fn write_kernel(spec: &KernelSpec, out: &mut String) -> std::fmt::Result {
         ""
     };
     writeln!(out)?;
-    writeln!(out, "# Forward: x^l = {phi}(h^l).")?;
+    // Layer by layer, each kernel right after its layer's vectors: a layer's arrays die as
+    // soon as the next layer is done (the array evaluator frees them after their last use).
+    writeln!(out, "# Layer 1: x¹ = {phi}(h¹); Σ² = σw² E[x¹ x¹] + σb².")?;
     writeln!(out, "for i in 0..N {{")?;
     writeln!(out, "    x[1, i] = {phi}(h1[i])")?;
     writeln!(out, "}}")?;
-    writeln!(out, "for l in 2..L+1, i in 0..N {{")?;
-    writeln!(out, "    h[l, i] = W[l] @ x[l - 1, i]{plus_bias}")?;
-    writeln!(out, "    x[l, i] = {phi}(h[l, i])")?;
-    writeln!(out, "}}")?;
-    writeln!(out)?;
+    writeln!(out, "for i in 0..N, j in 0..N {{")?;
     if spec.ntk {
-        writeln!(
-            out,
-            "# The NNGP recursion: Σ¹ is the covariance of h¹, Σ^(l+1) a moment of x^l."
-        )?;
-        writeln!(out, "for i in 0..N, j in 0..N {{")?;
         writeln!(out, "    Sigma[1, i, j] = mean(h1[i] * h1[j])")?;
-        writeln!(out, "}}")?;
-    } else {
-        writeln!(out, "# The NNGP recursion: Σ^(l+1) is a moment of x^l.")?;
     }
-    writeln!(out, "for l in 2..L+2, i in 0..N, j in 0..N {{")?;
     writeln!(
         out,
-        "    Sigma[l, i, j] = sw2 * mean(x[l - 1, i] * x[l - 1, j]) + sb2"
+        "    Sigma[2, i, j] = sw2 * mean(x[1, i] * x[1, j]) + sb2"
     )?;
-    writeln!(out, "}}")?;
     if spec.ntk {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "# The NTK recursion (layer 1's pre-activation is h1, the others h[l])."
-        )?;
-        writeln!(out, "for i in 0..N, j in 0..N {{")?;
         writeln!(out, "    Theta[1, i, j] = Sigma[1, i, j]")?;
         writeln!(
             out,
             "    Theta[2, i, j] = Sigma[2, i, j] + sw2 * mean({phi}'(h1[i]) * {phi}'(h1[j])) * Theta[1, i, j]"
         )?;
-        writeln!(out, "}}")?;
-        writeln!(out, "for l in 2..L+1, i in 0..N, j in 0..N {{")?;
+    }
+    writeln!(out, "}}")?;
+    writeln!(out)?;
+    if spec.ntk {
         writeln!(
             out,
-            "    Theta[l + 1, i, j] = Sigma[l + 1, i, j] + sw2 * mean({phi}'(h[l, i]) * {phi}'(h[l, j])) * Theta[l, i, j]"
+            "# Layers 2..L: h^l = W^l x^(l-1){}, x^l = {phi}(h^l); Σ^(l+1) = σw² E[x^l x^l] + σb²,",
+            if bias { " + b^l" } else { "" }
         )?;
-        writeln!(out, "}}")?;
+        writeln!(
+            out,
+            "# Θ^(l+1) = Σ^(l+1) + σw² E[{phi}'(h^l) {phi}'(h^l)] Θ^l."
+        )?;
+    } else {
+        writeln!(
+            out,
+            "# Layers 2..L: h^l = W^l x^(l-1){}, x^l = {phi}(h^l); Σ^(l+1) = σw² E[x^l x^l] + σb².",
+            if bias { " + b^l" } else { "" }
+        )?;
     }
+    writeln!(out, "for l in 2..L+1 {{")?;
+    writeln!(out, "    for i in 0..N {{")?;
+    writeln!(out, "        h[l, i] = W[l] @ x[l - 1, i]{plus_bias}")?;
+    writeln!(out, "        x[l, i] = {phi}(h[l, i])")?;
+    writeln!(out, "    }}")?;
+    writeln!(out, "    for i in 0..N, j in 0..N {{")?;
+    writeln!(
+        out,
+        "        Sigma[l + 1, i, j] = sw2 * mean(x[l, i] * x[l, j]) + sb2"
+    )?;
+    if spec.ntk {
+        writeln!(
+            out,
+            "        Theta[l + 1, i, j] = Sigma[l + 1, i, j] + sw2 * mean({phi}'(h[l, i]) * {phi}'(h[l, j])) * Theta[l, i, j]"
+        )?;
+    }
+    writeln!(out, "    }}")?;
+    writeln!(out, "}}")?;
     writeln!(out)?;
     writeln!(out, "for i in 0..N, j in 0..N {{")?;
     writeln!(out, "    NNGP[i, j] = Sigma[L + 1, i, j]")?;
