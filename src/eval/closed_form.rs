@@ -20,6 +20,7 @@ fn normal_pdf(z: f64) -> f64 {
 }
 
 /// The correlation `c/√(q1 q2)` clamped to `[−1, 1]`, or `None` if a variance is zero.
+#[inline]
 fn correlation(q1: f64, q2: f64, c: f64) -> Option<(f64, f64)> {
     let s = (q1 * q2).sqrt();
     (q1 > 0.0 && q2 > 0.0).then(|| (s, (c / s).clamp(-1.0, 1.0)))
@@ -27,6 +28,7 @@ fn correlation(q1: f64, q2: f64, c: f64) -> Option<(f64, f64)> {
 
 /// `E[relu(u) relu(v)] = √(q1 q2)/(2π) (sin θ + (π − θ) cos θ)`, `θ = arccos ρ` (arc-cosine
 /// kernel of degree 1).
+#[inline]
 pub fn relu_relu(q1: f64, q2: f64, c: f64) -> f64 {
     correlation(q1, q2, c).map_or(0.0, |(s, rho)| {
         let theta = rho.acos();
@@ -35,11 +37,13 @@ pub fn relu_relu(q1: f64, q2: f64, c: f64) -> f64 {
 }
 
 /// `E[step(u) step(v)] = (π − θ)/(2π)` (arc-cosine kernel of degree 0); 0 if a variance is 0.
+#[inline]
 pub fn step_step(q1: f64, q2: f64, c: f64) -> f64 {
     correlation(q1, q2, c).map_or(0.0, |(_, rho)| (PI - rho.acos()) / (2.0 * PI))
 }
 
 /// `E[relu(u) step(v)] = √q1 (1 + ρ)/(2√(2π))`; 0 if a variance is 0.
+#[inline]
 pub fn relu_step(q1: f64, q2: f64, c: f64) -> f64 {
     correlation(q1, q2, c).map_or(0.0, |(_, rho)| {
         q1.sqrt() * (1.0 + rho) / (2.0 * (2.0 * PI).sqrt())
@@ -47,12 +51,14 @@ pub fn relu_step(q1: f64, q2: f64, c: f64) -> f64 {
 }
 
 /// `E[erf(u) erf(v)] = (2/π) arcsin(2c/√((1 + 2q1)(1 + 2q2)))`.
+#[inline]
 pub fn erf_erf(q1: f64, q2: f64, c: f64) -> f64 {
     let x = 2.0 * c / ((1.0 + 2.0 * q1) * (1.0 + 2.0 * q2)).sqrt();
     2.0 / PI * x.clamp(-1.0, 1.0).asin()
 }
 
 /// `E[erf'(u) erf'(v)] = (4/π)/√((1 + 2q1)(1 + 2q2) − 4c²)`.
+#[inline]
 pub fn erf_prime_erf_prime(q1: f64, q2: f64, c: f64) -> f64 {
     // (1 + 2q1)(1 + 2q2) − 4c², written so that rounding cannot make it negative.
     let det = 1.0 + 2.0 * q1 + 2.0 * q2 + 4.0 * (q1 * q2 - c * c).max(0.0);

@@ -144,15 +144,17 @@ pub struct Tile {
 
 impl Tile {
     /// Whether the members (of the tiled space, in a template's order) are needed for the
-    /// tile: all in `rows ∪ cols`, and with two or more, one in `rows` and one in `cols`.
+    /// tile. A single member always is: per-member quantities cost N, and computing all of
+    /// them keeps every per-member table (a kernel map's Hermite coefficients) the same as for
+    /// the whole matrix. Two or more: all in `rows ∪ cols`, one in `rows` and one in `cols`.
     fn admits(&self, members: impl Iterator<Item = usize> + Clone) -> bool {
-        let inside = |m: usize| self.rows.contains(&m) || self.cols.contains(&m);
-        if !members.clone().all(inside) {
-            return false;
+        if members.clone().count() < 2 {
+            return true;
         }
-        members.clone().count() < 2
-            || (members.clone().any(|m| self.rows.contains(&m))
-                && members.clone().any(|m| self.cols.contains(&m)))
+        let inside = |m: usize| self.rows.contains(&m) || self.cols.contains(&m);
+        members.clone().all(inside)
+            && members.clone().any(|m| self.rows.contains(&m))
+            && members.clone().any(|m| self.cols.contains(&m))
     }
 }
 
@@ -815,7 +817,9 @@ impl<'a> ArrayEvaluator<'a> {
             });
         let mut errors = std::mem::take(&mut array.errors);
         let has_errors = inputs.iter().any(|(_, a)| a.has_errors);
-        errors.par_iter_mut().for_each(|x| *x = 0.0);
+        if has_errors {
+            errors.par_iter_mut().for_each(|x| *x = 0.0);
+        }
         for (s, _) in inputs.iter().filter(|(_, a)| a.has_errors) {
             errors
                 .par_chunks_mut(segment)
@@ -1050,11 +1054,7 @@ impl<'a> ArrayEvaluator<'a> {
             PairLaw::Arrays { aa, .. } => aa.values.len(),
             PairLaw::Group { .. } => self.parallel.spaces.first()?.size,
         };
-        // Members outside a tile hold no variance: 0 keeps the table finite.
         let variance = |side: usize, m: usize| -> f64 {
-            if !self.active(&[m]) {
-                return 0.0;
-            }
             let (qa, qb, _, _) = law.at(m, m, 0);
             if side == 0 {
                 alpha * qa * alpha
@@ -1113,7 +1113,6 @@ impl<'a> ArrayEvaluator<'a> {
         span: Span,
     ) -> Result<Array, FamilyError> {
         let mut array = self.new_array(signature, name)?;
-        let n = array.sizes[0];
         let PairwiseKernel {
             map,
             alpha,
@@ -1121,44 +1120,85 @@ impl<'a> ArrayEvaluator<'a> {
             a_first,
             law,
         } = kernel;
+        use crate::eval::closed_form as cf;
+        let scaled =
+            |q1: f64, q2: f64, c: f64| (alpha * q1 * alpha, beta * q2 * beta, alpha * c * beta);
+        // One loop per map, so that the map is inlined into it.
+        macro_rules! closed {
+            ($f:expr) => {
+                self.pair_loop(&mut array, *a_first, law, name, span, |_, _, q1, q2, c| {
+                    let (q1, q2, c) = scaled(q1, q2, c);
+                    ($f(q1, q2, c), 0.0)
+                })
+            };
+        }
+        match map {
+            PairMap::Closed(ClosedPair::ReluRelu) => closed!(cf::relu_relu),
+            PairMap::Closed(ClosedPair::StepStep) => closed!(cf::step_step),
+            PairMap::Closed(ClosedPair::ReluStep) => closed!(cf::relu_step),
+            PairMap::Closed(ClosedPair::StepRelu) => {
+                closed!(|q1, q2, c| cf::relu_step(q2, q1, c))
+            }
+            PairMap::Closed(ClosedPair::ErfErf) => closed!(cf::erf_erf),
+            PairMap::Closed(ClosedPair::ErfPrime) => closed!(cf::erf_prime_erf_prime),
+            PairMap::Closed(ClosedPair::IdId) => closed!(|_, _, c| c),
+            PairMap::Smooth { map, b_offset } => {
+                self.pair_loop(&mut array, *a_first, law, name, span, |ia, ib, _, _, c| {
+                    map.pair(ia, b_offset + ib, alpha * c * beta)
+                })
+            }
+        }?;
+        array.method = match map {
+            PairMap::Closed(_) => Used::ClosedForm,
+            PairMap::Smooth { .. } => Used::Quadrature,
+        };
+        Ok(array)
+    }
+
+    /// Fills the pairs `i < j` of `array` with `map(ia, ib, Var a, Var b, Cov(a, b))`, where `a`
+    /// stands for member `ia` and `b` for `ib`, in parallel over rows; the error of an entry is
+    /// the map's own plus those of the covariances it read.
+    #[allow(clippy::too_many_arguments)]
+    fn pair_loop(
+        &self,
+        array: &mut Array,
+        a_first: bool,
+        law: &PairLaw,
+        name: &str,
+        span: Span,
+        map: impl Fn(usize, usize, f64, f64, f64) -> (f64, f64) + Sync,
+    ) -> Result<(), FamilyError> {
+        let n = array.sizes[0];
         let any_error = std::sync::atomic::AtomicBool::new(false);
+        let tiled = self.tile.is_some();
         array
             .values
             .par_chunks_mut(n)
             .zip(array.errors.par_chunks_mut(n))
             .enumerate()
             .try_for_each(|(i, (values, errors))| -> Result<(), EvalError> {
+                let mut row_error = false;
                 for j in i + 1..n {
-                    if !self.active(&[i, j]) {
+                    if tiled && !self.active(&[i, j]) {
                         continue;
                     }
-                    let (ia, ib) = if *a_first { (i, j) } else { (j, i) };
+                    let (ia, ib) = if a_first { (i, j) } else { (j, i) };
                     let (qa, qb, cab, law_error) = law.at(ia, ib, i * n + j);
-                    let (v, error) = match map {
-                        PairMap::Closed(map) => (
-                            map(alpha * qa * alpha, beta * qb * beta, alpha * cab * beta),
-                            law_error,
-                        ),
-                        PairMap::Smooth { map, b_offset } => {
-                            let (v, bound) = map.pair(ia, b_offset + ib, alpha * cab * beta);
-                            (v, bound + law_error)
-                        }
-                    };
-                    check_finite(v, name, span, &[i, j])?;
-                    values[j] = v;
-                    errors[j] = error;
-                    if error != 0.0 {
-                        any_error.store(true, std::sync::atomic::Ordering::Relaxed);
+                    let (v, bound) = map(ia, ib, qa, qb, cab);
+                    if !v.is_finite() {
+                        return Err(not_finite(v, name, span, &[i, j]));
                     }
+                    values[j] = v;
+                    errors[j] = bound + law_error;
+                    row_error |= errors[j] != 0.0;
+                }
+                if row_error {
+                    any_error.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
                 Ok(())
             })?;
-        array.method = match map {
-            PairMap::Closed(_) => Used::ClosedForm,
-            PairMap::Smooth { .. } => Used::Quadrature,
-        };
         array.has_errors = any_error.into_inner();
-        Ok(array)
+        Ok(())
     }
 
     /// Groups factors into blocks of possibly correlated atoms (union–find).
@@ -1647,7 +1687,7 @@ impl Column<'_> {
 /// How a [`PairwiseKernel`] maps a pair's law to its expectation.
 enum PairMap {
     /// A closed form of `(q1, q2, c)`.
-    Closed(fn(f64, f64, f64) -> f64),
+    Closed(ClosedPair),
     /// The Mehler series of smooth functions, with an error bound; the `b` side's variances
     /// start at `b_offset` in its table.
     Smooth {
@@ -1706,19 +1746,29 @@ impl PairLaw {
     }
 }
 
-/// `(q1, q2, c) ↦ E[f(u) g(v)]` for zero-mean `(u, v)` with variances `q1, q2` and
-/// covariance `c`, where the closed-form tables cover the pair.
-fn closed_form_pair(f: (Builtin, u32), g: (Builtin, u32)) -> Option<fn(f64, f64, f64) -> f64> {
-    use crate::eval::closed_form as cf;
+/// The pairs `E[f(u) g(v)]` of zero-mean `(u, v)` the closed-form tables cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClosedPair {
+    IdId,
+    ReluRelu,
+    StepStep,
+    ReluStep,
+    StepRelu,
+    ErfErf,
+    ErfPrime,
+}
+
+/// The closed form of `E[f(u) g(v)]`, if the tables cover the pair.
+fn closed_form_pair(f: (Builtin, u32), g: (Builtin, u32)) -> Option<ClosedPair> {
     use Builtin::{Erf, Id, Relu, Step};
     Some(match (f, g) {
-        ((Id, 0), (Id, 0)) => |_, _, c| c,
-        ((Relu, 0), (Relu, 0)) => cf::relu_relu,
-        ((Step, 0), (Step, 0)) => cf::step_step,
-        ((Relu, 0), (Step, 0)) => cf::relu_step,
-        ((Step, 0), (Relu, 0)) => |q1, q2, c| cf::relu_step(q2, q1, c),
-        ((Erf, 0), (Erf, 0)) => cf::erf_erf,
-        ((Erf, 1), (Erf, 1)) => cf::erf_prime_erf_prime,
+        ((Id, 0), (Id, 0)) => ClosedPair::IdId,
+        ((Relu, 0), (Relu, 0)) => ClosedPair::ReluRelu,
+        ((Step, 0), (Step, 0)) => ClosedPair::StepStep,
+        ((Relu, 0), (Step, 0)) => ClosedPair::ReluStep,
+        ((Step, 0), (Relu, 0)) => ClosedPair::StepRelu,
+        ((Erf, 0), (Erf, 0)) => ClosedPair::ErfErf,
+        ((Erf, 1), (Erf, 1)) => ClosedPair::ErfPrime,
         _ => return None,
     })
 }
@@ -1851,10 +1901,17 @@ fn signatures(
     }
 }
 
+#[inline]
 fn check_finite(value: f64, name: &str, span: Span, tuple: &[usize]) -> Result<(), EvalError> {
     if value.is_finite() {
         return Ok(());
     }
+    Err(not_finite(value, name, span, tuple))
+}
+
+/// The error for a value that is NaN or infinite, naming the members of its entry.
+#[cold]
+fn not_finite(value: f64, name: &str, span: Span, tuple: &[usize]) -> EvalError {
     let at = if tuple.is_empty() {
         String::new()
     } else {
@@ -1867,9 +1924,9 @@ fn check_finite(value: f64, name: &str, span: Span, tuple: &[usize]) -> Result<(
                 .join(", ")
         )
     };
-    Err(EvalError::NotFinite {
+    EvalError::NotFinite {
         name: format!("{name}{at}"),
         span,
         value,
-    })
+    }
 }
