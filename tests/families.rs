@@ -332,3 +332,126 @@ fn a_tile_outside_the_index_space_is_an_error() {
         error.message
     );
 }
+
+/// Reference values of the depth-10 kernels on a = √3(1, 0, 0), b = √3(0.6, 0.8, 0), computed
+/// by the NumPy closed-form recursion that kernel-matrix users run (σw² = 2 for relu, 1 for
+/// erf, no bias), quoted to 10 significant digits; the relu NTK diagonal is exactly
+/// (L + 1) Σ¹(a, a) = 11 · 2.
+#[test]
+fn depth_ten_kernels_match_reference_values_with_an_exact_diagonal() {
+    let s = 3f64.sqrt();
+    let x = vec![vec![s, 0.0, 0.0], vec![0.6 * s, 0.8 * s, 0.0]];
+    let cases = [
+        ("relu", 2.0, 1.813222659, 8.716482184),
+        ("erf", 1.0, 0.07802787198, 0.8974814758),
+    ];
+    for (phi, sw2, nngp_ab, ntk_ab) in cases {
+        let source = mlp_program(&x, 10, phi, sw2, None);
+        let out = tpc::evaluate_outputs(
+            source.as_bytes(),
+            &LowerOptions::default(),
+            &EvalOptions::default(),
+            None,
+            None,
+        )
+        .expect("evaluates")
+        .outputs;
+        let (nngp, ntk) = (family(&out, "NNGP"), family(&out, "NTK"));
+        // 10 significant digits quoted: 1e-9 relative.
+        assert!(
+            (nngp.values[[0, 1]] - nngp_ab).abs() <= 1e-9 * nngp_ab,
+            "{phi} NNGP {}",
+            nngp.values[[0, 1]]
+        );
+        assert!(
+            (ntk.values[[0, 1]] - ntk_ab).abs() <= 1e-9 * ntk_ab,
+            "{phi} NTK {}",
+            ntk.values[[0, 1]]
+        );
+        if phi == "relu" {
+            // Exact to rounding: 11 layers of Σ(a, a) = 2 each, relu at correlation exactly 1.
+            assert!(
+                (ntk.values[[0, 0]] - 22.0).abs() <= 4.0 * f64::EPSILON * 22.0,
+                "{}",
+                ntk.values[[0, 0]]
+            );
+            assert!(
+                (nngp.values[[1, 1]] - 2.0).abs() <= 2.0 * f64::EPSILON * 2.0,
+                "{}",
+                nngp.values[[1, 1]]
+            );
+        }
+    }
+}
+
+/// The tanh kernels (no closed form: the Mehler series with its tail bound) against an
+/// independent per-pair recursion by tensor Gauss–Hermite quadrature of degree 200 on each
+/// pair's own 2 × 2 covariance, at depth 3 over inputs of different norms. Degree 200 is
+/// accurate to ~1e-13 here; the tolerance 1e-11 relative leaves room for both methods'
+/// rounding through three layers. The reported error must cover the difference.
+#[test]
+fn tanh_kernels_match_pairwise_gauss_hermite() {
+    let x = random_inputs(8, 3, 5);
+    let depth = 3;
+    let source = mlp_program(&x, depth, "tanh", 1.0, None);
+    let out = tpc::evaluate_outputs(
+        source.as_bytes(),
+        &LowerOptions::default(),
+        &EvalOptions::default(),
+        None,
+        None,
+    )
+    .expect("evaluates")
+    .outputs;
+    let (nngp, ntk) = (family(&out, "NNGP"), family(&out, "NTK"));
+    let rule = tpc::eval::gauss_hermite::hermite(200);
+    let d = x[0].len() as f64;
+    let dot = |i: usize, j: usize| x[i].iter().zip(&x[j]).map(|(a, b)| a * b).sum::<f64>() / d;
+    let e1 = |q: f64, f: &dyn Fn(f64) -> f64| -> f64 {
+        rule.nodes
+            .iter()
+            .zip(&rule.weights)
+            .map(|(z, w)| w * f(q.sqrt() * z))
+            .sum()
+    };
+    let e2 = |q1: f64, q2: f64, c: f64, f: &dyn Fn(f64) -> f64| -> f64 {
+        let a = q1.sqrt();
+        let b = c / a;
+        let r = (q2 - b * b).max(0.0).sqrt();
+        let mut s = 0.0;
+        for (z1, w1) in rule.nodes.iter().zip(&rule.weights) {
+            for (z2, w2) in rule.nodes.iter().zip(&rule.weights) {
+                s += w1 * w2 * f(a * z1) * f(b * z1 + r * z2);
+            }
+        }
+        s
+    };
+    let tanh = |u: f64| u.tanh();
+    let dtanh = |u: f64| 1.0 - u.tanh() * u.tanh();
+    for i in 0..8 {
+        for j in i..8 {
+            let (mut k11, mut k22, mut k12) = (dot(i, i), dot(j, j), dot(i, j));
+            let mut t = k12;
+            for _ in 0..depth {
+                let square = |v: f64| v * v;
+                let (e11, e22) = (e1(k11, &|u| square(tanh(u))), e1(k22, &|u| square(tanh(u))));
+                let e12 = e2(k11, k22, k12, &tanh);
+                let d12 = e2(k11, k22, k12, &dtanh);
+                t = e12 + d12 * t;
+                (k11, k22, k12) = (e11, e22, e12);
+            }
+            for (name, f, want) in [("NNGP", nngp, k12), ("NTK", ntk, t)] {
+                let (got, error) = (f.values[[i, j]], f.errors[[i, j]]);
+                let diff = (got - want).abs();
+                assert!(
+                    diff <= 1e-11 * want.abs().max(1e-3),
+                    "{name}[{i}, {j}]: {got} vs {want}"
+                );
+                assert!(
+                    diff <= error + 1e-13,
+                    "{name}[{i}, {j}]: error {diff:e} above the reported {error:e}"
+                );
+            }
+        }
+    }
+}

@@ -1070,7 +1070,10 @@ impl<'a> ArrayEvaluator<'a> {
             ([va, vb].concat(), n)
         };
         let map = super::kernel_map::SmoothKernelMap::new(f, g, &variances).ok()?;
-        Some(PairMap::Smooth { map, b_offset })
+        Some(PairMap::Smooth {
+            map: Box::new(map),
+            b_offset,
+        })
     }
 
     /// Where the joint law of two centered atoms standing for one member each is: the
@@ -1691,7 +1694,7 @@ enum PairMap {
     /// The Mehler series of smooth functions, with an error bound; the `b` side's variances
     /// start at `b_offset` in its table.
     Smooth {
-        map: super::kernel_map::SmoothKernelMap,
+        map: Box<super::kernel_map::SmoothKernelMap>,
         b_offset: usize,
     },
 }
