@@ -128,9 +128,17 @@ fn write_files(
         crate::Reported
     })?;
     let mut written = Vec::new();
-    let mut write = |file: String, bytes: Vec<u8>| -> Result<(), crate::Reported> {
+    // Each file is written as it is produced, through a buffer (a family may be gigabytes).
+    let mut write = |file: String,
+                     produce: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>|
+     -> Result<(), crate::Reported> {
         let path = dir.join(&file);
-        std::fs::write(&path, bytes).map_err(|e| {
+        let result = std::fs::File::create(&path).and_then(|f| {
+            let mut out = std::io::BufWriter::new(f);
+            produce(&mut out)?;
+            std::io::Write::flush(&mut out)
+        });
+        result.map_err(|e| {
             eprintln!("error: cannot write `{}`: {e}", path.display());
             crate::Reported
         })?;
@@ -138,22 +146,21 @@ fn write_files(
         Ok(())
     };
     for family in &families {
-        let mut values = Vec::new();
-        write_npy(&mut values, &family.values).expect("writing to memory succeeds");
-        write(format!("{}.npy", family.name), values)?;
-        let mut errors = Vec::new();
-        write_npy(&mut errors, &family.errors).expect("writing to memory succeeds");
-        write(format!("{}.errors.npy", family.name), errors)?;
+        write(format!("{}.npy", family.name), &|mut out| {
+            write_npy(&mut out, &family.values)
+        })?;
+        write(format!("{}.errors.npy", family.name), &|mut out| {
+            write_npy(&mut out, &family.errors)
+        })?;
         if csv {
-            let mut text = Vec::new();
-            write_csv(&mut text, family).expect("writing to memory succeeds");
-            write(format!("{}.csv", family.name), text)?;
+            write(format!("{}.csv", family.name), &|mut out| {
+                write_csv(&mut out, family)
+            })?;
         }
     }
-    let mut index = Vec::new();
-    write_json(&mut index, outputs, notes, JsonOutputs::Files { csv })
-        .expect("writing to memory succeeds");
-    write("outputs.json".to_string(), index)?;
+    write("outputs.json".to_string(), &|mut out| {
+        write_json(&mut out, outputs, notes, JsonOutputs::Files { csv })
+    })?;
     eprintln!("wrote {} to {}", written.join(", "), dir.display());
     Ok(())
 }

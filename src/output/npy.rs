@@ -28,10 +28,15 @@ pub fn write_npy(out: &mut impl Write, array: &ArrayD<f64>) -> io::Result<()> {
     out.write_all(b"\x93NUMPY\x01\x00")?;
     out.write_all(&length.to_le_bytes())?;
     out.write_all(header.as_bytes())?;
-    // `iter` visits the entries in logical row-major order whatever the memory layout.
-    let mut data = Vec::with_capacity(array.len() * 8);
+    // `iter` visits the entries in logical row-major order whatever the memory layout; the
+    // bytes go out in chunks, never a second copy of a large array.
+    let mut chunk = Vec::with_capacity(1 << 16);
     for value in array.iter() {
-        data.extend_from_slice(&value.to_le_bytes());
+        chunk.extend_from_slice(&value.to_le_bytes());
+        if chunk.len() == chunk.capacity() {
+            out.write_all(&chunk)?;
+            chunk.clear();
+        }
     }
-    out.write_all(&data)
+    out.write_all(&chunk)
 }

@@ -711,22 +711,25 @@ impl Lowerer {
             }
         };
         let cov = self.constant(&law.variance, "a covariance")?;
-        let covariance = match (constant::as_number(&cov), constant::as_matrix(&cov)) {
-            (Some(v), _) => {
+        let found = describe_const(&cov);
+        let shape_error = || LowerError::LawShape {
+            span: law.variance.span,
+            expected: format!("a number or a {total}×{total} matrix"),
+            found: found.clone(),
+        };
+        // The matrix is moved, not copied: it may be gigabytes.
+        let covariance = match constant::as_number(&cov) {
+            Some(v) => {
                 check_covariance(&ndarray::arr2(&[[v]]), law.variance.span)?;
                 GroupCovariance::Iid(v)
             }
-            (None, Some(m)) if m.nrows() == total && m.ncols() == total => {
-                check_large_covariance(&m, law.variance.span)?;
-                GroupCovariance::Dense(Arc::new(m))
-            }
-            _ => {
-                return Err(LowerError::LawShape {
-                    span: law.variance.span,
-                    expected: format!("a number or a {total}×{total} matrix"),
-                    found: describe_const(&cov),
-                })
-            }
+            None => match cov.into_dimensionality::<ndarray::Ix2>() {
+                Ok(m) if m.nrows() == total && m.ncols() == total => {
+                    check_large_covariance(&m, law.variance.span)?;
+                    GroupCovariance::Dense(Arc::new(m))
+                }
+                _ => return Err(shape_error()),
+            },
         };
         // The representative members' own law: representative r stands for actual member r.
         let rows: Vec<usize> = members
