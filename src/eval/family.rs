@@ -463,10 +463,7 @@ impl<'a> ArrayEvaluator<'a> {
         for (position, &task) in order.iter().enumerate() {
             let mut array = self.task(task)?;
             if let Some(a) = Arc::get_mut(&mut array) {
-                if !a.has_errors && !a.errors.is_empty() {
-                    let errors = std::mem::take(&mut a.errors);
-                    self.pool.lock().expect("no panic").push(errors);
-                }
+                self.drop_zero_errors(a);
             }
             self.arrays.insert(task, array);
             // Free what is no longer needed.
@@ -487,12 +484,11 @@ impl<'a> ArrayEvaluator<'a> {
                 }
                 live
             });
-            let mut pool = self.pool.lock().expect("no panic");
             for array in freed {
                 if let Ok(array) = Arc::try_unwrap(array) {
-                    pool.push(array.values);
+                    self.recycle(array.values);
                     if !array.errors.is_empty() {
-                        pool.push(array.errors);
+                        self.recycle(array.errors);
                     }
                 }
             }
@@ -556,6 +552,28 @@ impl<'a> ArrayEvaluator<'a> {
         }
     }
 
+    /// Gives back the error buffer of an array whose errors are all zero.
+    fn drop_zero_errors(&self, array: &mut Array) {
+        if !array.has_errors && !array.errors.is_empty() {
+            let errors = std::mem::take(&mut array.errors);
+            self.recycle(errors);
+        }
+    }
+
+    /// Keeps a freed buffer for reuse, up to a few: more would only hold memory.
+    fn recycle(&self, buffer: Vec<f64>) {
+        const KEPT: usize = 4;
+        let mut pool = self.pool.lock().expect("no panic");
+        pool.push(buffer);
+        if pool.len() > KEPT {
+            // Drop the smallest: large buffers save the most page faults.
+            let smallest = (0..pool.len())
+                .min_by_key(|&i| pool[i].len())
+                .expect("not empty");
+            pool.swap_remove(smallest);
+        }
+    }
+
     /// A buffer of `n` numbers, reusing a freed one where one is large enough. Its entries
     /// are NaN or left over from a freed array: only the entries a template stands for are
     /// ever written and read.
@@ -589,7 +607,9 @@ impl<'a> ArrayEvaluator<'a> {
         let base = match self.by_integrand.get(&e) {
             Some(a) => a.clone(),
             None => {
-                let a = Arc::new(self.expectation(e, name, span)?);
+                let mut a = self.expectation(e, name, span)?;
+                self.drop_zero_errors(&mut a);
+                let a = Arc::new(a);
                 self.by_integrand.insert(e, a.clone());
                 a
             }
