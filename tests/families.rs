@@ -78,6 +78,32 @@ fn program(name: &str) -> String {
         .expect("program exists")
 }
 
+/// A program over inputs with a transpose (a nonzero Ż candidate), a shared bias atom, Moments
+/// per member used inside pair Moments, and pairs mixing a ZHat with an initial atom.
+const TRANSPOSE_OVER_INPUTS: &str = "const N = 4
+const X = [[1, 0.2], [0.3, 1.1], [-0.5, 0.7], [0.9, -0.4]]
+vector h[i in 0..N] ~ N(0, gram(X) / 2)
+matrix W ~ N(0, 1.5 / n)
+vector b ~ N(0.2, 0.3)
+for i in 0..N {
+    a[i] = tanh(W @ h[i] + b)
+    g[i] = W.T @ (a[i] * b)
+    s[i] = mean(g[i] * h[i])
+}
+for i in 0..N, j in 0..N {
+    K[i, j] = mean(g[i] * g[j]) + s[i] * s[j]
+    M[i, j] = mean(relu(W @ h[i]) * h[j] * h[j])
+}
+output K, M, s
+";
+
+#[test]
+fn a_program_with_a_transpose_over_inputs_agrees_with_its_unrolled_evaluation() {
+    let (a, b, took) = both(TRANSPOSE_OVER_INPUTS);
+    assert!(took, "the array path applies");
+    assert_agree(&a, &b, 1e-9);
+}
+
 #[test]
 fn example_kernel_programs_agree_with_their_unrolled_evaluation() {
     for name in [
