@@ -251,6 +251,9 @@ fn run(cli: Cli) -> Result<(), Reported> {
             let (name, bytes) = read_input(&file)?;
             let options = LowerOptions {
                 max_instructions,
+                // Equations of a kernel over many inputs are derived once, for representative
+                // members; the scaling report and JSON cover every instruction.
+                parallel: !scaling && !matches!(format, DeriveFormat::Json),
                 ..lower_options(&file)
             };
             let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;
@@ -260,21 +263,30 @@ fn run(cli: Cli) -> Result<(), Reported> {
             let limit = tpc::limit::derive(&program)
                 .map_err(|e| report(&e.to_diagnostic(), &name, &bytes))?;
             let source = String::from_utf8_lossy(&bytes);
+            let representatives = representatives_note(&program);
             let text = match format {
-                DeriveFormat::Text => tpc::limit::LimitDisplay::new(
-                    &limit,
-                    &source,
-                    &name,
-                    tpc::limit::LimitFormat::Text,
-                )
-                .to_string(),
-                DeriveFormat::Latex => tpc::limit::LimitDisplay::new(
-                    &limit,
-                    &source,
-                    &name,
-                    tpc::limit::LimitFormat::Latex,
-                )
-                .to_string(),
+                DeriveFormat::Text => {
+                    representatives.clone().unwrap_or_default()
+                        + &tpc::limit::LimitDisplay::new(
+                            &limit,
+                            &source,
+                            &name,
+                            tpc::limit::LimitFormat::Text,
+                        )
+                        .to_string()
+                }
+                DeriveFormat::Latex => {
+                    let note = representatives.map_or(String::new(), |n| {
+                        n.lines().map(|l| format!("% {l}\n")).collect()
+                    });
+                    note + &tpc::limit::LimitDisplay::new(
+                        &limit,
+                        &source,
+                        &name,
+                        tpc::limit::LimitFormat::Latex,
+                    )
+                    .to_string()
+                }
                 DeriveFormat::Json => {
                     serde_json::to_string_pretty(&tpc::limit::to_json(&limit, &source))
                         .expect("JSON serializes")
@@ -284,6 +296,27 @@ fn run(cli: Cli) -> Result<(), Reported> {
             print(&text)
         }
     }
+}
+
+/// For a program lowered by representatives, what its equations stand for.
+fn representatives_note(program: &tpc::ir::Program) -> Option<String> {
+    let parallel = program.parallel.as_ref()?;
+    let mut note = String::new();
+    for space in &parallel.spaces {
+        let members: Vec<String> = (0..space.representatives).map(|r| r.to_string()).collect();
+        let members = match members.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => members.join(""),
+        };
+        note.push_str(&format!(
+            "Derived for members {members} of an index space of {} members: each stands for any\n\
+             member, in order (`K[0, 1]` for every `K[i, j]` with i < j, `K[1, 0]` for i > j,\n\
+             `K[0, 0]` for i = j); initial laws are shown for members {members}, and\n\
+             `tpc eval` uses every member's.\n\n",
+            space.size
+        ));
+    }
+    Some(note)
 }
 
 /// Evaluates a derived limit, with a progress bar for long Monte Carlo runs.

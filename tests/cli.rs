@@ -95,6 +95,21 @@ fn check_lowers_a_parallel_index_space_by_representatives() {
 }
 
 #[test]
+fn derive_states_what_representative_members_stand_for() {
+    let program = "vector h[i in 0..100000] ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\n\
+        for i in 0..100000 { x[i] = tanh(W @ h[i]) }\n\
+        for i in 0..100000, j in 0..100000 { K[i, j] = mean(x[i] * x[j]) }\noutput K\n";
+    let out = tpc(&["derive", "-"], program);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("Derived for members 0 and 1 of an index space of 100000 members"),
+        "{text}"
+    );
+    assert!(text.contains("K[0, 1]"), "{text}");
+}
+
+#[test]
 fn dot_output_is_a_graph() {
     let out = tpc(&["check", "--dot", "-"], VALID);
     assert_eq!(out.status.code(), Some(0));
