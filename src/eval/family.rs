@@ -240,6 +240,8 @@ struct ArrayEvaluator<'a> {
     atom_signature: Vec<Signature>,
     /// Signature of every limit scalar.
     scalar_signature: Vec<Signature>,
+    /// The data scalar of an `InitScalar` instruction read from a constant per member.
+    data_of: FxHashMap<usize, usize>,
     /// Last use of the arrays shared by integrand.
     integrand_last_use: FxHashMap<ExprId, usize>,
     /// Group data of each initial atom: (group data, member).
@@ -298,6 +300,12 @@ impl<'a> ArrayEvaluator<'a> {
             }
         }
         let (atom_signature, scalar_signature) = signatures(limit, parallel, &group_of);
+        let data_of: FxHashMap<usize, usize> = parallel
+            .data_scalars
+            .iter()
+            .enumerate()
+            .map(|(k, d)| (d.instruction, k))
+            .collect();
         for atom in &limit.atoms {
             atom_group.push(match &atom.kind {
                 AtomKind::Initial { group, member } => {
@@ -313,6 +321,7 @@ impl<'a> ArrayEvaluator<'a> {
             options,
             atom_signature,
             scalar_signature,
+            data_of,
             integrand_last_use: FxHashMap::default(),
             atom_group,
             plain_law,
@@ -501,6 +510,13 @@ impl<'a> ArrayEvaluator<'a> {
         let (name, span) = self.name(task);
         match task {
             Task::Scalar(s) => match limit.scalars[s.0 as usize].definition {
+                ScalarDefinition::Given(_)
+                    if self
+                        .data_of
+                        .contains_key(&limit.scalars[s.0 as usize].role.instruction()) =>
+                {
+                    self.data_array(s, &name)
+                }
                 ScalarDefinition::Given(v) => Ok(Arc::new(Array {
                     signature: Vec::new(),
                     sizes: Vec::new(),
@@ -890,6 +906,34 @@ impl<'a> ArrayEvaluator<'a> {
             .max()
             .unwrap_or(Used::Given);
         Ok(())
+    }
+
+    /// A scalar read from a constant at its members' indices, over every tuple of members.
+    fn data_array(&self, s: ScalarId, name: &str) -> Result<Arc<Array>, FamilyError> {
+        let instruction = self.limit.scalars[s.0 as usize].role.instruction();
+        let data = &self.parallel.data_scalars[self.data_of[&instruction]];
+        let signature = self.scalar_signature[s.0 as usize].clone();
+        let mut array = self.new_array(signature.clone(), name)?;
+        let entry = |tuple: &[usize]| -> Result<(f64, f64, Used), EvalError> {
+            let index: Vec<usize> = data
+                .index
+                .iter()
+                .map(|part| match *part {
+                    ir::DataIndex::Fixed(i) => i,
+                    ir::DataIndex::Member { space, rep } => {
+                        let position = signature
+                            .iter()
+                            .position(|&x| x == (space, rep))
+                            .expect("a member of the signature");
+                        tuple[position]
+                    }
+                })
+                .collect();
+            Ok((data.data[IxDyn(&index)], 0.0, Used::Given))
+        };
+        self.fill(&mut array, &entry)?;
+        array.errors.clear();
+        Ok(Arc::new(array))
     }
 
     /// Whether two atoms may be correlated, whatever the members: the same atom, atoms of one
@@ -1868,6 +1912,23 @@ fn signatures(
     let arena = &limit.arena;
     let mut atoms: Vec<Signature> = vec![Vec::new(); limit.atoms.len()];
     let mut scalars: Vec<Signature> = vec![Vec::new(); limit.scalars.len()];
+    for (k, scalar) in limit.scalars.iter().enumerate() {
+        if let crate::limit::ScalarRole::Instruction(i) = scalar.role {
+            if let Some(d) = parallel.data_scalars.iter().find(|d| d.instruction == i) {
+                let mut sig: Signature = d
+                    .index
+                    .iter()
+                    .filter_map(|p| match *p {
+                        ir::DataIndex::Member { space, rep } => Some((space, rep)),
+                        ir::DataIndex::Fixed(_) => None,
+                    })
+                    .collect();
+                sig.sort_unstable();
+                sig.dedup();
+                scalars[k] = sig;
+            }
+        }
+    }
     for (a, atom) in limit.atoms.iter().enumerate() {
         if let AtomKind::Initial { group, member } = &atom.kind {
             if let Some(&g) = group_of.get(&group.index()) {
@@ -1911,7 +1972,7 @@ fn signatures(
                 ScalarDefinition::Expectation(e) | ScalarDefinition::Deterministic(e) => {
                     of_expression(e, &atoms, &scalars)
                 }
-                _ => Vec::new(),
+                _ => scalars[s].clone(),
             };
             if sig != scalars[s] {
                 scalars[s] = sig;

@@ -282,6 +282,34 @@ pub struct ParallelSpaces {
     pub family_dims: std::collections::HashMap<Arc<str>, Vec<Option<usize>>>,
     /// The full law of each initial group with representative members.
     pub groups: Vec<GroupData>,
+    /// Scalars read from a constant at indices of representative members (`K1[i, j]`).
+    pub data_scalars: Vec<DataScalar>,
+}
+
+/// An initial scalar of a program lowered by representatives whose value is an entry of a
+/// constant at the members' indices: its value for other members is read from the constant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataScalar {
+    /// The `InitScalar` instruction.
+    pub instruction: usize,
+    /// The constant.
+    pub data: Arc<ndarray::ArrayD<f64>>,
+    /// Each index of the entry.
+    pub index: Vec<DataIndex>,
+}
+
+/// One index of a [`DataScalar`]'s entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataIndex {
+    /// A fixed index.
+    Fixed(usize),
+    /// The member standing for representative `rep` of space `space`.
+    Member {
+        /// The index space.
+        space: usize,
+        /// The representative.
+        rep: usize,
+    },
 }
 
 /// One parallel index space.

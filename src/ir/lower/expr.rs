@@ -129,6 +129,12 @@ impl Lowerer {
             return Err(self.unknown_name(&place.name));
         }
         let index = self.indices(&place.index)?;
+        if let Some(Binding::Const(tensor)) = self.scopes.lookup(name) {
+            let tensor = tensor.clone();
+            if let Some(scalar) = self.data_reference(place, &tensor, &index)? {
+                return Ok(scalar);
+            }
+        }
         if let Some(binding) = self.scopes.lookup(name) {
             let tensor = match binding {
                 Binding::Const(t) => t.clone(),
@@ -167,6 +173,61 @@ impl Lowerer {
             }),
             Err(_) => Err(self.unknown_name(&place.name)),
         }
+    }
+
+    /// A constant indexed by parallel loop indices (`K1[i, j]` in a loop over inputs `i, j`):
+    /// an initial scalar whose value for other members is read from the constant, recorded in
+    /// [`crate::ir::ParallelSpaces::data_scalars`]. `None` when no index is a parallel one.
+    fn data_reference(
+        &mut self,
+        place: &ast::Place,
+        tensor: &Arc<constant::Tensor>,
+        index: &[i64],
+    ) -> Result<Option<Binding>, LowerError> {
+        use crate::ir::DataIndex;
+        let parts: Vec<DataIndex> = place
+            .index
+            .iter()
+            .zip(index)
+            .map(|(e, &value)| {
+                let bound = match &e.kind {
+                    ast::ExprKind::Name(p) if p.index.is_empty() => self
+                        .parallel_bound
+                        .iter()
+                        .rev()
+                        .find(|(n, _, _)| *n == p.name.name),
+                    _ => None,
+                };
+                match bound {
+                    Some(&(_, space, rep)) => DataIndex::Member { space, rep },
+                    None => DataIndex::Fixed(value.max(0) as usize),
+                }
+            })
+            .collect();
+        if !parts.iter().any(|p| matches!(p, DataIndex::Member { .. })) {
+            return Ok(None);
+        }
+        // Every member of the space must index the constant, as unrolling would check; a
+        // constant of another shape is left to the unrolled program to report.
+        let fits = tensor.ndim() == parts.len()
+            && parts.iter().zip(tensor.shape()).all(|(p, &len)| match *p {
+                DataIndex::Fixed(i) => i < len,
+                DataIndex::Member { space, .. } => {
+                    self.space_size[space].is_some_and(|n| n as usize <= len)
+                }
+            });
+        if !fits || self.differentiating > 0 || index.iter().any(|&i| i < 0) {
+            return Err(LowerError::NotParallel);
+        }
+        let at: Vec<usize> = index.iter().map(|&i| i as usize).collect();
+        let value = tensor[ndarray::IxDyn(&at)];
+        let instruction = self.emit(Op::InitScalar { value }, None, place.span)?;
+        self.data_scalars.push(crate::ir::DataScalar {
+            instruction,
+            data: tensor.clone(),
+            index: parts,
+        });
+        Ok(Some(Binding::Scalar(ScalarId::new(instruction))))
     }
 
     fn unknown_name(&self, ident: &ast::Ident) -> LowerError {

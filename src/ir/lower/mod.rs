@@ -22,8 +22,8 @@ use self::parallel::ParallelPlan;
 use self::scope::{Binding, Scopes};
 use crate::diagnostics::Span;
 use crate::ir::{
-    Family, GroupCovariance, GroupData, IndexSpace, Instruction, Kind, MemberRow, Name, Op,
-    ParallelSpaces, Program, ScalarId,
+    DataScalar, Family, GroupCovariance, GroupData, IndexSpace, Instruction, Kind, MemberRow, Name,
+    Op, ParallelSpaces, Program, ScalarId,
 };
 use crate::syntax::ast::{self, StatementKind};
 use std::collections::HashMap;
@@ -113,6 +113,10 @@ struct Lowerer {
     space_size: Vec<Option<i64>>,
     /// Full laws of the groups with representative members.
     groups: Vec<GroupData>,
+    /// Parallel loop indices in scope: (name, space, representative).
+    parallel_bound: Vec<(String, usize, usize)>,
+    /// Scalars read from constants at representative members' indices.
+    data_scalars: Vec<DataScalar>,
 }
 
 impl Lowerer {
@@ -138,6 +142,8 @@ impl Lowerer {
             space_size: vec![None; plan.representatives.len()],
             plan,
             groups: Vec::new(),
+            parallel_bound: Vec::new(),
+            data_scalars: Vec::new(),
         }
     }
 
@@ -185,6 +191,7 @@ impl Lowerer {
                 spaces,
                 family_dims,
                 groups: self.groups,
+                data_scalars: self.data_scalars,
             })
         });
         let program = Program {
@@ -444,9 +451,17 @@ impl Lowerer {
             }
             self.scopes
                 .define_local(&first.name.name, Binding::Index(i), first.name.span);
+            let space = self.plan.binder_space.get(&first.span).copied();
+            if let Some(space) = space {
+                self.parallel_bound
+                    .push((first.name.name.clone(), space, i as usize));
+            }
             index.push(i);
             let result = self.for_each_index(rest, index, body);
             index.pop();
+            if space.is_some() {
+                self.parallel_bound.pop();
+            }
             self.scopes.pop();
             result?;
         }

@@ -4,7 +4,8 @@
 //! positions (`i` of `h1[i in 0..N]`, of `x[l, i]` and of `K[i, j]`, and `j` of `K[i, j]`).
 //! It is parallel when every member of every family it indexes is computed from the members
 //! its own index tuple names, and only through bare indices: no `x[i + 1]`, no `x[0]`, no
-//! index used as a number, no constant indexed by it, no matrix family over it. Then each
+//! index used as a number, no matrix family over it, and a constant indexed by it only inside
+//! an instruction (`Sigma[1, i, j] = K1[i, j]`: data per member, read for every member). Then each
 //! member's computation is the same template for every index tuple with the same equality
 //! pattern, and lowering needs only a few *representative* members per space: as many as the
 //! deepest nest of the space's indices (two for `K[i, j]`). Everything else (a recurrence over
@@ -60,6 +61,9 @@ struct Walker {
     /// Names of constants and matrices (indexing them is not a family access).
     constants: HashSet<String>,
     matrices: HashSet<String>,
+    /// Walking the right side of an assignment: a constant indexed by bare indices there is
+    /// data per member (lowered as a scalar read from the constant), not a compile-time number.
+    in_instruction: bool,
 }
 
 impl Walker {
@@ -204,7 +208,9 @@ impl Walker {
             }
             StatementKind::Assign { place, value } => {
                 self.place(place);
+                self.in_instruction = true;
                 self.expr(value);
+                self.in_instruction = false;
             }
         }
     }
@@ -246,11 +252,14 @@ impl Walker {
                     self.expr(e);
                 }
                 (false, Some(b)) => {
-                    // A constant or a matrix indexed by the index.
-                    self.mark(b);
                     if self.matrices.contains(name) {
+                        // A matrix family over the index: kept sequential.
+                        self.mark(b);
                         let slot = self.slot(name, p);
                         self.union(slot, b);
+                    } else if !self.in_instruction {
+                        // A constant indexed by it where a number is needed (a `const`, a law).
+                        self.mark(b);
                     }
                 }
                 (false, None) => {
@@ -347,8 +356,10 @@ mod tests {
         assert_eq!(spaces(shifted).1, Vec::<usize>::new());
         let numeric = "const N = 4\nvector h[i in 0..N] ~ N(0, 1)\nfor i in 0..N { k[i] = mean(h[i]) * i }\noutput k\n";
         assert_eq!(spaces(numeric).1, Vec::<usize>::new());
-        let data = "const N = 2\nconst Y = [1, 2]\nvector h[i in 0..N] ~ N(0, 1)\nfor i in 0..N { k[i] = mean(h[i]) * Y[i] }\noutput k\n";
+        let data = "const N = 2\nconst Y = [1, 2]\nvector h[i in 0..N] ~ N(0, 1)\nfor i in 0..N { const y = Y[i]\n k[i] = mean(h[i]) * y }\noutput k\n";
         assert_eq!(spaces(data).1, Vec::<usize>::new());
+        let per_member = "const N = 2\nconst Y = [1, 2]\nvector h[i in 0..N] ~ N(0, 1)\nfor i in 0..N { k[i] = mean(h[i]) * Y[i] }\noutput k\n";
+        assert_eq!(spaces(per_member).1, vec![1]);
         let pinned = "const N = 4\nvector h[i in 0..N] ~ N(0, 1)\nfor i in 0..N { k[i] = mean(h[i] * h[0]) }\noutput k\n";
         assert_eq!(spaces(pinned).1, Vec::<usize>::new());
     }
