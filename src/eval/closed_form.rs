@@ -19,9 +19,10 @@ fn normal_pdf(z: f64) -> f64 {
     (-0.5 * z * z).exp() / (2.0 * PI).sqrt()
 }
 
-/// The correlation `c/√(q1 q2)` clamped to `[−1, 1]`, or `None` if a variance is zero.
+/// `(√(q1 q2), ρ)` with the correlation `ρ = c/√(q1 q2)` clamped to `[−1, 1]`, or `None` if a
+/// variance is zero.
 #[inline]
-fn correlation(q1: f64, q2: f64, c: f64) -> Option<(f64, f64)> {
+pub fn correlation(q1: f64, q2: f64, c: f64) -> Option<(f64, f64)> {
     let s = (q1 * q2).sqrt();
     (q1 > 0.0 && q2 > 0.0).then(|| (s, (c / s).clamp(-1.0, 1.0)))
 }
@@ -30,16 +31,25 @@ fn correlation(q1: f64, q2: f64, c: f64) -> Option<(f64, f64)> {
 /// kernel of degree 1).
 #[inline]
 pub fn relu_relu(q1: f64, q2: f64, c: f64) -> f64 {
-    correlation(q1, q2, c).map_or(0.0, |(s, rho)| {
-        let theta = rho.acos();
-        s / (2.0 * PI) * ((1.0 - rho * rho).sqrt() + (PI - theta) * rho)
-    })
+    correlation(q1, q2, c).map_or(0.0, |(s, rho)| relu_relu_at(s, rho, rho.acos()))
+}
+
+/// [`relu_relu`] from `√(q1 q2)`, `ρ` and `θ = arccos ρ` (kernels of one pair share `θ`).
+#[inline]
+pub fn relu_relu_at(s: f64, rho: f64, theta: f64) -> f64 {
+    s / (2.0 * PI) * ((1.0 - rho * rho).sqrt() + (PI - theta) * rho)
+}
+
+/// [`step_step`] from `θ = arccos ρ`.
+#[inline]
+pub fn step_step_at(theta: f64) -> f64 {
+    (PI - theta) / (2.0 * PI)
 }
 
 /// `E[step(u) step(v)] = (π − θ)/(2π)` (arc-cosine kernel of degree 0); 0 if a variance is 0.
 #[inline]
 pub fn step_step(q1: f64, q2: f64, c: f64) -> f64 {
-    correlation(q1, q2, c).map_or(0.0, |(_, rho)| (PI - rho.acos()) / (2.0 * PI))
+    correlation(q1, q2, c).map_or(0.0, |(_, rho)| step_step_at(rho.acos()))
 }
 
 /// `E[relu(u) step(v)] = √q1 (1 + ρ)/(2√(2π))`; 0 if a variance is 0.

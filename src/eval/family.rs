@@ -259,6 +259,9 @@ struct ArrayEvaluator<'a> {
     last_use: FxHashMap<Task, usize>,
     /// The block of the output computed, if not all of it.
     tile: Option<Tile>,
+    /// `θ = arccos ρ` of every pair of the last law a relu/step kernel map read: the kernels
+    /// of one layer (`E[relu relu]`, `E[step step]`) share it.
+    angles: Mutex<Option<(AngleKey, Arc<Vec<f64>>)>>,
     /// Buffers of freed arrays, reused (a fresh buffer costs a page fault per 4 KiB).
     pool: Mutex<Vec<Vec<f64>>>,
     notes: Mutex<Vec<String>>,
@@ -331,6 +334,7 @@ impl<'a> ArrayEvaluator<'a> {
             by_integrand: FxHashMap::default(),
             last_use: FxHashMap::default(),
             tile: None,
+            angles: Mutex::new(None),
             pool: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
         };
@@ -1180,6 +1184,7 @@ impl<'a> ArrayEvaluator<'a> {
         span: Span,
     ) -> Result<Array, FamilyError> {
         let mut array = self.new_array(signature, name)?;
+        let n = array.sizes[0];
         let PairwiseKernel {
             map,
             alpha,
@@ -1193,15 +1198,52 @@ impl<'a> ArrayEvaluator<'a> {
         // One loop per map, so that the map is inlined into it.
         macro_rules! closed {
             ($f:expr) => {
-                self.pair_loop(&mut array, *a_first, law, name, span, |_, _, q1, q2, c| {
-                    let (q1, q2, c) = scaled(q1, q2, c);
-                    ($f(q1, q2, c), 0.0)
-                })
+                self.pair_loop(
+                    &mut array,
+                    *a_first,
+                    law,
+                    name,
+                    span,
+                    |_, _, _, q1, q2, c| {
+                        let (q1, q2, c) = scaled(q1, q2, c);
+                        ($f(q1, q2, c), 0.0)
+                    },
+                )
             };
         }
         match map {
-            PairMap::Closed(ClosedPair::ReluRelu) => closed!(cf::relu_relu),
-            PairMap::Closed(ClosedPair::StepStep) => closed!(cf::step_step),
+            PairMap::Closed(ClosedPair::ReluRelu) => {
+                let theta = self.angles(kernel, n);
+                self.pair_loop(
+                    &mut array,
+                    *a_first,
+                    law,
+                    name,
+                    span,
+                    |_, _, k, q1, q2, c| {
+                        let (q1, q2, c) = scaled(q1, q2, c);
+                        let v = cf::correlation(q1, q2, c)
+                            .map_or(0.0, |(s, rho)| cf::relu_relu_at(s, rho, theta[k]));
+                        (v, 0.0)
+                    },
+                )
+            }
+            PairMap::Closed(ClosedPair::StepStep) => {
+                let theta = self.angles(kernel, n);
+                self.pair_loop(
+                    &mut array,
+                    *a_first,
+                    law,
+                    name,
+                    span,
+                    |_, _, k, q1, q2, c| {
+                        let (q1, q2, c) = scaled(q1, q2, c);
+                        let v =
+                            cf::correlation(q1, q2, c).map_or(0.0, |_| cf::step_step_at(theta[k]));
+                        (v, 0.0)
+                    },
+                )
+            }
             PairMap::Closed(ClosedPair::ReluStep) => closed!(cf::relu_step),
             PairMap::Closed(ClosedPair::StepRelu) => {
                 closed!(|q1, q2, c| cf::relu_step(q2, q1, c))
@@ -1209,11 +1251,14 @@ impl<'a> ArrayEvaluator<'a> {
             PairMap::Closed(ClosedPair::ErfErf) => closed!(cf::erf_erf),
             PairMap::Closed(ClosedPair::ErfPrime) => closed!(cf::erf_prime_erf_prime),
             PairMap::Closed(ClosedPair::IdId) => closed!(|_, _, c| c),
-            PairMap::Smooth { map, b_offset } => {
-                self.pair_loop(&mut array, *a_first, law, name, span, |ia, ib, _, _, c| {
-                    map.pair(ia, b_offset + ib, alpha * c * beta)
-                })
-            }
+            PairMap::Smooth { map, b_offset } => self.pair_loop(
+                &mut array,
+                *a_first,
+                law,
+                name,
+                span,
+                |ia, ib, _, _, _, c| map.pair(ia, b_offset + ib, alpha * c * beta),
+            ),
         }?;
         array.method = match map {
             PairMap::Closed(_) => Used::ClosedForm,
@@ -1222,9 +1267,39 @@ impl<'a> ArrayEvaluator<'a> {
         Ok(array)
     }
 
-    /// Fills the pairs `i < j` of `array` with `map(ia, ib, Var a, Var b, Cov(a, b))`, where `a`
-    /// stands for member `ia` and `b` for `ib`, in parallel over rows; the error of an entry is
-    /// the map's own plus those of the covariances it read.
+    /// `θ = arccos ρ` of every pair `i < j` (entry `i·n + j`) of a kernel's law, from the
+    /// cache when the previous relu/step kernel read the same law with the same scales.
+    fn angles(&self, kernel: &PairwiseKernel, n: usize) -> Arc<Vec<f64>> {
+        let key = AngleKey::of(kernel);
+        let mut cache = self.angles.lock().expect("no panic");
+        if let Some((k, theta)) = cache.as_ref() {
+            if *k == key {
+                return theta.clone();
+            }
+        }
+        let (alpha, beta, law) = (kernel.alpha, kernel.beta, &kernel.law);
+        let mut theta = vec![f64::NAN; n * n];
+        theta.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+            for (j, t) in row.iter_mut().enumerate().skip(i + 1) {
+                if self.tile.is_some() && !self.active(&[i, j]) {
+                    continue;
+                }
+                let (ia, ib) = if kernel.a_first { (i, j) } else { (j, i) };
+                let (qa, qb, c, _) = law.at(ia, ib, i * n + j);
+                let (q1, q2, c) = (alpha * qa * alpha, beta * qb * beta, alpha * c * beta);
+                if let Some((_, rho)) = crate::eval::closed_form::correlation(q1, q2, c) {
+                    *t = rho.acos();
+                }
+            }
+        });
+        let theta = Arc::new(theta);
+        *cache = Some((key, theta.clone()));
+        theta
+    }
+
+    /// Fills the pairs `i < j` of `array` with `map(ia, ib, k, Var a, Var b, Cov(a, b))`, where
+    /// `a` stands for member `ia` and `b` for `ib` and `k = i·n + j`, in parallel over rows; the
+    /// error of an entry is the map's own plus those of the covariances it read.
     #[allow(clippy::too_many_arguments)]
     fn pair_loop(
         &self,
@@ -1233,7 +1308,7 @@ impl<'a> ArrayEvaluator<'a> {
         law: &PairLaw,
         name: &str,
         span: Span,
-        map: impl Fn(usize, usize, f64, f64, f64) -> (f64, f64) + Sync,
+        map: impl Fn(usize, usize, usize, f64, f64, f64) -> (f64, f64) + Sync,
     ) -> Result<(), FamilyError> {
         let n = array.sizes[0];
         let any_error = std::sync::atomic::AtomicBool::new(false);
@@ -1250,8 +1325,9 @@ impl<'a> ArrayEvaluator<'a> {
                         continue;
                     }
                     let (ia, ib) = if a_first { (i, j) } else { (j, i) };
-                    let (qa, qb, cab, law_error) = law.at(ia, ib, i * n + j);
-                    let (v, bound) = map(ia, ib, qa, qb, cab);
+                    let k = i * n + j;
+                    let (qa, qb, cab, law_error) = law.at(ia, ib, k);
+                    let (v, bound) = map(ia, ib, k, qa, qb, cab);
                     if !v.is_finite() {
                         return Err(not_finite(v, name, span, &[i, j]));
                     }
@@ -1771,6 +1847,55 @@ struct PairwiseKernel {
     /// Whether `a` stands for the lower member of each pair.
     a_first: bool,
     law: PairLaw,
+}
+
+/// What the angles of a kernel map depend on: its law (the covariance arrays or group data
+/// themselves, held so that their memory cannot be reused by another array while cached) and
+/// scales.
+struct AngleKey {
+    law: Vec<Arc<dyn std::any::Any + Send + Sync>>,
+    rows: (usize, usize, usize, usize),
+    a_first: bool,
+    scales: (u64, u64),
+}
+
+impl PartialEq for AngleKey {
+    fn eq(&self, other: &AngleKey) -> bool {
+        self.law.len() == other.law.len()
+            && self
+                .law
+                .iter()
+                .zip(&other.law)
+                .all(|(x, y)| Arc::ptr_eq(x, y))
+            && self.rows == other.rows
+            && self.a_first == other.a_first
+            && self.scales == other.scales
+    }
+}
+
+impl AngleKey {
+    fn of(kernel: &PairwiseKernel) -> AngleKey {
+        type Held = Arc<dyn std::any::Any + Send + Sync>;
+        let (law, rows): (Vec<Held>, _) = match &kernel.law {
+            PairLaw::Arrays { aa, bb, ab } => (
+                vec![aa.clone() as Held, bb.clone() as Held, ab.clone() as Held],
+                (0, 0, 0, 0),
+            ),
+            PairLaw::Group { covariance, a, b } => (
+                match covariance {
+                    ir::GroupCovariance::Dense(m) => vec![m.clone() as Held],
+                    ir::GroupCovariance::Iid(v) => vec![Arc::new(v.to_bits()) as Held],
+                },
+                (a.0, a.1, b.0, b.1),
+            ),
+        };
+        AngleKey {
+            law,
+            rows,
+            a_first: kernel.a_first,
+            scales: (kernel.alpha.to_bits(), kernel.beta.to_bits()),
+        }
+    }
 }
 
 /// The joint law of the two atoms of a [`PairwiseKernel`].
