@@ -378,35 +378,13 @@ impl<'a> Evaluator<'a> {
             Node::Product { factors } if self.options.method != Method::Mc => factors.to_vec(),
             _ => vec![(e, 1.0)],
         };
-        // Union–find over factors: two factors join if their atoms are correlated.
+        // Two factors join a block if their atoms are correlated.
         let atoms: Vec<Vec<AtomId>> = factors.iter().map(|(f, _)| arena.atoms(*f)).collect();
-        let n = factors.len();
-        let mut parent: Vec<usize> = (0..n).collect();
-        fn root(parent: &mut [usize], mut i: usize) -> usize {
-            while parent[i] != i {
-                parent[i] = parent[parent[i]];
-                i = parent[i];
-            }
-            i
-        }
-        for i in 0..n {
-            for j in i + 1..n {
-                let linked = atoms[i]
-                    .iter()
-                    .any(|&a| atoms[j].iter().any(|&b| a == b || self.cov(a, b) != 0.0));
-                if linked {
-                    let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
-                    parent[ri] = rj;
-                }
-            }
-        }
-        let mut blocks: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
-        for i in 0..n {
-            let r = root(&mut parent, i);
-            blocks.entry(r).or_default().push(i);
-        }
-        let mut blocks: Vec<Vec<usize>> = blocks.into_values().collect();
-        blocks.sort();
+        let blocks = forms::blocks(factors.len(), |i, j| {
+            atoms[i]
+                .iter()
+                .any(|&a| atoms[j].iter().any(|&b| a == b || self.cov(a, b) != 0.0))
+        });
         let mut value = Value {
             value: 1.0,
             error: 0.0,
@@ -481,19 +459,7 @@ impl<'a> Evaluator<'a> {
         }
         // Closed forms of relu/step/erf products of affine forms.
         if matches!(self.options.method, Method::Auto | Method::Exact) {
-            let calls: Option<Vec<_>> = factors
-                .iter()
-                .map(|&(f, e)| match arena.node(f) {
-                    Node::Apply {
-                        f: function,
-                        order,
-                        arg,
-                    } => forms::affine(arena, *arg, k, &position, &scalar)
-                        .map(|u| (*function, *order, u, e)),
-                    _ => None,
-                })
-                .collect();
-            if let Some(calls) = calls {
+            if let Some(calls) = forms::calls(arena, factors, k, &position, &scalar) {
                 let moments = Moments {
                     mean: &mean,
                     covariance: &cov,

@@ -18,7 +18,7 @@
 //! the same product), and an array is freed after its last use.
 
 use super::evaluate::block_expectation;
-use super::forms::{self, Affine, Moments};
+use super::forms::{self, Moments};
 use super::{polynomial, EvalError, EvalOptions, Method, Used, Value};
 use crate::builtins::Builtin;
 use crate::diagnostics::Span;
@@ -1211,9 +1211,9 @@ impl<'a> ArrayEvaluator<'a> {
                 )
             };
         }
-        match map {
-            PairMap::Closed(ClosedPair::ReluRelu) => {
-                let theta = self.angles(kernel, n);
+        // The arc-cosine kernels, from the angles their layer shares.
+        macro_rules! with_angle {
+            ($theta:expr, $f:expr) => {
                 self.pair_loop(
                     &mut array,
                     *a_first,
@@ -1223,26 +1223,20 @@ impl<'a> ArrayEvaluator<'a> {
                     |_, _, k, q1, q2, c| {
                         let (q1, q2, c) = scaled(q1, q2, c);
                         let v = cf::correlation(q1, q2, c)
-                            .map_or(0.0, |(s, rho)| cf::relu_relu_at(s, rho, theta[k]));
+                            .map_or(0.0, |(s, rho)| $f(s, rho, $theta[k]));
                         (v, 0.0)
                     },
                 )
+            };
+        }
+        match map {
+            PairMap::Closed(ClosedPair::ReluRelu) => {
+                let theta = self.angles(kernel, n);
+                with_angle!(theta, cf::relu_relu_at)
             }
             PairMap::Closed(ClosedPair::StepStep) => {
                 let theta = self.angles(kernel, n);
-                self.pair_loop(
-                    &mut array,
-                    *a_first,
-                    law,
-                    name,
-                    span,
-                    |_, _, k, q1, q2, c| {
-                        let (q1, q2, c) = scaled(q1, q2, c);
-                        let v =
-                            cf::correlation(q1, q2, c).map_or(0.0, |_| cf::step_step_at(theta[k]));
-                        (v, 0.0)
-                    },
-                )
+                with_angle!(theta, |_, _, theta| cf::step_step_at(theta))
             }
             PairMap::Closed(ClosedPair::ReluStep) => closed!(cf::relu_step),
             PairMap::Closed(ClosedPair::StepRelu) => {
@@ -1344,38 +1338,18 @@ impl<'a> ArrayEvaluator<'a> {
         Ok(())
     }
 
-    /// Groups factors into blocks of possibly correlated atoms (union–find).
+    /// Groups factors into blocks of possibly correlated atoms.
     fn blocks(&self, factors: &[(ExprId, f64)]) -> Vec<Vec<(ExprId, f64)>> {
         let arena = &self.limit.arena;
         let atoms: Vec<Vec<AtomId>> = factors.iter().map(|(f, _)| arena.atoms(*f)).collect();
-        let n = factors.len();
-        let mut parent: Vec<usize> = (0..n).collect();
-        fn root(parent: &mut [usize], mut i: usize) -> usize {
-            while parent[i] != i {
-                parent[i] = parent[parent[i]];
-                i = parent[i];
-            }
-            i
-        }
-        for i in 0..n {
-            for j in i + 1..n {
-                let linked = atoms[i]
-                    .iter()
-                    .any(|&a| atoms[j].iter().any(|&b| self.may_correlate(a, b)));
-                if linked {
-                    let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
-                    parent[ri] = rj;
-                }
-            }
-        }
-        let mut blocks: FxHashMap<usize, Vec<(ExprId, f64)>> = FxHashMap::default();
-        for (i, &factor) in factors.iter().enumerate() {
-            let r = root(&mut parent, i);
-            blocks.entry(r).or_default().push(factor);
-        }
-        let mut blocks: Vec<Vec<(ExprId, f64)>> = blocks.into_values().collect();
-        blocks.sort_by_key(|b| b[0].0);
-        blocks
+        forms::blocks(factors.len(), |i, j| {
+            atoms[i]
+                .iter()
+                .any(|&a| atoms[j].iter().any(|&b| self.may_correlate(a, b)))
+        })
+        .into_iter()
+        .map(|block| block.into_iter().map(|i| factors[i]).collect())
+        .collect()
     }
 
     /// Decides once how a block is evaluated on every entry.
@@ -1417,19 +1391,7 @@ impl<'a> ArrayEvaluator<'a> {
                 }
             }
             if matches!(kind, BlockKind::Generic) {
-                let calls: Option<Vec<_>> = factors
-                    .iter()
-                    .map(|&(f, e)| match arena.node(f) {
-                        Node::Apply {
-                            f: function,
-                            order,
-                            arg,
-                        } => forms::affine(arena, *arg, k, &position, &global)
-                            .map(|u| (*function, *order, u, e)),
-                        _ => None,
-                    })
-                    .collect();
-                if let Some(calls) = calls {
+                if let Some(calls) = forms::calls(arena, &factors, k, &position, &global) {
                     kind = BlockKind::ClosedForm(calls);
                 }
             }
@@ -1980,7 +1942,7 @@ enum BlockKind {
     /// A Gaussian polynomial (Isserlis).
     Polynomial(polynomial::Polynomial),
     /// relu/step/erf calls of affine forms, if the entry's law fits a closed form.
-    ClosedForm(Vec<(crate::builtins::Builtin, u32, Affine, f64)>),
+    ClosedForm(Vec<forms::Call>),
     /// The scalar evaluator on the entry's marginal law.
     Generic,
 }

@@ -78,6 +78,60 @@ pub fn affine(
     done.remove(&expr)
 }
 
+/// A factor `f(affine)^e` of an integrand: built-in, derivative order, argument, exponent.
+pub type Call = (Builtin, u32, Affine, f64);
+
+/// The factors as calls of built-ins on affine forms of the atoms at `position`, if every one
+/// is (what [`closed_form`] takes).
+pub fn calls(
+    arena: &Arena,
+    factors: &[(ExprId, f64)],
+    k: usize,
+    position: &dyn Fn(AtomId) -> Option<usize>,
+    scalar: &dyn Fn(ScalarId) -> f64,
+) -> Option<Vec<Call>> {
+    factors
+        .iter()
+        .map(|&(f, e)| match arena.node(f) {
+            Node::Apply {
+                f: function,
+                order,
+                arg,
+            } => affine(arena, *arg, k, position, scalar).map(|u| (*function, *order, u, e)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Groups `n` items into blocks, joining two items whenever `linked(i, j)` (union–find);
+/// blocks and their items in a fixed order.
+pub fn blocks(n: usize, linked: impl Fn(usize, usize) -> bool) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            if linked(i, j) {
+                let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                parent[ri] = rj;
+            }
+        }
+    }
+    let mut blocks: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        blocks.entry(r).or_default().push(i);
+    }
+    let mut blocks: Vec<Vec<usize>> = blocks.into_values().collect();
+    blocks.sort();
+    blocks
+}
+
 /// The arguments of every non-smooth function call inside `roots` (where kinks and jumps are).
 pub fn kink_arguments(arena: &Arena, roots: &[ExprId]) -> Vec<ExprId> {
     let mut out: Vec<ExprId> = arena
@@ -131,7 +185,7 @@ impl Moments<'_> {
 /// `E[Π f_i(u_i)^{e_i}]` in closed form when the product is one the tables cover:
 /// one relu/step/erf of an affine form (any mean), or a pair of relu/step/erf/erf' of
 /// centered affine forms (arc-cosine and arcsine kernels). `None` otherwise.
-pub fn closed_form(calls: &[(Builtin, u32, Affine, f64)], g: &Moments) -> Option<f64> {
+pub fn closed_form(calls: &[Call], g: &Moments) -> Option<f64> {
     use Builtin::{Erf, Relu, Step};
     match calls {
         [(f, order, u, e)] => {

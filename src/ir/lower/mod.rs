@@ -639,6 +639,15 @@ impl Lowerer {
             None,
             span,
         )?;
+        self.declare_members(group, members)
+    }
+
+    /// Emits and names the members of a group, in order.
+    fn declare_members<'t>(
+        &mut self,
+        group: usize,
+        members: impl IntoIterator<Item = (&'t ast::Declared, Vec<i64>)>,
+    ) -> Result<(), LowerError> {
         for (member, (target, index)) in members.into_iter().enumerate() {
             let name = self.name(&target.name, &index);
             let at = self.emit(
@@ -774,24 +783,12 @@ impl Lowerer {
             covariance,
             rows: members.iter().map(|(_, _, row)| row.clone()).collect(),
         });
-        for (member, (target, index, _)) in members.into_iter().enumerate() {
-            let name = self.name(&target.name, &index);
-            let at = self.emit(
-                Op::InitVector {
-                    group: crate::ir::GroupId::new(group),
-                    member: member as u32,
-                },
-                Some(name),
-                target.span,
-            )?;
-            self.define(
-                &target.name,
-                &index,
-                Binding::Vector(crate::ir::VectorId::new(at)),
-                target.span,
-            )?;
-        }
-        Ok(())
+        self.declare_members(
+            group,
+            members
+                .into_iter()
+                .map(|(target, index, _)| (target, index)),
+        )
     }
 
     fn scalar_statement(
