@@ -307,7 +307,7 @@ fn softplus(x: f64) -> f64 {
 
 /// Coefficients (lowest degree first) of the polynomial P_k with f^{(k)} = P_k(f), for a
 /// function whose derivative is a polynomial `q` of itself: P_{k+1} = P_k' · q.
-fn logistic_like_poly(order: u32, start: &[f64], q: &[f64]) -> Vec<f64> {
+pub(crate) fn logistic_like_poly(order: u32, start: &[f64], q: &[f64]) -> Vec<f64> {
     let mut p = start.to_vec();
     for _ in 0..order {
         let dp: Vec<f64> = p
@@ -321,6 +321,10 @@ fn logistic_like_poly(order: u32, start: &[f64], q: &[f64]) -> Vec<f64> {
             for (j, b) in q.iter().enumerate() {
                 next[i + j] += a * b;
             }
+        }
+        // Leading zeros (exact cancellations) add nothing but work.
+        while next.len() > 1 && next[next.len() - 1] == 0.0 {
+            next.pop();
         }
         p = next;
     }

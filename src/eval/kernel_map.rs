@@ -193,16 +193,23 @@ impl Smooth {
         {
             return Err(not_smooth);
         }
-        let form = match (builtin, order) {
-            (Builtin::Tanh, k) => Form::Tanh(derivative_poly(k, &[0.0, 1.0], &[1.0, 0.0, -1.0])),
-            (Builtin::Sigmoid, k) => {
-                Form::Sigmoid(derivative_poly(k, &[0.0, 1.0], &[0.0, 1.0, -1.0]))
-            }
-            (Builtin::Softplus, k) if k >= 1 => {
-                Form::Sigmoid(derivative_poly(k - 1, &[0.0, 1.0], &[0.0, 1.0, -1.0]))
-            }
-            _ => Form::Direct,
-        };
+        let form =
+            match (builtin, order) {
+                (Builtin::Tanh, k) => Form::Tanh(crate::builtins::logistic_like_poly(
+                    k,
+                    &[0.0, 1.0],
+                    &[1.0, 0.0, -1.0],
+                )),
+                (Builtin::Sigmoid, k) => Form::Sigmoid(crate::builtins::logistic_like_poly(
+                    k,
+                    &[0.0, 1.0],
+                    &[0.0, 1.0, -1.0],
+                )),
+                (Builtin::Softplus, k) if k >= 1 => Form::Sigmoid(
+                    crate::builtins::logistic_like_poly(k - 1, &[0.0, 1.0], &[0.0, 1.0, -1.0]),
+                ),
+                _ => Form::Direct,
+            };
         Ok(Smooth {
             builtin,
             order,
@@ -251,29 +258,6 @@ impl Smooth {
             _ => 13.5,
         }
     }
-}
-
-fn derivative_poly(order: u32, start: &[f64], q: &[f64]) -> Vec<f64> {
-    let mut p = start.to_vec();
-    for _ in 0..order {
-        let dp: Vec<f64> = p
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, c)| i as f64 * c)
-            .collect();
-        let mut next = vec![0.0; dp.len() + q.len()];
-        for (i, a) in dp.iter().enumerate() {
-            for (j, b) in q.iter().enumerate() {
-                next[i + j] += a * b;
-            }
-        }
-        while next.len() > 1 && next[next.len() - 1] == 0.0 {
-            next.pop();
-        }
-        p = next;
-    }
-    p
 }
 
 #[inline]
