@@ -85,6 +85,12 @@ pub fn evaluate_outputs(
                 Err(eval::FamilyError::Tile(message)) => {
                     return Err(Diagnostic::error("E0406", message))
                 }
+                Err(eval::FamilyError::TooLarge(message)) => {
+                    return Err(Diagnostic::error("E0407", message).with_help(
+                        "arrays are dense over all members of an index space: use fewer \
+                         members (unrolling the program would be larger still)",
+                    ))
+                }
                 Err(eval::FamilyError::Unsupported(reason)) if tile.is_some() => {
                     return Err(Diagnostic::error(
                         "E0406",

@@ -95,6 +95,28 @@ fn check_lowers_a_parallel_index_space_by_representatives() {
 }
 
 #[test]
+fn a_family_too_large_for_arrays_or_unrolling_is_refused_not_allocated() {
+    let program = "vector h[i in 0..100000] ~ N(0, 1)\n\
+        for i in 0..100000, j in 0..100000 { K[i, j] = mean(h[i] * h[j]) }\noutput K\n";
+    // As arrays: 10¹⁰ entries, above the array limit.
+    let out = tpc(&["eval", "-"], program);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("E0407") && stderr.contains("100000 × 100000"),
+        "{stderr}"
+    );
+    // Unrolled (the IR as JSON): the group's 100000 × 100000 covariance is refused up front.
+    let out = tpc(&["check", "--format", "json", "-"], program);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("E0133") && stderr.contains("100000×100000 covariance"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn derive_states_what_representative_members_stand_for() {
     let program = "vector h[i in 0..100000] ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\n\
         for i in 0..100000 { x[i] = tanh(W @ h[i]) }\n\

@@ -55,6 +55,8 @@ pub enum FamilyError {
     Eval(EvalError),
     /// The requested tile does not fit the program.
     Tile(String),
+    /// An array would exceed [`MAX_ARRAY_ENTRIES`] (unrolling the program would be larger still).
+    TooLarge(String),
 }
 
 impl From<EvalError> for FamilyError {
@@ -558,8 +560,13 @@ impl<'a> ArrayEvaluator<'a> {
                 method: Used::Given,
                 has_errors: false,
             }),
-            _ => Err(FamilyError::Unsupported(format!(
-                "{name} would need an array of {sizes:?} entries, above the limit of {MAX_ARRAY_ENTRIES}"
+            _ => Err(FamilyError::TooLarge(format!(
+                "{name} would be an array of {} entries, above the limit of {MAX_ARRAY_ENTRIES}",
+                sizes
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" × ")
             ))),
         }
     }
@@ -1643,8 +1650,9 @@ impl<'a> ArrayEvaluator<'a> {
         let shape: Vec<usize> = (0..rank).map(|p| (end[p] - start[p]) as usize).collect();
         let total: usize = shape.iter().product();
         if total > MAX_ARRAY_ENTRIES {
-            return Err(FamilyError::Unsupported(format!(
-                "the output {} has {total} entries",
+            return Err(FamilyError::TooLarge(format!(
+                "the output {} would be an array of {total} entries, above the limit of \
+                 {MAX_ARRAY_ENTRIES}",
                 family.name
             )));
         }

@@ -618,6 +618,17 @@ impl Lowerer {
             }
         };
         let cov = self.constant(&law.variance, "a covariance")?;
+        if !matches!(k.checked_mul(k), Some(n) if n <= constant::MAX_CONSTANT_ELEMENTS) {
+            // The unrolled group's covariance is a k × k matrix: refuse before allocating it.
+            return Err(LowerError::ShapeMismatch {
+                span: law.variance.span,
+                message: format!(
+                    "{k} jointly Gaussian vectors need a {k}×{k} covariance, more than the {} \
+                     numbers a constant may hold",
+                    constant::MAX_CONSTANT_ELEMENTS
+                ),
+            });
+        }
         let covariance = match (constant::as_number(&cov), constant::as_matrix(&cov)) {
             (Some(v), _) => ndarray::Array2::<f64>::eye(k) * v,
             (None, Some(m)) if m.nrows() == k && m.ncols() == k => m,
