@@ -291,7 +291,9 @@ fn sign(x: f64) -> f64 {
     }
 }
 
-fn sigmoid(x: f64) -> f64 {
+/// The logistic function, accurate for either sign.
+#[inline]
+pub(crate) fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
@@ -331,7 +333,9 @@ pub(crate) fn logistic_like_poly(order: u32, start: &[f64], q: &[f64]) -> Vec<f6
     p
 }
 
-fn horner(coefficients: &[f64], x: f64) -> f64 {
+/// The polynomial with these coefficients (lowest degree first) at `x`.
+#[inline]
+pub(crate) fn horner(coefficients: &[f64], x: f64) -> f64 {
     coefficients.iter().rev().fold(0.0, |acc, c| acc * x + c)
 }
 

@@ -32,6 +32,18 @@ fn both(source: &str) -> (Vec<OutputValue>, Vec<OutputValue>, bool) {
     (arrays.outputs, unrolled, took_arrays)
 }
 
+/// `tpc eval`'s route with default options, whole matrices.
+fn evaluate(source: &str) -> tpc::Evaluated {
+    tpc::evaluate_outputs(
+        source.as_bytes(),
+        &LowerOptions::default(),
+        &EvalOptions::default(),
+        None,
+        None,
+    )
+    .expect("evaluates")
+}
+
 /// Same names, shapes, defined entries; values within `tolerance` relative (both paths use
 /// the same closed forms and quadrature rules, so they agree to rounding).
 fn assert_agree(a: &[OutputValue], b: &[OutputValue], tolerance: f64) {
@@ -240,14 +252,7 @@ fn relu_kernel_matrices_match_the_closed_form_recursion() {
     // (both sides are the same closed form in double precision; depth compounds rounding).
     let x = random_inputs(60, 4, 7);
     let source = mlp_program(&x, 5, "relu", 2.0, None);
-    let evaluated = tpc::evaluate_outputs(
-        source.as_bytes(),
-        &LowerOptions::default(),
-        &EvalOptions::default(),
-        None,
-        None,
-    )
-    .expect("evaluates");
+    let evaluated = evaluate(&source);
     assert!(evaluated.notes.is_empty(), "{:?}", evaluated.notes);
     let (k, t) = relu_reference(&x, 5, 2.0);
     let (nngp, ntk) = (
@@ -394,15 +399,7 @@ fn depth_ten_kernels_match_reference_values_with_an_exact_diagonal() {
     ];
     for (phi, sw2, nngp_ab, ntk_ab) in cases {
         let source = mlp_program(&x, 10, phi, sw2, None);
-        let out = tpc::evaluate_outputs(
-            source.as_bytes(),
-            &LowerOptions::default(),
-            &EvalOptions::default(),
-            None,
-            None,
-        )
-        .expect("evaluates")
-        .outputs;
+        let out = evaluate(&source).outputs;
         let (nngp, ntk) = (family(&out, "NNGP"), family(&out, "NTK"));
         // 10 significant digits quoted: 1e-9 relative.
         assert!(
@@ -441,15 +438,7 @@ fn tanh_kernels_match_pairwise_gauss_hermite() {
     let x = random_inputs(8, 3, 5);
     let depth = 3;
     let source = mlp_program(&x, depth, "tanh", 1.0, None);
-    let out = tpc::evaluate_outputs(
-        source.as_bytes(),
-        &LowerOptions::default(),
-        &EvalOptions::default(),
-        None,
-        None,
-    )
-    .expect("evaluates")
-    .outputs;
+    let out = evaluate(&source).outputs;
     let (nngp, ntk) = (family(&out, "NNGP"), family(&out, "NTK"));
     let rule = tpc::eval::gauss_hermite::hermite(200);
     let d = x[0].len() as f64;

@@ -4,8 +4,9 @@
 //! specification generates a program that checks, with its input indices parallel; and the
 //! command prints the program.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{stdout, tpc_in};
 use tpc::builtins::Builtin;
 use tpc::ir::LowerOptions;
 use tpc::param::{generate_kernel, KernelSpec};
@@ -73,34 +74,6 @@ fn reference(maps: Maps, depth: usize, sw2: f64, sb2: f64) -> (Vec<Vec<f64>>, Ve
     (sigma, theta)
 }
 
-/// Runs `tpc` in `dir` with `stdin` as its standard input.
-fn tpc(args: &[&str], dir: &str, stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tpc"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("tpc runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("tpc finishes")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "tpc failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).expect("UTF-8")
-}
-
 /// The N×N matrix of output `name` in `tpc eval --format json`.
 fn matrix(json: &serde_json::Value, name: &str) -> Vec<Vec<f64>> {
     json["outputs"][name]["value"]
@@ -138,7 +111,7 @@ fn relu_and_erf_kernels_match_the_closed_form_recursion() {
         for bias in ["0", "0.1"] {
             let depth = 3;
             let what = format!("{nonlin}, depth {depth}, σb² = {bias}");
-            let generated = stdout(&tpc(
+            let generated = stdout(&tpc_in(
                 &[
                     "gen",
                     "kernel",
@@ -156,7 +129,11 @@ fn relu_and_erf_kernels_match_the_closed_form_recursion() {
                 "",
             ));
             // A program from standard input loads relative to the current directory.
-            let out = stdout(&tpc(&["eval", "--format", "json", "-"], DATA, &generated));
+            let out = stdout(&tpc_in(
+                &["eval", "--format", "json", "-"],
+                DATA,
+                &generated,
+            ));
             let json: serde_json::Value = serde_json::from_str(&out).expect("JSON");
             let sw2 = if nonlin == "relu" { 2.0 } else { 1.0 };
             let (nngp, ntk) = reference(maps, depth, sw2, bias.parse().unwrap());
@@ -213,7 +190,7 @@ fn every_specification_generates_a_program_that_checks_with_parallel_inputs() {
 
 #[test]
 fn the_command_prints_the_program() {
-    let out = stdout(&tpc(
+    let out = stdout(&tpc_in(
         &[
             "gen", "kernel", "--nonlin", "relu", "--depth", "2", "--inputs", "data.txt", "--ntk",
         ],
@@ -243,7 +220,7 @@ fn bad_specifications_are_usage_errors() {
             all.extend(["--depth", "2"]);
         }
         all.extend(args);
-        let out = tpc(&all, ".", "");
+        let out = tpc_in(&all, ".", "");
         assert_eq!(out.status.code(), Some(2), "{all:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(message), "{all:?}: {stderr}");

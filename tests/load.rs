@@ -2,9 +2,10 @@
 //! every way a file can be refused. Each `tests/data/error_*.tp` must be rejected; its
 //! diagnostic is snapshotted after its source (as in `tests/errors.rs`).
 
-use std::io::Write;
+mod common;
+
+use common::{stdout, tpc_in};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use tpc::ir::LowerOptions;
 
 /// The directory of the fixtures, relative to the crate root (the tests' working directory),
@@ -115,34 +116,6 @@ fn a_huge_npy_header_is_refused_without_reading_data() {
     );
 }
 
-/// Runs `tpc` with `args` in directory `dir`, `stdin` on its standard input.
-fn tpc(args: &[&str], dir: &str, stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tpc"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("tpc runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("tpc finishes")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "tpc failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
 #[test]
 fn eval_with_load_equals_eval_with_the_data_pasted_in() {
     let source = std::fs::read_to_string(Path::new(DATA).join("kernel.tp")).unwrap();
@@ -151,12 +124,12 @@ fn eval_with_load_equals_eval_with_the_data_pasted_in() {
     assert_ne!(pasted, source);
     // The file's loads are relative to its directory, wherever tpc runs.
     for format in ["text", "json"] {
-        let with_load = stdout(&tpc(
+        let with_load = stdout(&tpc_in(
             &["eval", "--format", format, "tests/data/kernel.tp"],
             ".",
             "",
         ));
-        let with_literal = stdout(&tpc(&["eval", "--format", format, "-"], ".", &pasted));
+        let with_literal = stdout(&tpc_in(&["eval", "--format", format, "-"], ".", &pasted));
         assert_eq!(with_load, with_literal);
         if format == "json" {
             let json: serde_json::Value = serde_json::from_str(&with_load).unwrap();
@@ -174,10 +147,10 @@ fn eval_with_load_equals_eval_with_the_data_pasted_in() {
 #[test]
 fn a_program_from_standard_input_loads_relative_to_the_current_directory() {
     let source = "const X = load(\"four.csv\")\nk = X[2, 2] + cols(X)\noutput k\n";
-    let out = stdout(&tpc(&["eval", "--format", "json", "-"], DATA, source));
+    let out = stdout(&tpc_in(&["eval", "--format", "json", "-"], DATA, source));
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["outputs"]["k"]["value"], 5.0, "{out}");
-    let out = tpc(&["eval", "-"], ".", source);
+    let out = tpc_in(&["eval", "-"], ".", source);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

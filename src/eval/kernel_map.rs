@@ -70,7 +70,7 @@
 //!   coefficients fall faster than geometrically).
 //! - Memory: up to 2048 coefficients and as many tail bounds per input (32 KB) at large q.
 
-use crate::builtins::{Builtin, Smoothness, Symmetry};
+use crate::builtins::{horner, sigmoid, Builtin, Smoothness, Symmetry};
 use ndarray::Array2;
 use rayon::prelude::*;
 use std::f64::consts::PI;
@@ -257,21 +257,6 @@ impl Smooth {
             Builtin::Exp => 13.5 + 2.0 * q.sqrt(),
             _ => 13.5,
         }
-    }
-}
-
-#[inline]
-fn horner(p: &[f64], x: f64) -> f64 {
-    p.iter().rev().fold(0.0, |acc, c| acc * x + c)
-}
-
-#[inline]
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
     }
 }
 
