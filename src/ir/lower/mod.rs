@@ -605,18 +605,7 @@ impl Lowerer {
             // An empty family (`vector h[i in 0..0] ~ …`) declares nothing.
             return Ok(());
         }
-        let mean = self.constant(&law.mean, "the mean of a vector")?;
-        let mean: Vec<f64> = match (constant::as_number(&mean), constant::as_list(&mean)) {
-            (Some(m), _) => vec![m; k],
-            (None, Some(list)) if list.len() == k => list.to_vec(),
-            _ => {
-                return Err(LowerError::LawShape {
-                    span: law.mean.span,
-                    expected: format!("a number or a list of {k}"),
-                    found: describe_const(&mean),
-                })
-            }
-        };
+        let mean = self.group_mean(law, k)?;
         let cov = self.constant(&law.variance, "a covariance")?;
         if !matches!(k.checked_mul(k), Some(n) if n <= constant::MAX_CONSTANT_ELEMENTS) {
             // The unrolled group's covariance is a k × k matrix: refuse before allocating it.
@@ -679,6 +668,20 @@ impl Lowerer {
         Ok(())
     }
 
+    /// The mean of each of a group's `k` members: a number for all, or a list of `k`.
+    fn group_mean(&mut self, law: &ast::Gaussian, k: usize) -> Result<Vec<f64>, LowerError> {
+        let mean = self.constant(&law.mean, "the mean of a vector")?;
+        match (constant::as_number(&mean), constant::as_list(&mean)) {
+            (Some(m), _) => Ok(vec![m; k]),
+            (None, Some(list)) if list.len() == k => Ok(list.to_vec()),
+            _ => Err(LowerError::LawShape {
+                span: law.mean.span,
+                expected: format!("a number or a list of {k}"),
+                found: describe_const(&mean),
+            }),
+        }
+    }
+
     /// A `vector` declaration over a parallel index space: the representative members are
     /// declared, with the law of their actual rows; the full law is kept as data.
     fn representative_vector_statement(
@@ -733,18 +736,7 @@ impl Lowerer {
         if members.is_empty() {
             return Ok(());
         }
-        let mean = self.constant(&law.mean, "the mean of a vector")?;
-        let mean: Vec<f64> = match (constant::as_number(&mean), constant::as_list(&mean)) {
-            (Some(m), _) => vec![m; total],
-            (None, Some(list)) if list.len() == total => list.to_vec(),
-            _ => {
-                return Err(LowerError::LawShape {
-                    span: law.mean.span,
-                    expected: format!("a number or a list of {total}"),
-                    found: describe_const(&mean),
-                })
-            }
-        };
+        let mean = self.group_mean(law, total)?;
         let cov = self.constant(&law.variance, "a covariance")?;
         let found = describe_const(&cov);
         let shape_error = || LowerError::LawShape {
