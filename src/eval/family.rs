@@ -340,12 +340,12 @@ impl<'a> ArrayEvaluator<'a> {
             pool: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
         };
-        e.plan()?;
+        e.plan();
         Ok(e)
     }
 
     /// The tasks in program order, and the last use of each.
-    fn plan(&mut self) -> Result<(), FamilyError> {
+    fn plan(&mut self) {
         let limit = self.limit;
         let mut zdot: FxHashMap<usize, Vec<ScalarId>> = FxHashMap::default();
         for (i, s) in limit.scalars.iter().enumerate() {
@@ -398,7 +398,6 @@ impl<'a> ArrayEvaluator<'a> {
                 *entry = (*entry).max(last);
             }
         }
-        Ok(())
     }
 
     /// The expression a task integrates or computes.
