@@ -491,3 +491,55 @@ fn tanh_kernels_match_pairwise_gauss_hermite() {
         }
     }
 }
+
+/// Above 100 members a group's covariance is checked pair by pair (every joint law a program
+/// over a parallel index uses involves a few members): a non-PSD pair or an asymmetry is
+/// still refused, naming the members.
+#[test]
+fn a_large_covariance_is_checked_pair_by_pair() {
+    let n = 150;
+    let matrix = |entry: &dyn Fn(usize, usize) -> f64| -> String {
+        let rows: Vec<String> = (0..n)
+            .map(|i| {
+                let row: Vec<String> = (0..n).map(|j| entry(i, j).to_string()).collect();
+                format!("[{}]", row.join(", "))
+            })
+            .collect();
+        format!("[{}]", rows.join(", "))
+    };
+    let program = |c: String| {
+        format!(
+            "const C = {c}\nvector h[i in 0..{n}] ~ N(0, C)\n\
+             for i in 0..{n}, j in 0..{n} {{ K[i, j] = mean(h[i] * h[j]) }}\noutput K\n"
+        )
+    };
+    let identity = |i: usize, j: usize| if i == j { 1.0 } else { 0.0 };
+    let not_psd = program(matrix(&|i, j| match (i, j) {
+        (3, 7) | (7, 3) => 2.0,
+        _ => identity(i, j),
+    }));
+    let options = LowerOptions {
+        parallel: true,
+        ..LowerOptions::default()
+    };
+    let error = tpc::compile(not_psd.as_bytes(), &options).expect_err("not PSD");
+    assert_eq!(error.code, "E0123");
+    let notes = format!("{:?}", error.notes);
+    assert!(
+        notes.contains("at member 3") && notes.contains("at member 7") && notes.len() < 400,
+        "{notes}"
+    );
+    let asymmetric = program(matrix(&|i, j| match (i, j) {
+        (5, 9) => 0.5,
+        _ => identity(i, j),
+    }));
+    let error = tpc::compile(asymmetric.as_bytes(), &options).expect_err("not symmetric");
+    assert_eq!(error.code, "E0122");
+    // A valid one of that size passes, and its kernel is the covariance.
+    let valid = program(matrix(&|i, j| match (i, j) {
+        (3, 7) | (7, 3) => 0.5,
+        _ => identity(i, j),
+    }));
+    let k = evaluate(&valid).outputs;
+    assert_eq!(family(&k, "K").values[[3, 7]], 0.5);
+}

@@ -359,13 +359,24 @@ impl LowerError {
                 eigenvalue,
                 eigenvector,
             } => {
-                let v: Vec<String> = eigenvector
-                    .iter()
-                    .map(|x| crate::ir::expr::format_number((x * 1e6).round() / 1e6))
-                    .collect();
+                let round = |x: f64| crate::ir::expr::format_number((x * 1e6).round() / 1e6);
+                // A long eigenvector (a family's covariance) is shown by its nonzero entries.
+                let shown = if eigenvector.len() <= 12 {
+                    let v: Vec<String> = eigenvector.iter().map(|&x| round(x)).collect();
+                    format!("[{}]", v.join(", "))
+                } else {
+                    let v: Vec<String> = eigenvector
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, x)| x.abs() >= 5e-7)
+                        .take(12)
+                        .map(|(i, &x)| format!("{} at member {i}", round(x)))
+                        .collect();
+                    format!("{}, 0 elsewhere", v.join(", "))
+                };
                 Diagnostic::error("E0123", "the covariance matrix is not positive semi-definite")
                     .with_primary(*span, format!("it has the negative eigenvalue {}", crate::ir::expr::format_number(*eigenvalue)))
-                    .with_note(format!("eigenvector: [{}]", v.join(", ")))
+                    .with_note(format!("eigenvector: {shown}"))
                     .with_note("a covariance must satisfy vᵀ C v ≥ 0 for every v")
             }
             NotConstant { span, what, found } => {
