@@ -35,7 +35,31 @@ pub use diagnostics::Diagnostic;
 ///
 /// Never panics, whatever the input; every failure is a [`Diagnostic`] pointing into the
 /// source (for bytes that are not UTF-8, into their lossy decoding).
+///
+/// Parsing and lowering recurse once per operator of an expression, and a long sum
+/// (`a + b + c + …`, up to [`syntax::MAX_EXPR_DEPTH`] operators) is that deep; so they run
+/// on a thread of their own with a stack of [`FRONT_END_STACK`] bytes, whatever the stack of
+/// the caller (a Python thread, a test harness).
 pub fn compile(bytes: &[u8], options: &ir::LowerOptions) -> Result<ir::Program, Diagnostic> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("tpc front end".into())
+            .stack_size(FRONT_END_STACK)
+            .spawn_scoped(scope, || compile_here(bytes, options))
+            .map(|thread| {
+                thread
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+            })
+            .unwrap_or_else(|_| compile_here(bytes, options))
+    })
+}
+
+/// The stack of the front end's thread: enough for the deepest expression it accepts.
+/// Reserved address space; only the pages used are ever touched.
+pub const FRONT_END_STACK: usize = 1 << 30;
+
+fn compile_here(bytes: &[u8], options: &ir::LowerOptions) -> Result<ir::Program, Diagnostic> {
     let source =
         syntax::decode(bytes).map_err(|e| e.to_diagnostic(&String::from_utf8_lossy(bytes)))?;
     let ast = syntax::parse(source).map_err(|e| e.to_diagnostic(source))?;

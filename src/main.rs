@@ -16,7 +16,17 @@ mod commands;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Refuse input files (and standard input) larger than this many bytes.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = MAX_INPUT_BYTES)]
+    max_input_bytes: u64,
 }
+
+/// The default cap on the size of an input program: far above any real program (the largest
+/// generated training programs are a few MB), far below what would exhaust memory.
+const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// The cap in force, from `--max-input-bytes`.
+static INPUT_CAP: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 #[derive(Subcommand)]
 enum Command {
@@ -172,6 +182,7 @@ struct Reported;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    INPUT_CAP.get_or_init(|| cli.max_input_bytes);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Reported) => ExitCode::from(1),
@@ -516,21 +527,35 @@ fn lower_options(file: &Path) -> LowerOptions {
     }
 }
 
-/// Reads a file, or standard input for `-`.
+/// Reads a file, or standard input for `-`, refusing more than `--max-input-bytes` without
+/// reading further.
 fn read_input(file: &PathBuf) -> Result<(String, Vec<u8>), Reported> {
-    let mut bytes = Vec::new();
-    if file.as_os_str() == "-" {
-        std::io::stdin().read_to_end(&mut bytes).map_err(|e| {
-            eprintln!("error: cannot read standard input: {e}");
+    let cap = INPUT_CAP.get().copied().unwrap_or(MAX_INPUT_BYTES);
+    let (name, reader): (String, Box<dyn Read>) = if file.as_os_str() == "-" {
+        ("<stdin>".to_string(), Box::new(std::io::stdin()))
+    } else {
+        let opened = std::fs::File::open(file).map_err(|e| {
+            eprintln!("error: cannot read `{}`: {e}", file.display());
             Reported
         })?;
-        return Ok(("<stdin>".to_string(), bytes));
+        (file.display().to_string(), Box::new(opened))
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            eprintln!("error: cannot read `{name}`: {e}");
+            Reported
+        })?;
+    if bytes.len() as u64 > cap {
+        eprintln!(
+            "error: `{name}` is larger than {cap} bytes, the input size limit\n  \
+             = help: a larger program can be read with `--max-input-bytes N`"
+        );
+        return Err(Reported);
     }
-    let bytes = std::fs::read(file).map_err(|e| {
-        eprintln!("error: cannot read `{}`: {e}", file.display());
-        Reported
-    })?;
-    Ok((file.display().to_string(), bytes))
+    Ok((name, bytes))
 }
 
 fn report(diagnostic: &tpc::Diagnostic, name: &str, bytes: &[u8]) -> Reported {

@@ -122,21 +122,36 @@ fn two_hundred_nested_parentheses_are_refused_with_a_clear_message() {
 }
 
 #[test]
-fn a_power_tower_100000_long_is_refused() {
+fn a_power_tower_200000_long_is_refused() {
     let source = format!(
         "vector x ~ N(0, 1)\nh = x{}\nk = mean(h)\n",
-        "^x".repeat(100_000)
+        "^x".repeat(200_000)
     );
     refused_quickly(&source, "E0003", Duration::from_secs(5));
 }
 
 #[test]
-fn a_chain_of_100000_unary_minuses_is_refused() {
+fn a_chain_of_200000_unary_minuses_is_refused() {
     let source = format!(
         "vector x ~ N(0, 1)\nh = {}x\nk = mean(h * h)\n",
-        "- ".repeat(100_000)
+        "- ".repeat(200_000)
     );
     refused_quickly(&source, "E0003", Duration::from_secs(5));
+}
+
+#[test]
+fn a_long_sum_is_not_deep_nesting() {
+    // Generated training programs write sums over all earlier steps on one line: 20,000
+    // terms (40,000 operators) must compile, on the caller's small test-thread stack too.
+    let terms = vec!["0.5 * x"; 20_000].join(" + ");
+    let source = format!("vector x ~ N(0, 1)\nh = {terms}\nk = mean(h * x)\n");
+    let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
+        .unwrap_or_else(|d| panic!("{}", d.render("sum.tp", &source)));
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let values = tpc::eval::evaluate(&limit, &Default::default(), None).expect("evaluates");
+    // E[h x] = 20000 · 0.5 · E[x²] = 10000 exactly (a linear integrand).
+    let k = values.scalars[limit.outputs[0].0 as usize].value;
+    assert!((k - 10_000.0).abs() < 1e-8, "{k}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use super::*;
 use crate::builtins::Smoothness;
 use crate::ir::{self, ExprNode, Op, Program};
 use crate::symbolic::Node;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// A program may have many initial groups; the symmetry argument tries at most this many.
@@ -40,21 +41,21 @@ pub fn derive_with(program: &Program, rule: ZDotRule) -> Result<Limit, LimitErro
 
 /// The outermost (last-built) jump in `x` — a `step`, `sign` or other built-in whose
 /// derivative of that order jumps — whose argument depends on one of `atoms`: where `x` is
-/// not weakly differentiable in them and (3.3) would miss a Dirac mass. Linear in the size
-/// of `x`.
+/// not weakly differentiable in them and (3.3) would miss a Dirac mass. O(1) when `x` has no
+/// random jump at all; otherwise linear in the part of `x` that has one.
 fn jump_in(arena: &Arena, x: ExprId, atoms: &[AtomId]) -> Option<ExprId> {
-    if atoms.is_empty() {
+    if atoms.is_empty() || !arena.has_random_jump(x) {
         return None;
     }
-    let reachable = arena.reachable(&[x]);
-    let mut depends: HashMap<ExprId, bool> = HashMap::with_capacity(reachable.len());
+    let random = arena.reachable_until(&[x], |id| arena.is_deterministic(id));
+    let mut depends: FxHashMap<ExprId, bool> = FxHashMap::default();
     let mut jump = None;
-    for &id in &reachable {
+    for &id in &random {
         let node = arena.node(id);
         let mut d = matches!(node, Node::Atom(a) if atoms.contains(a));
-        node.for_each_child(|c| d |= depends[&c]);
+        node.for_each_child(|c| d |= depends.get(&c).copied().unwrap_or(false));
         if let Node::Apply { f, order, arg } = node {
-            if depends[arg] && f.smoothness_of(*order) == Smoothness::Jump {
+            if f.smoothness_of(*order) == Smoothness::Jump && depends.get(arg) == Some(&true) {
                 jump = Some(id);
             }
         }
@@ -203,7 +204,7 @@ impl<'p> Deriver<'p> {
             }
             Op::Moment { expr } | Op::ScalarOp { expr } => {
                 let e = self.translate(expr, instruction.span)?;
-                let definition = if self.limit.arena.atoms(e).is_empty() {
+                let definition = if self.limit.arena.is_deterministic(e) {
                     ScalarDefinition::Deterministic(e)
                 } else {
                     ScalarDefinition::Expectation(e)
@@ -405,7 +406,7 @@ impl<'p> Deriver<'p> {
                 return None;
             }
         }
-        let expectation = if self.limit.arena.atoms(derivative).is_empty() {
+        let expectation = if self.limit.arena.is_deterministic(derivative) {
             derivative
         } else {
             let s = self.new_scalar(

@@ -17,7 +17,7 @@ pub enum LimitFormat {
 /// Prints a limit with its program's source lines: `LimitDisplay::new(&limit, source, "f.tp", LimitFormat::Text).to_string()`.
 pub struct LimitDisplay<'a> {
     limit: &'a Limit,
-    source: &'a str,
+    lines: SourceLines<'a>,
     file_name: &'a str,
     format: LimitFormat,
 }
@@ -27,7 +27,7 @@ impl<'a> LimitDisplay<'a> {
     pub fn new(limit: &'a Limit, source: &'a str, file_name: &'a str, format: LimitFormat) -> Self {
         LimitDisplay {
             limit,
-            source,
+            lines: SourceLines::new(source),
             file_name,
             format,
         }
@@ -279,17 +279,35 @@ pub(super) fn latex_name(name: &str) -> String {
     }
 }
 
-/// Line number (1-based) and trimmed text of the line where `span` starts.
-pub(super) fn source_line(source: &str, span: crate::diagnostics::Span) -> (usize, String) {
-    let start = (span.start as usize).min(source.len());
-    let line = source[..start].matches('\n').count() + 1;
-    let line_start = source[..start].rfind('\n').map_or(0, |p| p + 1);
-    let line_end = source[start..]
-        .find('\n')
-        .map_or(source.len(), |p| start + p);
-    let text = source[line_start..line_end].trim();
-    let text = text.split(" #").next().unwrap_or(text).trim();
-    (line, text.to_string())
+/// The lines of a program's source, indexed once so that finding the line of a span is a
+/// binary search.
+pub(super) struct SourceLines<'a> {
+    source: &'a str,
+    /// Byte offset of the start of each line.
+    starts: Vec<usize>,
+}
+
+impl<'a> SourceLines<'a> {
+    pub(super) fn new(source: &'a str) -> SourceLines<'a> {
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceLines { source, starts }
+    }
+
+    /// Line number (1-based) and trimmed text, without a trailing comment, of the line where
+    /// `span` starts.
+    pub(super) fn line(&self, span: crate::diagnostics::Span) -> (usize, String) {
+        let start = (span.start as usize).min(self.source.len());
+        let line = self.starts.partition_point(|&s| s <= start);
+        let line_start = self.starts[line - 1];
+        let line_end = self.source[start..]
+            .find('\n')
+            .map_or(self.source.len(), |p| start + p);
+        let text = self.source[line_start..line_end].trim();
+        let text = text.split(" #").next().unwrap_or(text).trim();
+        (line, text.to_string())
+    }
 }
 
 /// Expanded forms longer than this are not printed (the compact form is).
@@ -299,41 +317,28 @@ const MAX_EXPANDED: usize = 160;
 /// sharing makes the tree of a long training program exponentially larger than its DAG.
 const MAX_PRINTED_NODES: usize = 400;
 
-/// The number of nodes in the printed tree of `expr` (named subexpressions count once),
-/// saturating; linear in the size of the expression's DAG.
+/// The number of nodes in the printed tree of `expr` (named subexpressions count once), or
+/// any number above [`MAX_PRINTED_NODES`] once it is known to be larger: the walk stops
+/// there, so its cost is bounded whatever the size of the expression's DAG.
 fn printed_size<S: Symbols + ?Sized>(
     arena: &crate::symbolic::Arena,
     expr: ExprId,
     symbols: &S,
     style: Style,
 ) -> usize {
-    let mut order = Vec::new();
-    let mut named = std::collections::HashSet::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut count = 0;
     let mut stack = vec![expr];
     while let Some(id) = stack.pop() {
-        if !seen.insert(id) {
-            continue;
+        count += 1;
+        // Every node still on the stack will count at least once.
+        if count + stack.len() > MAX_PRINTED_NODES {
+            return MAX_PRINTED_NODES + 1;
         }
-        order.push(id);
-        if id != expr && symbols.name(id, style).is_some() {
-            named.insert(id);
-            continue;
+        if id == expr || symbols.name(id, style).is_none() {
+            arena.node(id).for_each_child(|c| stack.push(c));
         }
-        arena.node(id).for_each_child(|c| stack.push(c));
     }
-    order.sort_unstable();
-    let mut size: HashMap<ExprId, usize> = HashMap::with_capacity(order.len());
-    for id in order {
-        let mut total = 1usize;
-        if !named.contains(&id) {
-            arena
-                .node(id)
-                .for_each_child(|c| total = total.saturating_add(size[&c]));
-        }
-        size.insert(id, total);
-    }
-    size[&expr]
+    count
 }
 
 /// Prints `expr`, or a short summary if its printed tree is too large to read.
@@ -343,13 +348,15 @@ fn render<S: Symbols + ?Sized>(
     symbols: &S,
     style: Style,
 ) -> String {
-    let size = printed_size(arena, expr, symbols, style);
-    if size > MAX_PRINTED_NODES {
+    if printed_size(arena, expr, symbols, style) > MAX_PRINTED_NODES {
         match style {
-            Style::Text => {
-                format!("[an expression of {size} nodes; `--format json` gives it as a DAG]")
+            Style::Text => format!(
+                "[an expression of more than {MAX_PRINTED_NODES} nodes; \
+                 `--format json` gives it as a DAG]"
+            ),
+            Style::Latex => {
+                format!("\\text{{[an expression of more than {MAX_PRINTED_NODES} nodes]}}")
             }
-            Style::Latex => format!("\\text{{[an expression of {size} nodes]}}"),
         }
     } else {
         arena.display(expr, symbols, style).to_string()
@@ -457,7 +464,7 @@ impl LimitDisplay<'_> {
         let times = if style == Style::Text { "·" } else { " \\, " };
         let mut last_line = 0;
         for eq in &limit.equations {
-            let (line, text) = source_line(self.source, eq.span);
+            let (line, text) = self.lines.line(eq.span);
             if line != last_line {
                 rows.push(Row::Header(line, text));
                 last_line = line;
@@ -752,8 +759,7 @@ impl LimitDisplay<'_> {
         rows: &mut Vec<Row>,
     ) {
         let before = names.before.take();
-        let size = printed_size(&self.limit.arena, z, &*names, style);
-        let full = if size <= MAX_PRINTED_NODES {
+        let full = if printed_size(&self.limit.arena, z, &*names, style) <= MAX_PRINTED_NODES {
             self.limit.arena.display(z, &*names, style).to_string()
         } else {
             String::new()
@@ -803,16 +809,11 @@ impl LimitDisplay<'_> {
             kept.len()
         );
         for (eq, hat, t) in kept {
-            let (line, text) = source_line(self.source, eq.span);
+            let (line, text) = self.lines.line(eq.span);
             let origin = limit.atoms[t.atom.0 as usize].instruction;
-            let (origin_line, origin_text) = source_line(
-                self.source,
-                limit
-                    .equations
-                    .iter()
-                    .find(|e| e.instruction == origin)
-                    .map_or(eq.span, |e| e.span),
-            );
+            let (origin_line, origin_text) = self
+                .lines
+                .line(limit.equation_of(origin).map_or(eq.span, |e| e.span));
             let _ = writeln!(
                 out,
                 "  line {line} `{text}`: {} ⊃ {}·{}, because the vector multiplied depends on {} (line {origin_line} `{origin_text}`)",
@@ -836,12 +837,9 @@ impl LimitDisplay<'_> {
     fn list_vanished(&self, names: &Names, out: &mut String) {
         const SHOWN: usize = 8;
         for v in self.limit.vanished.iter().take(SHOWN) {
-            let (line, text) = source_line(
-                self.source,
+            let (line, text) = self.lines.line(
                 self.limit
-                    .equations
-                    .iter()
-                    .find(|e| e.instruction == v.instruction)
+                    .equation_of(v.instruction)
                     .map_or(crate::diagnostics::Span::default(), |e| e.span),
             );
             let group = self

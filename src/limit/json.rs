@@ -3,7 +3,7 @@
 //! DAG (`nodes`, children before parents) and referred to by node id, so the document stays
 //! linear in the size of the limit however much the expressions share.
 
-use super::display::{source_line, Names};
+use super::display::{Names, SourceLines};
 use super::*;
 use crate::symbolic::{Node, Style, Symbols};
 use serde_json::{json, Value};
@@ -41,19 +41,14 @@ fn node_json(limit: &Limit, names: &Names, id: ExprId) -> Value {
 
 /// The limit as a JSON document (schema in `docs/derivation.md`).
 pub fn to_json(limit: &Limit, source: &str) -> Value {
+    let lines = SourceLines::new(source);
     let names = Names::new(limit);
     let roots = std::cell::RefCell::new(Vec::new());
     let tree = |e: ExprId| {
         roots.borrow_mut().push(e);
         json!(e.index())
     };
-    let line = |instruction: usize| {
-        limit
-            .equations
-            .iter()
-            .find(|e| e.instruction == instruction)
-            .map(|e| source_line(source, e.span).0)
-    };
+    let line = |instruction: usize| limit.equation_of(instruction).map(|e| lines.line(e.span).0);
     let atoms: Vec<Value> = limit
         .atoms
         .iter()
@@ -135,7 +130,7 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
         .collect();
     let mut vectors = Vec::new();
     for eq in &limit.equations {
-        let (line, text) = source_line(source, eq.span);
+        let (line, text) = lines.line(eq.span);
         match &eq.kind {
             EquationKind::Nonlin { z } => vectors.push(json!({
                 "name": limit.names[eq.instruction], "line": line, "source": text,

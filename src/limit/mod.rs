@@ -333,6 +333,15 @@ pub enum EquationKind {
 }
 
 impl Limit {
+    /// The equation of an instruction, if it defines something (equations are in program
+    /// order, so this is a binary search).
+    pub fn equation_of(&self, instruction: usize) -> Option<&Equation> {
+        self.equations
+            .binary_search_by_key(&instruction, |e| e.instruction)
+            .ok()
+            .map(|i| &self.equations[i])
+    }
+
     /// The family of a ZHat atom, if it is one.
     pub fn family_of(&self, atom: AtomId) -> Option<&HatFamily> {
         match self.atoms[atom.0 as usize].kind {

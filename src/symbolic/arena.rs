@@ -2,19 +2,41 @@
 
 use super::ids::{AtomId, ExprId, ScalarId};
 use super::node::Node;
-use std::collections::{HashMap, HashSet};
+use crate::builtins::Smoothness;
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
+use std::hash::BuildHasher;
 
 /// An append-only, hash-consed store of [`Node`]s.
 ///
 /// Structurally equal nodes are stored once, so an [`ExprId`] comparison is a structural
 /// comparison. A node's children always precede it, so iterating ids in increasing order is
 /// a topological order; every traversal in this module relies on that instead of recursion.
+///
+/// Each node also carries two facts computed once, when it is stored, from its children's:
+/// whether it mentions any atom and whether it passes a random argument through a jump. The
+/// queries that use them ([`Arena::is_deterministic`], [`Arena::has_random_jump`], and the
+/// traversals below, which never descend into deterministic subexpressions) therefore cost
+/// time in the random part of an expression only, not in all of its history.
 #[derive(Debug, Default)]
 pub struct Arena {
     nodes: Vec<Node>,
-    ids: HashMap<Node, ExprId>,
-    /// Memoised partial derivatives, keyed by `(expression, atom)`.
-    pub(super) derivatives: HashMap<(ExprId, AtomId), ExprId>,
+    facts: Vec<Facts>,
+    /// The id of every node, found by the node's hash; the node itself is stored once, in
+    /// `nodes`.
+    ids: hashbrown::HashTable<ExprId>,
+    /// Memoised partial derivatives, keyed by `(expression, atom)`; only for expressions
+    /// that mention the atom.
+    pub(super) derivatives: FxHashMap<(ExprId, AtomId), ExprId>,
+}
+
+/// What a node's children tell about it, stored beside it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Facts {
+    /// It mentions at least one atom.
+    random: bool,
+    /// It applies a built-in whose derivative of that order jumps (`step`, `sign`, `relu'`)
+    /// to an argument that mentions an atom.
+    random_jump: bool,
 }
 
 impl Arena {
@@ -59,13 +81,56 @@ impl Arena {
             assert!(c.index() < len, "child {c:?} is not in the arena");
         });
         let node = node.normalised();
-        if let Some(&id) = self.ids.get(&node) {
+        let hash = FxBuildHasher.hash_one(&node);
+        if let Some(&id) = self.ids.find(hash, |&id| self.nodes[id.index()] == node) {
             return id;
         }
         let id = ExprId(u32::try_from(len).expect("expression arena exceeds u32::MAX nodes"));
-        self.nodes.push(node.clone());
-        self.ids.insert(node, id);
+        let facts = self.facts_of(&node);
+        self.nodes.push(node);
+        self.facts.push(facts);
+        let nodes = &self.nodes;
+        self.ids
+            .insert_unique(hash, id, |&id| FxBuildHasher.hash_one(&nodes[id.index()]));
         id
+    }
+
+    fn facts_of(&self, node: &Node) -> Facts {
+        let mut facts = Facts {
+            random: matches!(node, Node::Atom(_)),
+            random_jump: false,
+        };
+        node.for_each_child(|c| {
+            let child = self.facts[c.index()];
+            facts.random |= child.random;
+            facts.random_jump |= child.random_jump;
+        });
+        if let Node::Apply { f, order, arg } = node {
+            if self.facts[arg.index()].random && f.smoothness_of(*order) == Smoothness::Jump {
+                facts.random_jump = true;
+            }
+        }
+        facts
+    }
+
+    /// Whether `expr` mentions no atom: it is a number or a function of limit scalars. O(1).
+    pub fn is_deterministic(&self, expr: ExprId) -> bool {
+        !self.facts[expr.index()].random
+    }
+
+    /// Whether `expr` applies a built-in with a jump (`step`, `sign`, `relu'`, …) to an
+    /// argument that mentions an atom, anywhere inside. O(1).
+    pub fn has_random_jump(&self, expr: ExprId) -> bool {
+        self.facts[expr.index()].random_jump
+    }
+
+    /// The id of atom `a`'s node, if it has one: no expression stored before it mentions `a`.
+    pub(super) fn atom_node(&self, a: AtomId) -> Option<ExprId> {
+        let node = Node::Atom(a);
+        let hash = FxBuildHasher.hash_one(&node);
+        self.ids
+            .find(hash, |&id| self.nodes[id.index()] == node)
+            .copied()
     }
 
     /// Every node reachable from `roots` (roots included), in increasing id order.
@@ -75,12 +140,12 @@ impl Arena {
 
     /// Like [`Arena::reachable`], but does not descend below (nor include) nodes for which
     /// `stop` holds.
-    pub(super) fn reachable_until(
+    pub(crate) fn reachable_until(
         &self,
         roots: &[ExprId],
         stop: impl Fn(ExprId) -> bool,
     ) -> Vec<ExprId> {
-        let mut seen: HashSet<ExprId> = HashSet::new();
+        let mut seen: FxHashSet<ExprId> = FxHashSet::default();
         let mut stack: Vec<ExprId> = roots.to_vec();
         while let Some(id) = stack.pop() {
             if stop(id) || !seen.insert(id) {
@@ -103,17 +168,19 @@ impl Arena {
         self.scalars_of(&[expr])
     }
 
-    /// The atoms any of `roots` mentions, sorted and deduplicated.
+    /// The atoms any of `roots` mentions, sorted and deduplicated. Visits the random part of
+    /// the roots only.
     pub(super) fn atoms_of(&self, roots: &[ExprId]) -> Vec<AtomId> {
-        self.reachable(roots)
+        let mut atoms: Vec<AtomId> = self
+            .reachable_until(roots, |id| self.is_deterministic(id))
             .into_iter()
             .filter_map(|id| match self.node(id) {
                 Node::Atom(a) => Some(*a),
                 _ => None,
             })
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect()
+            .collect();
+        atoms.sort_unstable();
+        atoms
     }
 
     /// The scalars any of `roots` mentions, sorted and deduplicated.
@@ -131,10 +198,13 @@ impl Arena {
 
     /// Whether `expr` mentions `atom` (syntactically: `x − x` built raw still depends on x).
     pub fn depends_on(&self, expr: ExprId, atom: AtomId) -> bool {
-        let mut seen: HashSet<ExprId> = HashSet::new();
+        let Some(first) = self.atom_node(atom) else {
+            return false;
+        };
+        let mut seen: FxHashSet<ExprId> = FxHashSet::default();
         let mut stack = vec![expr];
         while let Some(id) = stack.pop() {
-            if !seen.insert(id) {
+            if id < first || self.is_deterministic(id) || !seen.insert(id) {
                 continue;
             }
             match self.node(id) {

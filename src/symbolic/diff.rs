@@ -20,20 +20,40 @@ impl Arena {
     /// nodes. The traversal is iterative (children before parents, by id), so arbitrarily
     /// deep expressions are fine.
     pub fn diff(&mut self, expr: ExprId, atom: AtomId) -> ExprId {
-        let todo = self.reachable_until(&[expr], |id| self.derivatives.contains_key(&(id, atom)));
+        let Some(first) = self.atom_node(atom) else {
+            return self.constant(0.0);
+        };
+        // Expressions stored before the atom, and deterministic ones, cannot mention it:
+        // their derivative is 0 without a visit or a memo entry.
+        let independent = |arena: &Arena, id: ExprId| id < first || arena.is_deterministic(id);
+        if independent(self, expr) {
+            return self.constant(0.0);
+        }
+        let todo = self.reachable_until(&[expr], |id| {
+            independent(self, id) || self.derivatives.contains_key(&(id, atom))
+        });
+        let zero = self.constant(0.0);
         for id in todo {
-            let d = self.diff_node(id, atom);
+            let d = self.diff_node(id, atom, first, zero);
             self.derivatives.insert((id, atom), d);
         }
         self.derivatives[&(expr, atom)]
     }
 
-    /// The derivative of one node, given the memoised derivatives of its children.
-    fn diff_node(&mut self, id: ExprId, atom: AtomId) -> ExprId {
-        let d = |arena: &Arena, child: ExprId| arena.derivatives[&(child, atom)];
+    /// The derivative of one node, given the memoised derivatives of its children (`zero`
+    /// for a child stored before the atom's node `first` or deterministic).
+    fn diff_node(&mut self, id: ExprId, atom: AtomId, first: ExprId, zero: ExprId) -> ExprId {
+        let d = |arena: &Arena, child: ExprId| {
+            if child < first || arena.is_deterministic(child) {
+                zero
+            } else {
+                arena.derivatives[&(child, atom)]
+            }
+        };
         match self.node(id).clone() {
-            Node::Const(_) | Node::Scalar(_) => self.constant(0.0),
-            Node::Atom(a) => self.constant(if a == atom { 1.0 } else { 0.0 }),
+            Node::Const(_) | Node::Scalar(_) => zero,
+            Node::Atom(a) if a == atom => self.constant(1.0),
+            Node::Atom(_) => zero,
             Node::Apply { f, order, arg } => {
                 let du = d(self, arg);
                 if self.is_zero(du) {

@@ -15,9 +15,10 @@ struct TpParser;
 
 /// Brackets (`(`, `[`, `{`) may nest at most this deep.
 pub const MAX_NESTING: usize = 64;
-/// An expression may have at most this many operators and nest at most this deep; beyond it
-/// the recursive passes could exhaust the stack.
-pub const MAX_EXPR_DEPTH: usize = 256;
+/// An expression may have at most this many operators. A long sum is as deep as it is long
+/// for the recursive passes, which run on a stack sized for this bound (see
+/// [`crate::compile`]).
+pub const MAX_EXPR_DEPTH: usize = 100_000;
 
 /// Parses a whole program.
 ///
