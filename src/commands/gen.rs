@@ -78,7 +78,7 @@ pub struct MlpArgs {
     #[command(flatten)]
     param: ParamArgs,
     /// The number of SGD steps T.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=64))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1000))]
     steps: u64,
     /// The nonlinearity φ (a built-in: tanh, relu, erf, gelu, id, …).
     #[arg(long, default_value = "tanh")]
@@ -152,5 +152,22 @@ pub fn run(command: &GenCommand) -> Result<(), crate::Reported> {
         }
     };
     let program = program.unwrap_or_else(|e| crate::usage_error(&e.to_string()));
+    // Every program `gen` writes must pass `tpc check` as it is (for `load`, relative to the
+    // working directory, as the paths were given): check it before printing it.
+    let options = tpc::ir::LowerOptions {
+        parallel: true,
+        ..tpc::ir::LowerOptions::default()
+    };
+    if let Err(diagnostic) = tpc::compile(program.as_bytes(), &options) {
+        eprintln!(
+            "error: these options generate a program that tpc check refuses; \
+             ask for a smaller one (fewer steps, layers or inputs)"
+        );
+        return Err(crate::report(
+            &diagnostic,
+            "<generated program>",
+            program.as_bytes(),
+        ));
+    }
     crate::print(&program)
 }

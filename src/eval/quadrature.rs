@@ -161,6 +161,21 @@ where
         });
     }
     let mut order = options.min_order.max(1);
+    // An error estimate needs two levels: if the second does not fit in the budget, say so
+    // before building the first grid (N^r points can be far more than the budget).
+    let fits = |order: usize| {
+        order <= options.max_order
+            && order
+                .checked_pow(r as u32)
+                .is_some_and(|p| p <= options.max_points)
+    };
+    if !fits(order.saturating_mul(2)) {
+        return Err(QuadratureError::NotConverged(Estimate {
+            value: f64::NAN,
+            error: f64::INFINITY,
+            evaluations: 0,
+        }));
+    }
     let mut last = Estimate {
         value: tensor_gauss_hermite(gaussian, f, order),
         error: f64::INFINITY,

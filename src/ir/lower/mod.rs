@@ -496,6 +496,15 @@ impl Lowerer {
             }
         }
         let span = self.current;
+        // Refuse a loop nest whose least work is known to exceed the limit before unrolling
+        // any of it.
+        let remaining = self.max_instructions.saturating_sub(self.work) as u128;
+        if self.least_work(binders, body) > remaining {
+            return Err(LowerError::TooLarge {
+                span,
+                limit: self.max_instructions,
+            });
+        }
         self.for_each_index(binders, &mut Vec::new(), &mut |l, _| {
             l.scopes.push();
             let result = l.statements(body);
@@ -503,6 +512,38 @@ impl Lowerer {
             l.current = span;
             result
         })
+    }
+
+    /// A lower bound on the work (loop iterations and instructions) of unrolling a loop: its
+    /// trip count times the work of one iteration, one per assignment and nested loops
+    /// likewise. A range that cannot be evaluated yet (it uses an index of an enclosing
+    /// loop not bound now) counts as empty, so the bound never overestimates.
+    fn least_work(&mut self, binders: &[ast::Binder], body: &[ast::Statement]) -> u128 {
+        let mut trips: u128 = 1;
+        for b in binders {
+            let (Ok(start), Ok(end)) = (
+                self.integer(&b.start, "a loop bound"),
+                self.integer(&b.end, "a loop bound"),
+            ) else {
+                return 0;
+            };
+            let end = match self.plan.binder_space.get(&b.span) {
+                Some(&space) => match self.representative_end(space, end) {
+                    Ok(end) => end,
+                    Err(_) => return 0,
+                },
+                None => end,
+            };
+            trips = trips.saturating_mul(end.saturating_sub(start).max(0) as u128);
+        }
+        let per_iteration = body.iter().fold(1u128, |work, statement| {
+            work.saturating_add(match &statement.kind {
+                StatementKind::Assign { .. } => 1,
+                StatementKind::For { binders, body } => self.least_work(binders, body),
+                _ => 0,
+            })
+        });
+        trips.saturating_mul(per_iteration)
     }
 
     /// Evaluates index expressions to integers.

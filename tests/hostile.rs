@@ -1,0 +1,118 @@
+//! Hostile input: limits are enforced before the work they bound, and what `tpc gen` writes
+//! always passes `tpc check`.
+//!
+//! The time budgets below are generous (10–50× what the work takes on a loaded 2-core
+//! machine); they catch a limit checked after the work (minutes, gigabytes), not slowness.
+
+mod common;
+
+use common::{stdout, tpc_in};
+use std::time::{Duration, Instant};
+use tpc::ir::LowerOptions;
+
+#[test]
+fn a_loop_nest_past_the_instruction_limit_is_refused_before_unrolling() {
+    // 3000 × 3000 iterations, each one instruction: 9M, over a limit of 1M. Unrolling the
+    // first million before noticing took seconds and hundreds of MB.
+    let source = "vector x ~ N(0, 1)\nh[0, 0] = x\n\
+                  for t in 0..3000 {\n  for s in 0..3000 {\n    h[t + 1, s] = tanh(h[t, 0])\n  }\n}\n\
+                  m = mean(h[5, 0] * h[5, 0])\noutput m\n";
+    let options = LowerOptions {
+        max_instructions: 1_000_000,
+        ..LowerOptions::default()
+    };
+    let start = Instant::now();
+    let error = tpc::compile(source.as_bytes(), &options).expect_err("over the limit");
+    assert_eq!(error.code, "E0140");
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+    // The loop is pointed at, and the help says how to raise the limit.
+    let text = error.render("loop.tp", source);
+    assert!(text.contains("loop.tp:3:1"), "{text}");
+    assert!(text.contains("--max-instructions"), "{text}");
+}
+
+#[test]
+fn a_loop_whose_inner_range_uses_the_outer_index_is_still_bounded_correctly() {
+    // The inner range depends on t, so the nest's size is not known up front: the bound
+    // must not overestimate (this 5,050-iteration nest compiles) …
+    let source = "vector x ~ N(0, 1)\nh[0, 0] = x\n\
+                  for t in 0..100 {\n  for s in 0..t + 1 {\n    h[t + 1, s] = tanh(h[t, 0])\n  }\n}\n\
+                  m = mean(h[5, 0] * h[5, 0])\noutput m\n";
+    let options = LowerOptions {
+        max_instructions: 20_000,
+        ..LowerOptions::default()
+    };
+    assert!(tpc::compile(source.as_bytes(), &options).is_ok());
+    // … and a limit it does cross is still enforced.
+    let options = LowerOptions {
+        max_instructions: 5_000,
+        ..LowerOptions::default()
+    };
+    let error = tpc::compile(source.as_bytes(), &options).expect_err("over the limit");
+    assert_eq!(error.code, "E0140");
+}
+
+#[test]
+fn an_input_over_the_size_cap_is_refused_without_reading_it_all() {
+    let program = std::fs::read_to_string("programs/rnn.tp").unwrap();
+    let out = tpc_in(
+        &["check", "--max-input-bytes", "100", "-"],
+        env!("CARGO_MANIFEST_DIR"),
+        &program,
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("larger than 100 bytes"), "{stderr}");
+    assert!(stderr.contains("--max-input-bytes"), "{stderr}");
+    // The same program passes under the default cap.
+    stdout(&tpc_in(
+        &["check", "-"],
+        env!("CARGO_MANIFEST_DIR"),
+        &program,
+    ));
+}
+
+#[test]
+fn generated_training_programs_of_a_hundred_steps_check() {
+    // A step's forward pass sums over every earlier step on one line: 100 steps write
+    // expressions of over 500 operators, which once failed with E0003.
+    let dir = env!("CARGO_MANIFEST_DIR");
+    for (depth, steps) in [("2", "100"), ("3", "64")] {
+        let generated = stdout(&tpc_in(
+            &[
+                "gen", "mlp", "--depth", depth, "--steps", steps, "--nonlin", "tanh",
+            ],
+            dir,
+            "",
+        ));
+        let summary = stdout(&tpc_in(&["check", "-"], dir, &generated));
+        assert!(summary.contains("instructions"), "{summary}");
+    }
+}
+
+#[test]
+fn a_quadrature_grid_over_the_point_budget_is_never_built() {
+    // A 10-dimensional integrand under --max-dim 10: the smallest grid pair is 8^10 and
+    // 16^10 points, far over the budget, so Monte Carlo is used at once (this once spent
+    // 100 s building the first grid).
+    let source = "vector a, b, c, d, e, f, g, h, i, j ~ N(0, 1)\n\
+                  m = mean(cos(a * b * c * d * e * f * g * h * i * j))\noutput m\n";
+    let start = Instant::now();
+    let out = tpc_in(
+        &["eval", "--max-dim", "10", "-"],
+        env!("CARGO_MANIFEST_DIR"),
+        source,
+    );
+    let text = stdout(&out) + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("Monte Carlo"), "{text}");
+    assert!(text.contains("point budget"), "{text}");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
