@@ -47,13 +47,35 @@ const MEMORY_BUDGET_KIB: u64 = 2 * 1024 * 1024;
 /// Mutants that fail on today's code for reasons already filed (issue #13), as
 /// (program, mutant index, command, kind of failure). Such a failure is reported but does not
 /// fail the test; a marked mutant that no longer fails is reported so its mark can go.
-const KNOWN_FAILURES: &[(&str, usize, &str, Kind)] = &[];
+const KNOWN_FAILURES: &[(&str, usize, &str, Kind)] = &[
+    // Item 1: an identity matrix of the family's size is built (34 GB).
+    ("kernel_matrix", 614, "check", Kind::Memory),
+    ("nngp_tanh", 413, "check", Kind::Memory),
+    // Item 2: limits discovered too late, or unrolling of 10^6 matrices and loops too slow.
+    ("mup_mlp3_sgd", 319, "check", Kind::Timeout),
+    ("mup_mlp3_sgd", 1018, "check", Kind::Timeout),
+    // Item 3: derivation grows as a high power of T.
+    ("mup_mlp3_sgd", 674, "derive", Kind::Timeout),
+    ("mup_mlp3_sgd", 674, "derive --scaling", Kind::Timeout),
+];
+
+/// Mutants that long runs (`TPC_FUZZ_MUTANTS=20000`) found failing, as (program, mutant
+/// index): always run, beyond the first [`DEFAULT_MUTANTS`], so that a fix stays fixed. A
+/// mutant is a function of its program's text: after an edit of `programs/NAME.tp`, its
+/// entries here mutate the new text and may no longer test what they were found for.
+const REGRESSIONS: &[(&str, usize)] = &[
+    ("kernel_matrix", 614), // const N = 4294967296: a family of 2^32 members
+    ("nngp_tanh", 413),     // vector h1[i in 0..4294967296] ~ N(0, K1)
+    ("mup_mlp3_sgd", 319),  // const T = 1000: 26 s to check
+    ("mup_mlp3_sgd", 674),  // const T = 98: derivation time explodes with T
+    ("mup_mlp3_sgd", 1018), // matrix W[l in 2..1000000] ~ N(0, 1 / n)
+];
 
 /// The commands run on a mutant; every one but the first only if the first succeeds.
 const COMMANDS: &[&[&str]] = &[
     &["check"],
-    &["derive"],
     &["derive", "--scaling"],
+    &["derive"],
     &["derive", "--format", "latex"],
     &["derive", "--format", "json"],
 ];
@@ -180,6 +202,22 @@ const NUMBERS: &[&str] = &[
     "-2.5",
 ];
 
+/// Sizes a mutation gives a loop, an index space or a constant: a few steps more, and far
+/// past every limit.
+const SIZES: &[&str] = &[
+    "0",
+    "1",
+    "8",
+    "17",
+    "40",
+    "100",
+    "1000",
+    "20000",
+    "100000",
+    "1000000",
+    "4294967296",
+];
+
 /// Names a mutation puts in place of a name, besides the program's own.
 const NAMES: &[&str] = &[
     "n", "x", "W", "h", "t", "i", "j", "T", "zz", "tanh", "relu", "step", "mean", "gram", "eye",
@@ -216,7 +254,7 @@ fn mutate(text: &str, rng: &mut ChaCha8Rng) -> String {
     };
     // Number changes and grown expressions mostly keep a program valid, so they reach derive:
     // they get more weight than the mutations the checker mostly refuses.
-    match rng.gen_range(0..16) {
+    match rng.gen_range(0..18) {
         0 if !lines.is_empty() => {
             let mut lines = lines.clone();
             lines.remove(line(rng));
@@ -284,6 +322,24 @@ fn mutate(text: &str, rng: &mut ChaCha8Rng) -> String {
             }
             None => text.to_string(),
         },
+        16 | 17 => {
+            // A size: a loop or index-space bound, or a `const` (most often T, the steps).
+            let sizes: Vec<_> = toks
+                .iter()
+                .filter(|&&(start, end, kind)| {
+                    let before = text[..start].trim_end();
+                    let line = before.rsplit('\n').next().unwrap_or("");
+                    kind == TokenKind::Number
+                        && (before.ends_with("..")
+                            || text[end..].starts_with("..")
+                            || line.starts_with("const") && line.ends_with('='))
+                })
+                .collect();
+            match sizes.choose(rng) {
+                Some(&&(start, end, _)) => splice(start, end, SIZES.choose(rng).unwrap()),
+                None => text.to_string(),
+            }
+        }
         11 | 12 => match pick(rng, Some(TokenKind::Name)) {
             Some((start, end, _)) => {
                 let name = &text[start..end];
@@ -340,6 +396,7 @@ fn mutant(program: &str, code: &str, index: usize) -> String {
 /// The end of a run: its exit status and stderr, or `None` if it ran past the time budget.
 fn run(args: &[&str], file: &Path, stderr: &Path) -> Option<(ExitStatus, String)> {
     let mut child = Command::new("sh")
+        .env("RUST_BACKTRACE", "0")
         .arg("-c")
         .arg(format!(
             "ulimit -v {MEMORY_BUDGET_KIB} && exec \"$0\" \"$@\""
@@ -387,15 +444,23 @@ fn judge(status: ExitStatus, stderr: &str) -> Option<Kind> {
     }
 }
 
-/// The last lines of `text`, at most 600 characters.
+/// What stderr says of a failure: the lines that name it (a panic and its message, a refused
+/// allocation, a stack overflow), else its last lines; at most 600 characters.
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(6)..].join("\n");
-    let cut = tail.len().saturating_sub(600);
-    let cut = (cut..=tail.len())
-        .find(|&i| tail.is_char_boundary(i))
-        .unwrap();
-    tail[cut..].to_string()
+    let key = lines.iter().position(|l| {
+        l.contains("panicked") || l.contains("memory allocation of") || l.contains("overflowed")
+    });
+    let shown = match key {
+        Some(at) => &lines[at..(at + 2).min(lines.len())],
+        None => &lines[lines.len().saturating_sub(6)..],
+    };
+    let shown = shown.join("\n");
+    let mut end = shown.len().min(600);
+    while !shown.is_char_boundary(end) {
+        end -= 1;
+    }
+    shown[..end].to_string()
 }
 
 /// Runs the commands on one mutant; returns its failures and whether it checked.
@@ -422,17 +487,18 @@ fn fuzz_one(program: &str, index: usize, text: &str, scratch: &Path) -> (Vec<Fai
                     format!("killed after {TIME_BUDGET:?}"),
                 ));
                 // The text, LaTeX and JSON forms derive the same limit: one timeout is enough.
-                if command == ["derive"] {
+                if k == 0 || command == ["derive"] {
                     break;
                 }
             }
             Some((status, err)) => {
                 if let Some(kind) = judge(status, &err) {
                     failures.push(failure(kind, format!("{status}\n{}", tail(&err))));
-                } else if k == 0 && !status.success() {
+                }
+                if k == 0 && !status.success() {
                     break;
                 }
-                checked |= k == 0 && status.success();
+                checked |= k == 0;
             }
         }
     }
@@ -446,8 +512,9 @@ fn record(failure: &Failure, text: &str, dir: &Path) {
     let file = dir.join(format!("{}.tp", failure.name));
     fs::write(&file, text).expect("the failing mutant is written");
     let note = format!(
-        "{:?}: tpc {} {}\n(mutant {} of programs/{}.tp, seed {SEED:#x}; memory budget: ulimit -v {MEMORY_BUDGET_KIB}; time budget {TIME_BUDGET:?})\n{}\n",
+        "{:?}: (ulimit -v {MEMORY_BUDGET_KIB}; timeout {} tpc {} {})\n(mutant {} of programs/{}.tp, seed {SEED:#x})\n{}\n",
         failure.kind,
+        TIME_BUDGET.as_secs(),
         failure.command.join(" "),
         file.display(),
         failure.index,
@@ -487,6 +554,21 @@ fn mutants_of_the_examples_never_crash_hang_or_exhaust_memory() {
     let _ = fs::remove_dir_all(&failures_dir);
     fs::create_dir_all(&failures_dir).unwrap();
 
+    // The first `count` mutants, round-robin over the programs, then the regressions.
+    let mut jobs: Vec<(usize, usize)> = (0..count)
+        .map(|k| (k % programs.len(), k / programs.len()))
+        .collect();
+    for &(program, index) in REGRESSIONS {
+        let at = programs
+            .iter()
+            .position(|(name, _)| name == program)
+            .unwrap_or_else(|| panic!("programs/{program}.tp is gone: update REGRESSIONS"));
+        if !jobs.contains(&(at, index)) {
+            jobs.push((at, index));
+        }
+    }
+    let count = jobs.len();
+
     let next = AtomicUsize::new(0);
     let checked = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
@@ -494,12 +576,10 @@ fn mutants_of_the_examples_never_crash_hang_or_exhaust_memory() {
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                if k >= count {
+                let Some(&(at, index)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
-                }
-                let (program, code) = &programs[k % programs.len()];
-                let index = k / programs.len();
+                };
+                let (program, code) = &programs[at];
                 let text = mutant(program, code, index);
                 let (found, ok) = fuzz_one(program, index, &text, &scratch);
                 checked.fetch_add(usize::from(ok), Ordering::Relaxed);
@@ -538,7 +618,7 @@ fn mutants_of_the_examples_never_crash_hang_or_exhaust_memory() {
     }
     for &(p, i, c, k) in KNOWN_FAILURES {
         let position = programs.iter().position(|(name, _)| name == p);
-        let ran = position.is_some_and(|at| i * programs.len() + at < count);
+        let ran = position.is_some_and(|at| jobs.contains(&(at, i)));
         let still = failures
             .iter()
             .any(|f| f.program == p && f.index == i && f.command.join(" ") == c && f.kind == k);
