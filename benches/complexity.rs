@@ -1,0 +1,254 @@
+//! How check (`tpc::compile`) and derivation (`tpc::limit::derive`) grow with the program, on
+//! three families of generated programs:
+//!
+//! * `chain`: `h[t+1] = W.T @ tanh(W @ h[t])` for k steps, k = 25, 50, 100, 200, 400;
+//! * `steps`: `tpc gen mlp --depth 3 --param mup --nonlin tanh --steps T`, T = 5, 10, 20, 40;
+//! * `depth`: `tpc gen mlp --depth D --steps 2` (μP, tanh), D = 2, 4, 8, 16.
+//!
+//! For each size: instructions, the times of compile and derive (the fastest of a few runs),
+//! the derived arena's nodes and atoms; at the end a table with the growth exponent (slope of
+//! log time against log instructions) between the two largest sizes measured. Linear growth
+//! is an exponent near 1.
+//!
+//! `cargo bench --bench complexity`. Environment: `TPC_BENCH_QUICK=1` measures only the three
+//! smallest sizes of each family, once; `TPC_BENCH_BUDGET=S` (default 60) is the longest one
+//! measurement may be expected to take: a larger size whose time, extrapolated from the two
+//! before it, would exceed it is skipped and shown as such.
+
+use std::time::{Duration, Instant};
+use tpc::builtins::Builtin;
+use tpc::ir::LowerOptions;
+use tpc::param::{generate_mlp, Abc, MlpSpec, Preset};
+
+/// One family of programs: a name, what its parameter is, the sizes, and the generator.
+struct Family {
+    name: &'static str,
+    parameter: &'static str,
+    sizes: &'static [usize],
+    source: fn(usize) -> String,
+}
+
+/// The chain of `steps` steps through `W` and `Wᵀ` (issue #13, item 3).
+fn chain(steps: usize) -> String {
+    format!(
+        "matrix W ~ N(0, 1/n)\n\
+         vector x ~ N(0, 1)\n\
+         h[0] = x\n\
+         for t in 0..{steps} {{\n\
+         \x20   h[t+1] = W.T @ tanh(W @ h[t])\n\
+         }}\n\
+         k = mean(h[{steps}] * h[{steps}])\n\
+         output k\n"
+    )
+}
+
+/// `tpc gen mlp --depth DEPTH --param mup --nonlin tanh --steps STEPS`.
+fn mlp(depth: usize, steps: usize) -> String {
+    let tanh = Builtin::from_name("tanh").expect("tanh is a built-in");
+    let abc = Abc::preset(Preset::Mup, depth);
+    generate_mlp(&MlpSpec::reference(abc, "μP", tanh, steps)).expect("the generator writes it")
+}
+
+/// The μP MLP of depth 3 trained for `steps` steps.
+fn training(steps: usize) -> String {
+    mlp(3, steps)
+}
+
+/// The μP MLP of depth `depth` trained for 2 steps.
+fn deep(depth: usize) -> String {
+    mlp(depth, 2)
+}
+
+/// The three families measured.
+const FAMILIES: &[Family] = &[
+    Family {
+        name: "chain",
+        parameter: "k",
+        sizes: &[25, 50, 100, 200, 400],
+        source: chain,
+    },
+    Family {
+        name: "steps",
+        parameter: "T",
+        sizes: &[5, 10, 20, 40],
+        source: training,
+    },
+    Family {
+        name: "depth",
+        parameter: "D",
+        sizes: &[2, 4, 8, 16],
+        source: deep,
+    },
+];
+
+/// One size's measurement.
+struct Row {
+    size: usize,
+    instructions: usize,
+    compile: Duration,
+    derive: Duration,
+    arena: usize,
+    atoms: usize,
+}
+
+impl Row {
+    /// The derivation time in seconds.
+    fn derive_secs(&self) -> f64 {
+        self.derive.as_secs_f64()
+    }
+}
+
+/// Times `f`: one run, then, if it is quick, a few more so the minimum means something (none
+/// with `quick`). Returns the fastest time and the first run's result.
+fn time<T>(quick: bool, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let start = Instant::now();
+    let out = f();
+    let mut best = start.elapsed();
+    let more = match best.as_secs_f64() {
+        _ if quick => 0,
+        s if s < 0.05 => 9,
+        s if s < 1.0 => 2,
+        _ => 0,
+    };
+    for _ in 0..more {
+        let start = Instant::now();
+        std::hint::black_box(f());
+        best = best.min(start.elapsed());
+    }
+    (best, out)
+}
+
+/// Measures one size of a family.
+fn measure(family: &Family, size: usize, quick: bool) -> Row {
+    let source = (family.source)(size);
+    let options = LowerOptions::default();
+    let (compile, program) = time(quick, || {
+        tpc::compile(source.as_bytes(), &options)
+            .unwrap_or_else(|d| panic!("{}", d.render("bench.tp", &source)))
+    });
+    let (derive, limit) = time(quick, || {
+        tpc::limit::derive(&program).expect("the program derives")
+    });
+    Row {
+        size,
+        instructions: program.instructions.len(),
+        compile,
+        derive,
+        arena: limit.arena.len(),
+        atoms: limit.atoms.len(),
+    }
+}
+
+/// The slope of log y against log x between two points.
+fn slope(x0: f64, y0: f64, x1: f64, y1: f64) -> f64 {
+    (y1 / y0).ln() / (x1 / x0).ln()
+}
+
+fn main() {
+    let quick = std::env::var("TPC_BENCH_QUICK").is_ok_and(|v| v != "0");
+    let budget = std::env::var("TPC_BENCH_BUDGET").map_or(60.0, |v| {
+        v.parse().expect("TPC_BENCH_BUDGET is a number of seconds")
+    });
+    let mut table = Vec::new();
+    for family in FAMILIES {
+        let sizes = if quick {
+            &family.sizes[..3]
+        } else {
+            family.sizes
+        };
+        let mut rows: Vec<Row> = Vec::new();
+        let mut skipped = Vec::new();
+        for &size in sizes {
+            if let [.., a, b] = rows.as_slice() {
+                let growth = slope(
+                    a.size as f64,
+                    a.derive_secs(),
+                    b.size as f64,
+                    b.derive_secs(),
+                );
+                let expected =
+                    b.derive_secs() * (size as f64 / b.size as f64).powf(growth.max(1.0));
+                if expected > budget {
+                    eprintln!(
+                        "{} {}={size}: skipped, derive expected to take {expected:.0} s",
+                        family.name, family.parameter
+                    );
+                    skipped.push((size, expected));
+                    continue;
+                }
+            }
+            let row = measure(family, size, quick);
+            eprintln!(
+                "{} {}={size}: {} instructions, compile {:.3} s, derive {:.3} s, {} arena nodes, {} atoms",
+                family.name,
+                family.parameter,
+                row.instructions,
+                row.compile.as_secs_f64(),
+                row.derive_secs(),
+                row.arena,
+                row.atoms
+            );
+            let over = row.derive_secs() > budget;
+            rows.push(row);
+            if over {
+                skipped.extend(sizes.iter().filter(|&&s| s > size).map(|&s| (s, f64::NAN)));
+                break;
+            }
+        }
+        table.push((family, rows, skipped));
+    }
+
+    println!();
+    println!(
+        "{:<7} {:>5} {:>12} {:>12} {:>12} {:>10} {:>7}",
+        "family", "size", "instructions", "compile (s)", "derive (s)", "arena", "atoms"
+    );
+    for (family, rows, skipped) in &table {
+        for r in rows {
+            println!(
+                "{:<7} {:>5} {:>12} {:>12.4} {:>12.4} {:>10} {:>7}",
+                family.name,
+                format!("{}={}", family.parameter, r.size),
+                r.instructions,
+                r.compile.as_secs_f64(),
+                r.derive_secs(),
+                r.arena,
+                r.atoms
+            );
+        }
+        for (size, expected) in skipped {
+            let why = if expected.is_nan() {
+                "skipped: a smaller size exceeded the budget".to_string()
+            } else {
+                format!("skipped: derive expected to take {expected:.0} s")
+            };
+            println!(
+                "{:<7} {:>5} {why}",
+                family.name,
+                format!("{}={size}", family.parameter)
+            );
+        }
+    }
+    println!();
+    println!("growth exponents between the two largest sizes measured (log-log slopes):");
+    println!(
+        "{:<7} {:>18} {:>16} {:>16} {:>16} {:>14}",
+        "family", "between", "instr. vs size", "compile/instr.", "derive/instr.", "arena/instr."
+    );
+    for (family, rows, _) in &table {
+        let [.., a, b] = rows.as_slice() else {
+            println!("{:<7} fewer than two sizes measured", family.name);
+            continue;
+        };
+        let (ia, ib) = (a.instructions as f64, b.instructions as f64);
+        println!(
+            "{:<7} {:>18} {:>16.2} {:>16.2} {:>16.2} {:>14.2}",
+            family.name,
+            format!("{}={}..{}", family.parameter, a.size, b.size),
+            slope(a.size as f64, ia, b.size as f64, ib),
+            slope(ia, a.compile.as_secs_f64(), ib, b.compile.as_secs_f64()),
+            slope(ia, a.derive_secs(), ib, b.derive_secs()),
+            slope(ia, a.arena as f64, ib, b.arena as f64),
+        );
+    }
+}
