@@ -57,7 +57,7 @@ pub fn compile(bytes: &[u8], options: &ir::LowerOptions) -> Result<ir::Program, 
 
 /// The stack of the front end's thread: enough for the deepest expression it accepts.
 /// Reserved address space; only the pages used are ever touched.
-pub const FRONT_END_STACK: usize = 1 << 30;
+pub const FRONT_END_STACK: usize = 256 << 20;
 
 fn compile_here(bytes: &[u8], options: &ir::LowerOptions) -> Result<ir::Program, Diagnostic> {
     let source =

@@ -31,7 +31,7 @@ fn a_loop_nest_past_the_instruction_limit_is_refused_before_unrolling() {
     );
     // The loop is pointed at, and the help says how to raise the limit.
     let text = error.render("loop.tp", source);
-    assert!(text.contains("loop.tp:3:1"), "{text}");
+    assert!(text.contains("loop.tp:3:5"), "{text}");
     assert!(text.contains("--max-instructions"), "{text}");
 }
 

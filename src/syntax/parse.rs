@@ -18,7 +18,7 @@ pub const MAX_NESTING: usize = 64;
 /// An expression may have at most this many operators. A long sum is as deep as it is long
 /// for the recursive passes, which run on a stack sized for this bound (see
 /// [`crate::compile`]).
-pub const MAX_EXPR_DEPTH: usize = 100_000;
+pub const MAX_EXPR_DEPTH: usize = 20_000;
 
 /// Parses a whole program.
 ///

@@ -500,8 +500,9 @@ impl Lowerer {
         // any of it.
         let remaining = self.max_instructions.saturating_sub(self.work) as u128;
         if self.least_work(binders, body) > remaining {
+            let ranges = binders.iter().map(|b| b.span).reduce(Span::join);
             return Err(LowerError::TooLarge {
-                span,
+                span: ranges.unwrap_or(span),
                 limit: self.max_instructions,
             });
         }
@@ -776,6 +777,17 @@ impl Lowerer {
         let total = offset;
         if members.is_empty() {
             return Ok(());
+        }
+        if total > constant::MAX_CONSTANT_ELEMENTS {
+            // Its law is data of `total` numbers at least: refuse before allocating it.
+            return Err(LowerError::ShapeMismatch {
+                span: law.mean.span.join(law.variance.span),
+                message: format!(
+                    "a family of {total} jointly Gaussian vectors needs a law of more than the \
+                     {} numbers a constant may hold",
+                    constant::MAX_CONSTANT_ELEMENTS
+                ),
+            });
         }
         let mean = self.group_mean(law, total)?;
         let cov = self.constant(&law.variance, "a covariance")?;
