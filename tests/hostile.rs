@@ -116,3 +116,29 @@ fn a_quadrature_grid_over_the_point_budget_is_never_built() {
         start.elapsed()
     );
 }
+
+#[test]
+fn width_powers_outside_the_scaling_analysis_are_refused_not_rounded() {
+    let run = |power: &str| {
+        let source = format!(
+            "matrix W ~ N(0, 1/n)\nvector x ~ N(0, 1)\nh = W @ x\nm = mean(n^({power}) * h * h)\noutput m\n"
+        );
+        tpc_in(
+            &["derive", "--scaling", "-"],
+            env!("CARGO_MANIFEST_DIR"),
+            &source,
+        )
+    };
+    // n^((1/3)^40) grows, however slowly: it is not Θ(1). 2^62 is a fraction, but beyond
+    // the exact exponents tracked; neither is silently rounded.
+    for power in ["(1/3)^40", "2^62"] {
+        let out = run(power);
+        assert!(!out.status.success(), "{power} accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("E0202"), "{stderr}");
+        assert!(!stderr.contains("4611686018427388000"), "{stderr}");
+    }
+    // Exact fractions, and an exact zero, are still analysed.
+    assert!(stdout(&run("1/3")).contains("Θ(n^(1/3))"));
+    assert!(stdout(&run("0.5 - 0.5")).contains("Nothing blows up"));
+}

@@ -521,11 +521,15 @@ fn call_name(f: Builtin, order: u32) -> String {
     format!("{}{}", f.name(), "'".repeat(order as usize))
 }
 
-/// `x` as a fraction with denominator at most 1000, if it is one (to 1e-12).
+/// `x` as a fraction `p/q` with `q ≤ 1000` and `|p| ≤ 10⁶`, if it is one (to 1e-12,
+/// relative for small `x`: a tiny nonzero power such as `(1/3)^40` is not rounded to 0).
 fn rational(x: f64) -> Option<Exponent> {
+    if x == 0.0 {
+        return Some(Exponent::from_integer(0));
+    }
     (1..=1000i64).find_map(|q| {
         let p = (x * q as f64).round();
-        let close = (p / q as f64 - x).abs() <= 1e-12 * x.abs().max(1.0);
-        (close && p.abs() <= 1e6).then(|| Exponent::new(p as i64, q))
+        let close = (p / q as f64 - x).abs() <= 1e-12 * x.abs().min(1.0);
+        (close && p != 0.0 && p.abs() <= 1e6).then(|| Exponent::new(p as i64, q))
     })
 }

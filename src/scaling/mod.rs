@@ -188,14 +188,17 @@ impl ScalingError {
         match self {
             ScalingError::IrrationalPower { span, value } => Diagnostic::error(
                 "E0202",
-                format!("the power {value} of the width is not a fraction"),
+                format!(
+                    "the power {} of the width is not a fraction the scaling analysis tracks",
+                    crate::symbolic::format_number(*value, crate::symbolic::Style::Text)
+                ),
             )
             .with_primary(
                 *span,
                 "this raises a width-dependent quantity to that power",
             )
             .with_note(
-                "the scaling analysis tracks exact rational exponents (denominators up to 1000)",
+                "the scaling analysis tracks exact exponents p/q with q ≤ 1000 and |p| ≤ 1000000",
             ),
         }
     }

@@ -242,6 +242,16 @@ impl Lowerer {
             StatementKind::Vector { targets, law } => self.vector_statement(targets, law),
             StatementKind::Scalar { target, value } => self.scalar_statement(target, value),
             StatementKind::Def { name, params, body } => {
+                for (k, param) in params.iter().enumerate() {
+                    if let Some(first) = params[..k].iter().find(|p| p.name == param.name) {
+                        return Err(LowerError::Redefinition {
+                            span: param.span,
+                            name: param.name.to_string(),
+                            previous: Some(first.span),
+                            help: Some("each parameter of a `def` needs a name of its own"),
+                        });
+                    }
+                }
                 let def = scope::Def {
                     name: name.name.clone(),
                     params: params.clone(),
