@@ -120,12 +120,12 @@ fn write_files(
                 a.name,
                 dir.display()
             );
-            return Err(crate::Reported);
+            return Err(crate::Reported::File);
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| {
         eprintln!("error: cannot create `{}`: {e}", dir.display());
-        crate::Reported
+        crate::Reported::File
     })?;
     let mut written = Vec::new();
     // Each file is written as it is produced, through a buffer (a family may be gigabytes).
@@ -140,7 +140,7 @@ fn write_files(
         });
         result.map_err(|e| {
             eprintln!("error: cannot write `{}`: {e}", path.display());
-            crate::Reported
+            crate::Reported::File
         })?;
         written.push(file);
         Ok(())
