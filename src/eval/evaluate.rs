@@ -3,7 +3,7 @@
 
 use super::forms::{self, Affine, Moments};
 use super::gaussian::{Estimate, Gaussian, Tolerance};
-use super::{kink, monte_carlo, polynomial, quadrature, stein};
+use super::{kink, monte_carlo, polynomial, quadrature, sensitivity, stein};
 use super::{EvalError, EvalOptions, Evaluation, Method, Used, Value};
 use crate::diagnostics::Span;
 use crate::limit::{EquationKind, Limit, ScalarDefinition, ScalarRole, SteinRhs};
@@ -205,7 +205,8 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    /// A deterministic expression of scalars, with first-order error propagation.
+    /// A deterministic expression of scalars, with first-order error propagation: each
+    /// scalar's error weighted by how much the expression moves with it.
     fn deterministic(&self, e: ExprId) -> Value {
         let arena = &self.limit.arena;
         let eval = |shift: Option<(ScalarId, f64)>| {
@@ -222,18 +223,19 @@ impl<'a> Evaluator<'a> {
             )
         };
         let value = eval(None);
-        let mut error = 0.0;
+        // Independent input errors add in quadrature (as in [`sensitivity`]).
+        let mut squares = 0.0;
         let mut method = Used::Given;
         for s in arena.scalars(e) {
             let v = self.values[s.0 as usize].expect("earlier scalar");
             method = method.max(v.method);
             if v.error > 0.0 {
-                error += (eval(Some((s, v.error))) - value).abs();
+                squares += (eval(Some((s, v.error))) - value).powi(2);
             }
         }
         Value {
             value,
-            error,
+            error: squares.sqrt(),
             method,
         }
     }
@@ -335,7 +337,7 @@ impl<'a> Evaluator<'a> {
                 let value = polynomial::expectation(&p, &mean, &cov);
                 return Ok(Value {
                     value,
-                    error: self.scalar_error(e).abs(),
+                    error: self.input_error(&[(e, 1.0)], &atoms, &mean, &cov),
                     method: Used::Exact,
                 });
             }
@@ -361,14 +363,68 @@ impl<'a> Evaluator<'a> {
         self.product(terms[0].0, name, span)
     }
 
-    /// First-order error of an expression from the errors of the scalars it mentions.
-    fn scalar_error(&self, e: ExprId) -> f64 {
-        self.limit
-            .arena
-            .scalars(e)
+    /// The error of a ZHat covariance entry (0 for initial atoms, whose law is given).
+    fn covariance_error(&self, a: AtomId, b: AtomId) -> f64 {
+        match (self.limit.family_of(a), self.gram.get(&(a, b))) {
+            (Some(family), Some(gram)) => family.sigma2 * gram.error,
+            _ => 0.0,
+        }
+    }
+
+    /// The first-order error that the errors of its scalars and of its atoms' covariance
+    /// entries give `E[Π f_i^{e_i}]` over `atoms ~ N(mean, cov)`, each weighted by how much
+    /// the expectation depends on it ([`sensitivity`]).
+    fn input_error(
+        &self,
+        factors: &[(ExprId, f64)],
+        atoms: &[AtomId],
+        mean: &[f64],
+        cov: &[f64],
+    ) -> f64 {
+        let roots: Vec<ExprId> = factors.iter().map(|(f, _)| *f).collect();
+        let exponents: Vec<f64> = factors.iter().map(|(_, e)| *e).collect();
+        let tape = Tape::compile(&self.limit.arena, &roots);
+        let value = |s: &ScalarId| {
+            self.values[s.0 as usize].unwrap_or(Value {
+                value: f64::NAN,
+                error: 0.0,
+                method: Used::Given,
+            })
+        };
+        let scalars: Vec<f64> = tape.scalars().iter().map(|s| value(s).value).collect();
+        let scalar_errors: Vec<f64> = tape.scalars().iter().map(|s| value(s).error).collect();
+        let k = atoms.len();
+        let covariance_errors: Vec<f64> = (0..k * k)
+            .map(|ij| self.covariance_error(atoms[ij / k], atoms[ij % k]))
+            .collect();
+        let inputs = sensitivity::Inputs {
+            scalars: &scalars,
+            scalar_errors: &scalar_errors,
+            covariance_errors: &covariance_errors,
+        };
+        if !inputs.any_error() {
+            return 0.0;
+        }
+        let covariance = ndarray::Array2::from_shape_vec((k, k), cov.to_vec()).expect("k × k");
+        let Ok(gaussian) = Gaussian::new(mean.to_vec(), &covariance) else {
+            // No law to weigh the inputs by: every input counts in full.
+            return scalar_errors.iter().chain(&covariance_errors).sum();
+        };
+        let positions: Vec<usize> = tape
+            .atoms()
             .iter()
-            .map(|s| self.values[s.0 as usize].map_or(0.0, |v| v.error))
-            .fold(0.0, |a, b| a + b)
+            .map(|&a| atoms.iter().position(|&b| b == a).expect("a block atom"))
+            .collect();
+        let integrand = |x: &[f64], scalars: &[f64]| -> f64 {
+            let at: Vec<f64> = positions.iter().map(|&p| x[p]).collect();
+            let mut out = vec![0.0; exponents.len()];
+            tape.eval(&at, scalars, &mut Vec::new(), &mut out);
+            out.iter()
+                .zip(&exponents)
+                .map(|(v, e)| crate::ir::power(*v, *e))
+                .product()
+        };
+        sensitivity::propagated_error(&gaussian, &integrand, &inputs)
     }
 
     /// `E[Π factors]`, split into independent blocks of atoms.
@@ -419,10 +475,7 @@ impl<'a> Evaluator<'a> {
         let k = atoms.len();
         let position = |a: AtomId| atoms.iter().position(|&b| b == a);
         let (mean, cov) = self.marginal(&atoms);
-        let error = roots
-            .iter()
-            .map(|&r| self.scalar_error(r))
-            .fold(0.0, |a, b| a + b);
+        let error = self.input_error(factors, &atoms, &mean, &cov);
         if k == 0 {
             let value = roots
                 .iter()

@@ -28,6 +28,7 @@ pub mod kink;
 pub mod monte_carlo;
 pub mod polynomial;
 pub mod quadrature;
+pub mod sensitivity;
 pub mod stein;
 
 pub use evaluate::{evaluate, Progress};
