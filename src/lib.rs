@@ -48,7 +48,7 @@ pub struct Evaluated {
     /// Scalars and families (dense arrays).
     pub outputs: Vec<output::OutputValue>,
     /// What the user should know about the evaluation.
-    pub notes: Vec<String>,
+    pub notes: Vec<eval::Note>,
 }
 
 /// Compiles, derives and evaluates a program. Families over parallel index spaces (the
@@ -98,7 +98,10 @@ pub fn evaluate_outputs(
                     ))
                 }
                 Err(eval::FamilyError::Unsupported(reason)) => {
-                    notes.push(format!("evaluated entry by entry, not as arrays: {reason}"))
+                    notes.push(eval::Note::new(
+                        "the program",
+                        format!("evaluated entry by entry, not as arrays: {reason}"),
+                    ))
                 }
             }
         }

@@ -114,6 +114,9 @@ struct EvalArgs {
     /// Monte Carlo seed.
     #[arg(long = "mc-seed", default_value_t = 0, value_name = "S")]
     mc_seed: u64,
+    /// Every note of the evaluation on a line of its own, not one line per kind.
+    #[arg(long)]
+    verbose: bool,
 }
 
 impl EvalArgs {
@@ -333,6 +336,7 @@ fn output_limits(
         }
     };
     let evaluation = evaluate_limit(&limit, args, name, bytes)?;
+    print_notes(&evaluation.notes, args.verbose);
     Ok(Some(
         limit
             .outputs
@@ -340,6 +344,14 @@ fn output_limits(
             .map(|s| evaluation.scalars[s.0 as usize])
             .collect(),
     ))
+}
+
+/// The notes of an evaluation on standard error: one line per kind, or every note with
+/// `verbose`.
+fn print_notes(notes: &[tpc::eval::Note], verbose: bool) {
+    for line in tpc::output::note_lines(notes, verbose) {
+        eprintln!("note: {line}");
+    }
 }
 
 /// A progress bar on standard error, drawn only on a terminal and only once work has taken

@@ -76,11 +76,8 @@ pub fn run(args: &EvalCommandArgs) -> Result<(), crate::Reported> {
     }
     let text = match args.format {
         crate::Format::Text => {
-            let mut t = to_text(&outputs);
-            for note in &evaluation.notes {
-                t.push_str(&format!("note: {note}\n"));
-            }
-            t
+            crate::print_notes(&evaluation.notes, args.eval.verbose);
+            to_text(&outputs)
         }
         crate::Format::Json => {
             let mut json = Vec::new();
@@ -97,7 +94,7 @@ pub fn run(args: &EvalCommandArgs) -> Result<(), crate::Reported> {
 fn write_files(
     dir: &Path,
     outputs: &[OutputValue],
-    notes: &[String],
+    notes: &[tpc::eval::Note],
     csv: bool,
 ) -> Result<(), crate::Reported> {
     // Names differing only in case would overwrite each other on some file systems.

@@ -4,7 +4,7 @@
 use super::forms::{self, Affine, Moments};
 use super::gaussian::{Estimate, Gaussian, Tolerance};
 use super::{kink, monte_carlo, polynomial, quadrature, sensitivity, stein};
-use super::{EvalError, EvalOptions, Evaluation, Method, Used, Value};
+use super::{EvalError, EvalOptions, Evaluation, Method, Note, Used, Value};
 use crate::diagnostics::Span;
 use crate::limit::{EquationKind, Limit, ScalarDefinition, ScalarRole, SteinRhs};
 use crate::symbolic::{AtomId, ExprId, Node, ScalarId, Tape};
@@ -84,7 +84,7 @@ pub(super) fn block_expectation(
     scalars: &[(ScalarId, Value)],
     name: &str,
     span: Span,
-) -> Result<(Value, Vec<String>), EvalError> {
+) -> Result<(Value, Vec<Note>), EvalError> {
     let mut e = Evaluator::new(limit, options, None);
     let k = atoms.len();
     for (i, &a) in atoms.iter().enumerate() {
@@ -117,7 +117,7 @@ struct Evaluator<'a> {
     /// the order they were derived.
     zdot_scalars: FxHashMap<usize, Vec<ScalarId>>,
     spans: FxHashMap<usize, Span>,
-    notes: Vec<String>,
+    notes: Vec<Note>,
 }
 
 thread_local! {
@@ -160,19 +160,30 @@ impl<'a> Evaluator<'a> {
             .value
     }
 
+    /// The name of the instruction that introduced an atom: the MatMul of a ZHat atom, the
+    /// declared vector of an initial one.
+    fn atom_name(&self, atom: AtomId) -> &str {
+        &self.limit.names[self.limit.atoms[atom.0 as usize].instruction]
+    }
+
     /// Name and source of a scalar, for messages.
     fn context(&self, s: ScalarId) -> (String, Span) {
         let role = self.limit.scalars[s.0 as usize].role;
         let instruction = role.instruction();
         let name = match role {
             ScalarRole::Instruction(_) => self.limit.names[instruction].clone(),
-            ScalarRole::ZDotCoefficient { .. } | ScalarRole::SteinCoefficient { .. } => {
-                format!("a Ż coefficient of {}", self.limit.names[instruction])
-            }
-            ScalarRole::SteinMoment { .. } => {
+            ScalarRole::ZDotCoefficient { atom, .. } | ScalarRole::SteinCoefficient { atom, .. } => {
                 format!(
-                    "a Stein moment of the Ż of {}",
-                    self.limit.names[instruction]
+                    "the Ż coefficient of {} along the ZHat of {}",
+                    self.limit.names[instruction],
+                    self.atom_name(atom)
+                )
+            }
+            ScalarRole::SteinMoment { atom, .. } => {
+                format!(
+                    "the Stein moment of the Ż of {} along the ZHat of {}",
+                    self.limit.names[instruction],
+                    self.atom_name(atom)
                 )
             }
         };
@@ -282,8 +293,15 @@ impl<'a> Evaluator<'a> {
         span: Span,
     ) -> Result<(), EvalError> {
         let family = self.limit.family_of(a).expect("a ZHat atom");
-        let name = format!("the covariance of {}'s ZHat", self.limit.names[instruction]);
         for entry in family.covariance.iter().filter(|e| e.a == a) {
+            let name = match entry.b == a {
+                true => format!("the ZHat variance of {}", self.limit.names[instruction]),
+                false => format!(
+                    "the ZHat covariance of {} and {}",
+                    self.limit.names[instruction],
+                    self.atom_name(entry.b)
+                ),
+            };
             let v = self.expectation(entry.integrand, &name, span)?;
             let c = family.sigma2 * v.value;
             if !c.is_finite() {
@@ -544,8 +562,11 @@ impl<'a> Evaluator<'a> {
         // eigenvalues (within 1e-10 of the largest) to 0 and rejects larger ones. Say so.
         let (eigenvalues, _) = crate::linalg::symmetric_eigen(&covariance);
         if let Some(&lowest) = eigenvalues.first().filter(|&&l| l < 0.0) {
-            self.notes.push(format!(
-                "{name}: a covariance eigenvalue of {lowest:.1e} (rounding) was set to 0"
+            self.notes.push(Note::measured(
+                name,
+                "a negative covariance eigenvalue (rounding) was set to 0",
+                "eigenvalue",
+                lowest,
             ));
         }
         let tape = Tape::compile(arena, &roots);
@@ -602,11 +623,11 @@ impl<'a> Evaluator<'a> {
                             })
                         }
                         Err(kink::KinkError::NotConverged(est)) if !est.error.is_finite() => {
-                            self.notes.push(format!("{name}: Monte Carlo, because the kink-aware rule has no error estimate within its budget"));
+                            self.notes.push(Note::new(name, "Monte Carlo, because the kink-aware rule has no error estimate within its budget"));
                             self.monte_carlo(&gaussian, &integrand)
                         }
                         Err(kink::KinkError::NotConverged(est)) => {
-                            self.notes.push(format!("{name}: the kink-aware rule stopped short of the tolerance (error estimate {:.1e})", est.error));
+                            self.notes.push(Note::measured(name, "the kink-aware rule stopped short of the tolerance", "error estimate", est.error));
                             return Ok(Value {
                                 value: est.value,
                                 error: est.error + error,
@@ -645,11 +666,11 @@ impl<'a> Evaluator<'a> {
                         if !est.error.is_finite() =>
                     {
                         // Not even two orders fit in the point budget: no error estimate.
-                        self.notes.push(format!("{name}: Monte Carlo, because the quadrature grid it needs exceeds the point budget"));
+                        self.notes.push(Note::new(name, "Monte Carlo, because the quadrature grid it needs exceeds the point budget"));
                         self.monte_carlo(&gaussian, &integrand)
                     }
                     Err(quadrature::QuadratureError::NotConverged(est)) => {
-                        self.notes.push(format!("{name}: quadrature stopped short of the tolerance (error estimate {:.1e})", est.error));
+                        self.notes.push(Note::measured(name, "quadrature stopped short of the tolerance", "error estimate", est.error));
                         return Ok(Value {
                             value: est.value,
                             error: est.error + error,
@@ -695,7 +716,7 @@ impl<'a> Evaluator<'a> {
             });
         }
         self.notes
-            .push(format!("{name}: Monte Carlo, because {reason}"));
+            .push(Note::new(name, format!("Monte Carlo, because {reason}")));
         Ok(self.monte_carlo(gaussian, integrand))
     }
 
