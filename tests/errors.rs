@@ -227,7 +227,7 @@ fn error_spans_end_before_a_trailing_comment() {
         let d = compile_err(source.as_bytes(), &LowerOptions::default());
         let primary = d.labels.iter().find(|l| l.primary).expect("a primary label");
         assert_eq!(
-            &source[primary.span.start..primary.span.end],
+            &source[primary.span.start as usize..primary.span.end as usize],
             underlined,
             "{source}"
         );
