@@ -26,6 +26,7 @@ pub mod output;
 pub mod param;
 pub mod scaling;
 pub mod simulate;
+pub mod snapshot;
 pub mod symbolic;
 pub mod syntax;
 
@@ -97,12 +98,10 @@ pub fn evaluate_outputs(
                         format!("this program cannot be evaluated by tiles: {reason}"),
                     ))
                 }
-                Err(eval::FamilyError::Unsupported(reason)) => {
-                    notes.push(eval::Note::new(
-                        "the program",
-                        format!("evaluated entry by entry, not as arrays: {reason}"),
-                    ))
-                }
+                Err(eval::FamilyError::Unsupported(reason)) => notes.push(eval::Note::new(
+                    "the program",
+                    format!("evaluated entry by entry, not as arrays: {reason}"),
+                )),
             }
         }
     }

@@ -80,6 +80,12 @@ enum Command {
         after_help = "Examples:\n  tpc coordcheck train.tp --widths 256,512,1024,2048,4096 --seeds 4 --plot coordcheck.svg\n  tpc coordcheck train.tp --only x,f --format json\n\nSize of a vector: its coordinate RMS; of an output: |value|; both averaged over seeds.\nSlope: of log size against log n (0 = Θ(1), −1/2 = Θ(n^(−1/2))), ± jackknife s.e. over seeds.\nPredicted: the exponent `tpc derive --scaling` finds, where exact; MISMATCH where the slope contradicts it."
     )]
     Coordcheck(commands::coordcheck::CoordCheckArgs),
+    /// Check programs against their snapshots: derived equations, scaling report, values
+    /// within tolerances, coord-check exponents; `--accept` records them.
+    #[command(
+        after_help = "Examples:\n  tpc test programs/\n  tpc test --accept --checks derive,eval,coordcheck --widths 128,256,512 train.tp\n\nEach NAME.tp is checked against NAME.snap beside it, a text file of `## CHECK` sections:\nequations and reports must match line for line, values and exponents must lie within the\nrecorded tolerances (`name = value ± tolerance`, editable). Differences print as a diff;\nany difference, or a program without a snapshot, makes the exit status 1."
+    )]
+    Test(commands::test::TestArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -162,6 +168,8 @@ enum Reported {
     /// The program has an error (a diagnostic pointing at its source), or a `tpc test`
     /// check failed.
     Program = 1,
+    /// The command line asks for something that cannot be done (after clap's own checks).
+    Usage = 2,
     /// A file cannot be read or written: the program, a data file it loads, an output.
     File = 3,
     /// The limit or the simulation cannot be computed: a value is not finite, a covariance
@@ -169,11 +177,9 @@ enum Reported {
     Numerical = 4,
 }
 
-/// The exit status of command-line usage errors (clap's, and [`usage_error`]'s).
-const USAGE: u8 = 2;
-
 /// The exit statuses, as `tpc --help` states them.
-const EXIT_STATUS_HELP: &str = "Exit status: 0 success, 1 the program has an error (or a `tpc test` \
+const EXIT_STATUS_HELP: &str =
+    "Exit status: 0 success, 1 the program has an error (or a `tpc test` \
 check failed), 2 usage error, 3 a file cannot be read or written, 4 the limit or simulation \
 cannot be computed.";
 
@@ -222,6 +228,7 @@ fn run(cli: Cli) -> Result<(), Reported> {
         Command::Gen { what } => commands::gen::run(&what),
         Command::Coordcheck(args) => commands::coordcheck::run(&args),
         Command::Classify(args) => commands::classify::run(&args),
+        Command::Test(args) => commands::test::run(&args),
         Command::Derive {
             file,
             format,
@@ -450,7 +457,7 @@ fn failure_of(diagnostic: &tpc::Diagnostic) -> Reported {
 /// Reports a usage error and exits with status 2.
 fn usage_error(message: &str) -> ! {
     eprintln!("error: {message}");
-    std::process::exit(USAGE.into())
+    std::process::exit(Reported::Usage as i32)
 }
 
 fn print(text: &str) -> Result<(), Reported> {

@@ -10,4 +10,5 @@ pub mod gen;
 pub mod param_args;
 pub mod scaling;
 pub mod simulate;
+pub mod test;
 pub mod values;

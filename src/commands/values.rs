@@ -40,7 +40,9 @@ mod tests {
     fn widths_counts_and_tolerances_reject_what_cannot_be_meant() {
         assert_eq!(width("1024"), Ok(1024));
         assert!(width("0").is_err());
-        assert!(width("18446744073709551615").unwrap_err().contains("largest width"));
+        assert!(width("18446744073709551615")
+            .unwrap_err()
+            .contains("largest width"));
         assert!(width("abc").is_err());
         assert_eq!(count("8"), Ok(8));
         assert!(count("0").is_err());

@@ -172,7 +172,8 @@ impl<'a> Evaluator<'a> {
         let instruction = role.instruction();
         let name = match role {
             ScalarRole::Instruction(_) => self.limit.names[instruction].clone(),
-            ScalarRole::ZDotCoefficient { atom, .. } | ScalarRole::SteinCoefficient { atom, .. } => {
+            ScalarRole::ZDotCoefficient { atom, .. }
+            | ScalarRole::SteinCoefficient { atom, .. } => {
                 format!(
                     "the Ż coefficient of {} along the ZHat of {}",
                     self.limit.names[instruction],
@@ -627,7 +628,12 @@ impl<'a> Evaluator<'a> {
                             self.monte_carlo(&gaussian, &integrand)
                         }
                         Err(kink::KinkError::NotConverged(est)) => {
-                            self.notes.push(Note::measured(name, "the kink-aware rule stopped short of the tolerance", "error estimate", est.error));
+                            self.notes.push(Note::measured(
+                                name,
+                                "the kink-aware rule stopped short of the tolerance",
+                                "error estimate",
+                                est.error,
+                            ));
                             return Ok(Value {
                                 value: est.value,
                                 error: est.error + error,
@@ -670,7 +676,12 @@ impl<'a> Evaluator<'a> {
                         self.monte_carlo(&gaussian, &integrand)
                     }
                     Err(quadrature::QuadratureError::NotConverged(est)) => {
-                        self.notes.push(Note::measured(name, "quadrature stopped short of the tolerance", "error estimate", est.error));
+                        self.notes.push(Note::measured(
+                            name,
+                            "quadrature stopped short of the tolerance",
+                            "error estimate",
+                            est.error,
+                        ));
                         return Ok(Value {
                             value: est.value,
                             error: est.error + error,

@@ -204,7 +204,11 @@ mod tests {
     fn a_variance_error_is_weighted_by_the_derivative() {
         let exact = |v: f64| {
             let g = Gaussian::new(vec![0.0], &array![[v]]).unwrap();
-            super::super::quadrature::tensor_gauss_hermite(&g, &|x: &[f64]| x[0].tanh().powi(2), 200)
+            super::super::quadrature::tensor_gauss_hermite(
+                &g,
+                &|x: &[f64]| x[0].tanh().powi(2),
+                200,
+            )
         };
         let derivative = (exact(1.5 + 1e-5) - exact(1.5 - 1e-5)) / 2e-5;
         let g = Gaussian::new(vec![0.0], &array![[1.5]]).unwrap();

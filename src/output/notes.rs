@@ -27,10 +27,15 @@ pub fn note_lines(notes: &[Note], verbose: bool) -> Vec<String> {
                     .iter()
                     .max_by(|a, b| magnitude(a).total_cmp(&magnitude(b)))
                     .expect("a group has a note");
-                let measure = worst.measure.as_ref().map_or(String::new(), |m| {
-                    format!(" ({} {:.1e})", m.name, m.value)
-                });
-                let which = if worst.measure.is_some() { "worst" } else { "first" };
+                let measure = worst
+                    .measure
+                    .as_ref()
+                    .map_or(String::new(), |m| format!(" ({} {:.1e})", m.name, m.value));
+                let which = if worst.measure.is_some() {
+                    "worst"
+                } else {
+                    "first"
+                };
                 format!(
                     "{kind}: {} entries; the {which}: {}{measure}",
                     group.len(),
@@ -72,6 +77,9 @@ mod tests {
             ]
         );
         assert_eq!(note_lines(&notes, true).len(), 4);
-        assert_eq!(note_lines(&notes[1..2], false), ["b: Monte Carlo, because reasons"]);
+        assert_eq!(
+            note_lines(&notes[1..2], false),
+            ["b: Monte Carlo, because reasons"]
+        );
     }
 }
