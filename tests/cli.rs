@@ -198,7 +198,7 @@ fn eval_reports_value_error_and_method() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let m1 = &json["outputs"]["m1"];
     assert!(
-        (m1["value"].as_f64().unwrap() - 0.960048508667).abs() < 1e-9,
+        (m1["value"].as_f64().unwrap() - 0.960048508672).abs() < 1e-9,
         "{json}"
     );
     assert!(m1["error"].as_f64().unwrap() < 1e-9);

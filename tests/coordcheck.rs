@@ -69,7 +69,7 @@ fn powers_of_the_width_and_a_matrix_product() {
 
 #[test]
 fn one_sgd_step_in_sp_moves_features_by_n_to_the_minus_three_halves() {
-    // tp-math §5.4, case 5B: SP with lr 1/n and L = 1 has r = 3/2.
+    // docs/parametrizations.md, case 5B: SP with lr 1/n and L = 1 has r = 3/2.
     let check = check(&program("sp_one_step.tp"), 4);
     let truth = [
         ("h0", 0.0),

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 /// A Monte Carlo progress callback: `(done, total)` evaluations.
 pub type Progress<'a> = Option<&'a (dyn Fn(usize, usize) + Sync)>;
 
-/// Evaluates every limit scalar of `limit` (tp-math §3 and §7; design.md §4).
+/// Evaluates every limit scalar of `limit` (docs/derivation.md, docs/evaluation.md).
 ///
 /// Needs a limit from [`crate::limit::derive`]. Guarantees a finite value with an error
 /// estimate and the method used for every scalar, or an error naming the instruction whose
@@ -252,7 +252,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Component `index` of `Gram⁺ b` of a Stein solve (tp-math (3.4)), solving it on first use.
+    /// Component `index` of `Gram⁺ b` of a Stein solve ((3.4) in docs/derivation.md), solving it on first use.
     /// The Gram is the one the family's covariances were built from, so `b` and `Gram` come
     /// from the same law.
     fn stein_solution(&mut self, solve: usize, index: usize) -> Value {

@@ -1,5 +1,5 @@
 //! Numerical evaluation of a derived limit: every expectation by the most accurate method
-//! that applies (design.md §4, tp-math §7).
+//! that applies (docs/evaluation.md).
 //!
 //! For each expectation the evaluator integrates only over the marginal law of the atoms its
 //! integrand reaches, splits sums by linearity and products into blocks of mutually
@@ -12,7 +12,7 @@
 //!    kink-aware rule ([`kink`]) when relu-like functions put kinks in the integrand;
 //! 3. **Monte Carlo** ([`monte_carlo`]): seeded, with a standard error, in any dimension.
 //!
-//! The Ż coefficients of the Stein form (tp-math (3.4)) are then `Gram⁺ b` ([`stein`]), from
+//! The Ż coefficients of the Stein form ((3.4) in docs/derivation.md) are then `Gram⁺ b` ([`stein`]), from
 //! expectations computed as above.
 //!
 //! Every value carries an error estimate and the method used ([`Used`]).

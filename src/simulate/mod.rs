@@ -1,4 +1,4 @@
-//! Finite-width simulation: run a checked program literally at width n (tp-math §2.4).
+//! Finite-width simulation: run a checked program literally at width n (docs/derivation.md, “At finite width”).
 //!
 //! [`simulate`] samples the initial matrices (iid N(0, c/n) entries) and the Gaussian groups
 //! (N(mean, C) per coordinate), then evaluates every instruction in order: MatMul as a dense
