@@ -445,10 +445,14 @@ fn report(diagnostic: &tpc::Diagnostic, name: &str, bytes: &[u8]) -> Reported {
 }
 
 /// What a diagnostic's code says failed: E0150 (a data file cannot be read) is a file,
-/// E03xx–E04xx (simulation and evaluation) are numerical, every other code is the program's.
+/// E0406 (`--rows`/`--cols` on a program that has no tiles) is usage, E03xx–E04xx
+/// (simulation and evaluation) are numerical but E0407 (a family too large, a property of the
+/// program like E0140), and every other code is the program's.
 fn failure_of(diagnostic: &tpc::Diagnostic) -> Reported {
     match diagnostic.code {
         "E0150" => Reported::File,
+        "E0406" => Reported::Usage,
+        "E0407" => Reported::Program,
         code if code.starts_with("E03") || code.starts_with("E04") => Reported::Numerical,
         _ => Reported::Program,
     }

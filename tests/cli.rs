@@ -46,9 +46,9 @@ fn a_program_error_exits_1_with_a_diagnostic_on_stderr() {
 }
 
 #[test]
-fn a_missing_file_exits_1() {
+fn a_missing_file_exits_3() {
     let out = tpc(&["check", "no/such/file.tp"], "");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8(out.stderr)
         .unwrap()
         .contains("cannot read"));

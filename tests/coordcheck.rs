@@ -299,19 +299,23 @@ fn cli_writes_an_svg_plot() {
 #[test]
 fn cli_errors() {
     let file = path("powers.tp");
-    // A zero width is a simulation error, as in `tpc simulate`.
+    // A zero width is a usage error, as in `tpc simulate`.
     let out = tpc(&["coordcheck", &file, "--widths", "0,64"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("E0302"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("a width must be at least 1"),
+        "{}",
+        stderr(&out)
+    );
     // A value that is not finite.
     let nan = format!("{}/coordcheck_nan.tp", env!("CARGO_TARGET_TMPDIR"));
     std::fs::write(&nan, "vector x ~ N(0, 1)\ny = log(x)\n").unwrap();
     let out = tpc(&["coordcheck", &nan, "--widths", "64"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
     assert!(stderr(&out).contains("E0301"), "{}", stderr(&out));
     // A missing file.
     let out = tpc(&["coordcheck", "no/such/file.tp"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("cannot read"));
     // Usage errors: an unknown panel, no seeds.
     let out = tpc(&["coordcheck", &file, "--only", "nope"]);
