@@ -248,7 +248,7 @@ fn the_table_shows_small_families_whole_and_large_ones_by_a_corner() {
     assert_eq!(
         text,
         "output                 value      error  method
-K                  2×2 array    1.0e-12  quadrature
+K                  2×2 array      1e-12  quadrature
      0    1
   0  1  0.5
   1  ·    2
