@@ -26,7 +26,8 @@ pub fn format_error(error: f64) -> String {
 /// digit of `error` (at least one, at most 15), so `0.4978424 ± 0.0022` prints `0.4978`; a
 /// value without error bar (`error` 0, or not finite) prints as [`format_number`].
 pub fn format_measured(value: f64, error: f64) -> String {
-    if !(error > 0.0 && error.is_finite()) || !value.is_finite() || value == 0.0 {
+    let measured = error > 0.0 && error.is_finite() && value.is_finite() && value != 0.0;
+    if !measured {
         return format_number(value);
     }
     let last_place = decimal_exponent(error) - (ERROR_DIGITS as i32 - 1);

@@ -86,7 +86,8 @@ fn compare_numbers(old: &Section, new: &Section) -> Option<String> {
             (Entry::Number { value, tolerance }, Entry::Number { value: current, .. }) => {
                 let off = (current - value).abs();
                 // NaN never agrees.
-                if !(off <= *tolerance) {
+                let agrees = off.partial_cmp(tolerance).is_some_and(|o| o.is_le());
+                if !agrees {
                     lines.push(format!(
                         "  {name}: recorded {}, now {} (off by {})",
                         describe(was),
