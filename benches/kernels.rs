@@ -1,6 +1,5 @@
 //! NNGP + NTK of a depth-10 MLP on two inputs (relu: closed forms; tanh: 2-D quadrature to
-//! 1e-10), derived and evaluated end to end — the workload of neural-tangents' kernel_fn
-//! (see ../shared/spec/peers.md for their timings and accuracy).
+//! 1e-10), derived and evaluated end to end — the workload of neural-tangents' kernel_fn.
 
 // `criterion_group!` defines an undocumented `pub fn`.
 #![allow(missing_docs)]

@@ -12,7 +12,7 @@ matrix W ~ N(0, 2/n)
 vector x ~ N(0, 1)
 h = W @ x
 y = W.T @ tanh(h)
-m1 = mean(x * y)        # → 2 E[tanh'(Z^h)] = 0.960048508667
+m1 = mean(x * y)        # → 2 E[tanh'(Z^h)] = 0.960048508672
 ";
 
 fn main() {
@@ -28,9 +28,9 @@ fn main() {
         tpc::eval::evaluate(&limit, &Default::default(), None).expect("the limit evaluates");
     let m1 = evaluation.scalars[limit.outputs[0].0 as usize];
     println!(
-        "\nm1° = {:.12} ± {:.1e} ({})",
-        m1.value,
-        m1.error,
+        "\nm1° = {} ± {} ({})",
+        tpc::output::format_measured(m1.value, m1.error),
+        tpc::output::format_error(m1.error),
         m1.method.name()
     );
 

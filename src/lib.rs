@@ -26,6 +26,7 @@ pub mod output;
 pub mod param;
 pub mod scaling;
 pub mod simulate;
+pub mod snapshot;
 pub mod symbolic;
 pub mod syntax;
 
@@ -72,7 +73,7 @@ pub struct Evaluated {
     /// Scalars and families (dense arrays).
     pub outputs: Vec<output::OutputValue>,
     /// What the user should know about the evaluation.
-    pub notes: Vec<String>,
+    pub notes: Vec<eval::Note>,
 }
 
 /// Compiles, derives and evaluates a program. Families over parallel index spaces (the
@@ -121,9 +122,10 @@ pub fn evaluate_outputs(
                         format!("this program cannot be evaluated by tiles: {reason}"),
                     ))
                 }
-                Err(eval::FamilyError::Unsupported(reason)) => {
-                    notes.push(format!("evaluated entry by entry, not as arrays: {reason}"))
-                }
+                Err(eval::FamilyError::Unsupported(reason)) => notes.push(eval::Note::new(
+                    "the program",
+                    format!("evaluated entry by entry, not as arrays: {reason}"),
+                )),
             }
         }
     }

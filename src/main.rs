@@ -12,7 +12,7 @@ mod commands;
 /// tpc — a compiler for Tensor Programs: parse, check, derive and evaluate infinite-width limits.
 #[derive(Parser)]
 #[command(name = "tpc", version, about, long_about = None)]
-#[command(after_help = "Exit status: 0 success, 1 the program has an error, 2 usage error.")]
+#[command(after_help = EXIT_STATUS_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,29 +84,18 @@ enum Command {
     #[command(
         after_help = "Examples:\n  tpc simulate programs/transpose_minimal.tp --widths 256,1024,4096 --seeds 20\n  tpc simulate programs/catalan.tp --widths 512,2048 --seeds 8 --seed 42 --format json\n\nFor each output: the limit, then per width the mean ± standard error over seeds and the RMS\ndeviation from the limit, and the fitted slope of log RMS against log n (about −1/2 expected)."
     )]
-    Simulate {
-        /// The `.tp` file, or `-` for standard input.
-        file: PathBuf,
-        /// Widths n to run at, comma-separated.
-        #[arg(long, value_delimiter = ',', default_values_t = [256usize, 1024, 4096])]
-        widths: Vec<usize>,
-        /// Number of seeds (independent networks) per width.
-        #[arg(long, default_value_t = 8)]
-        seeds: usize,
-        /// The first seed; seed s of each width is SEED + s.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        #[command(flatten)]
-        eval: EvalArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Simulate(commands::simulate::SimulateArgs),
     /// Coord check: run at several widths and fit how every named vector and output scales with n.
     #[command(
         after_help = "Examples:\n  tpc coordcheck train.tp --widths 256,512,1024,2048,4096 --seeds 4 --plot coordcheck.svg\n  tpc coordcheck train.tp --only x,f --format json\n\nSize of a vector: its coordinate RMS; of an output: |value|; both averaged over seeds.\nSlope: of log size against log n (0 = Θ(1), −1/2 = Θ(n^(−1/2))), ± jackknife s.e. over seeds.\nPredicted: the exponent `tpc derive --scaling` finds, where exact; MISMATCH where the slope contradicts it."
     )]
     Coordcheck(commands::coordcheck::CoordCheckArgs),
+    /// Check programs against their snapshots: derived equations, scaling report, values
+    /// within tolerances, coord-check exponents; `--accept` records them.
+    #[command(
+        after_help = "Examples:\n  tpc test programs/\n  tpc test --accept --checks derive,eval,coordcheck --widths 128,256,512 train.tp\n\nEach NAME.tp is checked against NAME.snap beside it, a text file of `## CHECK` sections:\nequations and reports must match line for line, values and exponents must lie within the\nrecorded tolerances (`name = value ± tolerance`, editable). Differences print as a diff;\nany difference, or a program without a snapshot, makes the exit status 1."
+    )]
+    Test(commands::test::TestArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -128,17 +117,22 @@ struct EvalArgs {
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     method: MethodArg,
     /// Relative tolerance of quadrature.
-    #[arg(long = "tol", default_value_t = 1e-10, value_name = "T")]
+    #[arg(long = "tol", default_value_t = 1e-10, value_name = "T",
+          value_parser = commands::values::tolerance)]
     tolerance: f64,
     /// Highest dimension integrated by quadrature (beyond it: Monte Carlo, or an error with `--method quad`).
     #[arg(long, default_value_t = 4, value_name = "D")]
     max_dim: usize,
     /// Monte Carlo samples per expectation.
-    #[arg(long, default_value_t = 1_000_000, value_name = "M")]
+    #[arg(long, default_value_t = 1_000_000, value_name = "M",
+          value_parser = commands::values::count)]
     samples: usize,
     /// Monte Carlo seed.
     #[arg(long = "mc-seed", default_value_t = 0, value_name = "S")]
     mc_seed: u64,
+    /// Every note of the evaluation on a line of its own, not one line per kind.
+    #[arg(long)]
+    verbose: bool,
 }
 
 impl EvalArgs {
@@ -177,15 +171,34 @@ enum Format {
     Json,
 }
 
-/// A failure already reported to the user.
-struct Reported;
+/// A failure already reported to the user, by what failed: its exit status (README.md,
+/// "Exit status").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reported {
+    /// The program has an error (a diagnostic pointing at its source), or a `tpc test`
+    /// check failed.
+    Program = 1,
+    /// The command line asks for something that cannot be done (after clap's own checks).
+    Usage = 2,
+    /// A file cannot be read or written: the program, a data file it loads, an output.
+    File = 3,
+    /// The limit or the simulation cannot be computed: a value is not finite, a covariance
+    /// is not positive semi-definite, the method asked for does not apply.
+    Numerical = 4,
+}
+
+/// The exit statuses, as `tpc --help` states them.
+const EXIT_STATUS_HELP: &str =
+    "Exit status: 0 success, 1 the program has an error (or a `tpc test` \
+check failed), 2 usage error, 3 a file cannot be read or written, 4 the limit or simulation \
+cannot be computed.";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     INPUT_CAP.get_or_init(|| cli.max_input_bytes);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Reported) => ExitCode::from(1),
+        Err(failure) => ExitCode::from(failure as u8),
     }
 }
 
@@ -222,37 +235,11 @@ fn run(cli: Cli) -> Result<(), Reported> {
             print(&text)
         }
         Command::Eval(args) => commands::eval::run(&args),
-        Command::Simulate {
-            file,
-            widths,
-            seeds,
-            seed,
-            eval,
-            format,
-        } => {
-            let (name, bytes) = read_input(&file)?;
-            let options = lower_options(&file);
-            let program = tpc::compile(&bytes, &options).map_err(|d| report(&d, &name, &bytes))?;
-            let limits = output_limits(&program, &eval, &name, &bytes)?;
-            let bar = Progress::new("simulating");
-            let runs =
-                tpc::simulate::simulate_many(&program, &widths, seeds, seed, &|done, total| {
-                    bar.update(done, total)
-                })
-                .map_err(|e| report(&e.to_diagnostic(), &name, &bytes))?;
-            bar.finish();
-            let report = simulation_report(&program, limits.as_deref(), &runs);
-            let text = match format {
-                Format::Text => simulation_text(&report, &runs),
-                Format::Json => {
-                    serde_json::to_string_pretty(&report).expect("JSON serializes") + "\n"
-                }
-            };
-            print(&text)
-        }
+        Command::Simulate(args) => commands::simulate::run(&args),
         Command::Gen { what } => commands::gen::run(&what),
         Command::Coordcheck(args) => commands::coordcheck::run(&args),
         Command::Classify(args) => commands::classify::run(&args),
+        Command::Test(args) => commands::test::run(&args),
         Command::Derive {
             file,
             format,
@@ -367,6 +354,7 @@ fn output_limits(
         }
     };
     let evaluation = evaluate_limit(&limit, args, name, bytes)?;
+    print_notes(&evaluation.notes, args.verbose);
     Ok(Some(
         limit
             .outputs
@@ -374,6 +362,14 @@ fn output_limits(
             .map(|s| evaluation.scalars[s.0 as usize])
             .collect(),
     ))
+}
+
+/// The notes of an evaluation on standard error: one line per kind, or every note with
+/// `verbose`.
+fn print_notes(notes: &[tpc::eval::Note], verbose: bool) {
+    for line in tpc::output::note_lines(notes, verbose) {
+        eprintln!("note: {line}");
+    }
 }
 
 /// A progress bar on standard error, drawn only on a terminal and only once work has taken
@@ -421,103 +417,6 @@ impl Progress {
     }
 }
 
-/// One output of `tpc simulate`.
-#[derive(serde::Serialize)]
-struct OutputReport {
-    name: String,
-    limit: Option<tpc::eval::Value>,
-    widths: Vec<WidthReport>,
-    slope: Option<f64>,
-}
-
-/// One width of one output.
-#[derive(serde::Serialize)]
-struct WidthReport {
-    width: usize,
-    mean: f64,
-    standard_error: Option<f64>,
-    rms_deviation: Option<f64>,
-}
-
-fn simulation_report(
-    program: &tpc::ir::Program,
-    limits: Option<&[tpc::eval::Value]>,
-    runs: &tpc::simulate::Runs,
-) -> Vec<OutputReport> {
-    use tpc::simulate::stats;
-    program
-        .outputs
-        .iter()
-        .enumerate()
-        .map(|(o, s)| {
-            let limit = limits.map(|l| l[o]);
-            let widths: Vec<WidthReport> = runs
-                .widths
-                .iter()
-                .enumerate()
-                .filter_map(|(w, &width)| {
-                    let values = runs.output(w, o);
-                    let estimate = stats::estimate(&values)?;
-                    Some(WidthReport {
-                        width,
-                        mean: estimate.mean,
-                        standard_error: estimate.standard_error,
-                        rms_deviation: limit.and_then(|l| stats::rms_deviation(&values, l.value)),
-                    })
-                })
-                .collect();
-            let points: Vec<(usize, f64)> = widths
-                .iter()
-                .filter_map(|w| Some((w.width, w.rms_deviation?)))
-                .collect();
-            OutputReport {
-                name: program.display_name(s.index()),
-                limit,
-                slope: stats::log_log_slope(&points),
-                widths,
-            }
-        })
-        .collect()
-}
-
-fn simulation_text(report: &[OutputReport], runs: &tpc::simulate::Runs) -> String {
-    let mut t = format!("{} seed(s) per width\n", runs.seeds.len());
-    for o in report {
-        match o.limit {
-            Some(limit) => t.push_str(&format!(
-                "\n{}  limit {:.12} ± {:.1e} ({})\n",
-                o.name,
-                limit.value,
-                limit.error,
-                limit.method.name()
-            )),
-            None => t.push_str(&format!("\n{}  (no limit)\n", o.name)),
-        }
-        t.push_str(&format!(
-            "  {:>8}  {:>16}  {:>10}  {:>12}\n",
-            "n", "mean", "± s.e.", "RMS dev"
-        ));
-        for w in &o.widths {
-            let se = w
-                .standard_error
-                .map_or("–".to_string(), |e| format!("{e:.2e}"));
-            let rms = w
-                .rms_deviation
-                .map_or("–".to_string(), |r| format!("{r:.3e}"));
-            t.push_str(&format!(
-                "  {:>8}  {:>16.8}  {:>10}  {:>12}\n",
-                w.width, w.mean, se, rms
-            ));
-        }
-        if let Some(slope) = o.slope {
-            t.push_str(&format!(
-                "  slope of log RMS vs log n: {slope:.2} (about −0.5 expected)\n"
-            ));
-        }
-    }
-    t
-}
-
 /// The options for lowering the program read from `file` (`-`: standard input): its
 /// `load("…")` paths are relative to the file's directory.
 fn lower_options(file: &Path) -> LowerOptions {
@@ -536,7 +435,7 @@ fn read_input(file: &PathBuf) -> Result<(String, Vec<u8>), Reported> {
     } else {
         let opened = std::fs::File::open(file).map_err(|e| {
             eprintln!("error: cannot read `{}`: {e}", file.display());
-            Reported
+            Reported::File
         })?;
         (file.display().to_string(), Box::new(opened))
     };
@@ -546,14 +445,14 @@ fn read_input(file: &PathBuf) -> Result<(String, Vec<u8>), Reported> {
         .read_to_end(&mut bytes)
         .map_err(|e| {
             eprintln!("error: cannot read `{name}`: {e}");
-            Reported
+            Reported::File
         })?;
     if bytes.len() as u64 > cap {
         eprintln!(
             "error: `{name}` is larger than {cap} bytes, the input size limit\n  \
              = help: a larger program can be read with `--max-input-bytes N`"
         );
-        return Err(Reported);
+        return Err(Reported::File);
     }
     Ok((name, bytes))
 }
@@ -567,13 +466,27 @@ fn report(diagnostic: &tpc::Diagnostic, name: &str, bytes: &[u8]) -> Reported {
     };
     let mut stderr = StandardStream::stderr(choice);
     diagnostic.emit(&mut stderr, name, &source);
-    Reported
+    failure_of(diagnostic)
+}
+
+/// What a diagnostic's code says failed: E0150 (a data file cannot be read) is a file,
+/// E0406 (`--rows`/`--cols` on a program that has no tiles) is usage, E03xx–E04xx
+/// (simulation and evaluation) are numerical but E0407 (a family too large, a property of the
+/// program like E0140), and every other code is the program's.
+fn failure_of(diagnostic: &tpc::Diagnostic) -> Reported {
+    match diagnostic.code {
+        "E0150" => Reported::File,
+        "E0406" => Reported::Usage,
+        "E0407" => Reported::Program,
+        code if code.starts_with("E03") || code.starts_with("E04") => Reported::Numerical,
+        _ => Reported::Program,
+    }
 }
 
 /// Reports a usage error and exits with status 2.
 fn usage_error(message: &str) -> ! {
     eprintln!("error: {message}");
-    std::process::exit(2)
+    std::process::exit(Reported::Usage as i32)
 }
 
 fn print(text: &str) -> Result<(), Reported> {

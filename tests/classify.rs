@@ -111,7 +111,7 @@ fn reference_case_6_row_by_row() {
 
 #[test]
 fn the_kernel_of_each_kernel_regime() {
-    // tp-math §5.3, last paragraph: NTP gives the NTK; SP with c = 1 drops layer 1 for L >= 2 and
+    // docs/parametrizations.md: NTP gives the NTK; SP with c = 1 drops layer 1 for L >= 2 and
     // keeps only the readout for L = 1 (verified in reference case 5B).
     for depth in 1..=3 {
         let ntp = classify(&Abc::preset(Preset::Ntp, depth)).unwrap();

@@ -69,7 +69,7 @@ fn powers_of_the_width_and_a_matrix_product() {
 
 #[test]
 fn one_sgd_step_in_sp_moves_features_by_n_to_the_minus_three_halves() {
-    // tp-math §5.4, case 5B: SP with lr 1/n and L = 1 has r = 3/2.
+    // docs/parametrizations.md, case 5B: SP with lr 1/n and L = 1 has r = 3/2.
     let check = check(&program("sp_one_step.tp"), 4);
     let truth = [
         ("h0", 0.0),
@@ -299,19 +299,23 @@ fn cli_writes_an_svg_plot() {
 #[test]
 fn cli_errors() {
     let file = path("powers.tp");
-    // A zero width is a simulation error, as in `tpc simulate`.
+    // A zero width is a usage error, as in `tpc simulate`.
     let out = tpc(&["coordcheck", &file, "--widths", "0,64"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("E0302"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("a width must be at least 1"),
+        "{}",
+        stderr(&out)
+    );
     // A value that is not finite.
     let nan = format!("{}/coordcheck_nan.tp", env!("CARGO_TARGET_TMPDIR"));
     std::fs::write(&nan, "vector x ~ N(0, 1)\ny = log(x)\n").unwrap();
     let out = tpc(&["coordcheck", &nan, "--widths", "64"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4));
     assert!(stderr(&out).contains("E0301"), "{}", stderr(&out));
     // A missing file.
     let out = tpc(&["coordcheck", "no/such/file.tp"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("cannot read"));
     // Usage errors: an unknown panel, no seeds.
     let out = tpc(&["coordcheck", &file, "--only", "nope"]);

@@ -1,5 +1,5 @@
 //! The derived limit: snapshots of every example program's equations (text and LaTeX), and
-//! structural checks against the reference cases of `reference-cases.md`.
+//! structural checks against the reference cases of `docs/reference-cases.md`.
 
 use std::path::Path;
 use tpc::builtins::Builtin;
@@ -171,7 +171,7 @@ fn minimal_transpose_program_has_the_zdot_of_case_3() {
 }
 
 /// Case 5C: in the linear μP network after one step, the Ż of the forward product W h_1(ξ)
-/// is −η χ° ⟨ξ₀, ξ⟩ Z^{nV₀}: the input layer's share of f_1 (tp-math §6.3).
+/// is −η χ° ⟨ξ₀, ξ⟩ Z^{nV₀}: the input layer's share of f_1 (docs/parametrizations.md).
 #[test]
 fn linear_mup_step_has_the_zdot_of_case_5c() {
     let (_, p, mut limit) = derive_file(&program_path("sgd_two_steps.tp"));

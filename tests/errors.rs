@@ -225,3 +225,36 @@ fn the_instruction_limit_is_exact() {
     };
     assert_eq!(compile_err(source.as_bytes(), &tight).code, "E0140");
 }
+
+/// A statement followed by a comment is underlined without the comment, whatever the rule
+/// that ends the statement (a bare name, an indexed member, an expression, a `#` in a string).
+#[test]
+fn error_spans_end_before_a_trailing_comment() {
+    for (source, underlined) in [
+        ("vector x ~ N(0, 1)\noutput x     # a comment\n", "x"),
+        (
+            "vector x ~ N(0, 1)\nh[0] = x\noutput h[0]  # a member\n",
+            "h[0]",
+        ),
+        (
+            "vector x ~ N(0, 1)\nk = mean(x) + y   # y is undefined\n",
+            "y",
+        ),
+        (
+            "vector x ~ N(0, 1)\nconst c = 1\nk = mean(x * q)   # \"#\" in a comment\n",
+            "q",
+        ),
+    ] {
+        let d = compile_err(source.as_bytes(), &LowerOptions::default());
+        let primary = d
+            .labels
+            .iter()
+            .find(|l| l.primary)
+            .expect("a primary label");
+        assert_eq!(
+            &source[primary.span.start as usize..primary.span.end as usize],
+            underlined,
+            "{source}"
+        );
+    }
+}

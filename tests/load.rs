@@ -151,7 +151,7 @@ fn a_program_from_standard_input_loads_relative_to_the_current_directory() {
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["outputs"]["k"]["value"], 5.0, "{out}");
     let out = tpc_in(&["eval", "-"], ".", source);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("E0150") && stderr.contains("`four.csv`"),

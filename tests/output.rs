@@ -205,7 +205,10 @@ fn json_keeps_program_order_and_writes_nan_as_null() {
             },
         },
     ];
-    let notes = vec!["a note".to_string()];
+    let notes = vec![
+        tpc::eval::Note::new("alpha", "Monte Carlo, because reasons"),
+        tpc::eval::Note::measured("K[0, 1]", "stopped short", "error estimate", 1e-9),
+    ];
     let mut bytes = Vec::new();
     write_json(&mut bytes, &outputs, &notes, JsonOutputs::Nested).unwrap();
     let text = String::from_utf8(bytes).unwrap();
@@ -225,7 +228,14 @@ fn json_keeps_program_order_and_writes_nan_as_null() {
                 },
                 "alpha": {"value": 0.25, "error": 1e-3, "method": "monte-carlo"}
             },
-            "notes": ["a note"]
+            "notes": [
+                {"kind": "Monte Carlo, because reasons", "entry": "alpha"},
+                {
+                    "kind": "stopped short",
+                    "entry": "K[0, 1]",
+                    "measure": {"name": "error estimate", "value": 1e-9}
+                }
+            ]
         })
     );
     assert!(!text.contains("-0.0"), "{text}");
@@ -238,7 +248,7 @@ fn the_table_shows_small_families_whole_and_large_ones_by_a_corner() {
     assert_eq!(
         text,
         "output                 value      error  method
-K                  2×2 array    1.0e-12  quadrature
+K                  2×2 array      1e-12  quadrature
      0    1
   0  1  0.5
   1  ·    2

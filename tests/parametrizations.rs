@@ -1,5 +1,5 @@
 //! The MLP training-program generator and the width-power analysis against the theory of
-//! tp-math §5–6 and reference-cases.md cases 5B, 5C and 6.
+//! docs/parametrizations.md and docs/reference-cases.md cases 5B, 5C and 6.
 
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -146,7 +146,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// (a, b, c) → (a + θ, b − θ, c − 2θ) leaves the network and its training unchanged
-    /// (tp-math §5.1), so the generated program is the same apart from its header.
+    /// (docs/parametrizations.md), so the generated program is the same apart from its header.
     #[test]
     fn generated_programs_are_invariant_under_the_sgd_symmetry(
         depth in 1usize..=3,

@@ -1,4 +1,4 @@
-//! The Stein form (tp-math (3.4)) of Ż for integrands that are not weakly differentiable
+//! The Stein form ((3.4) in docs/derivation.md) of Ż for integrands that are not weakly differentiable
 //! (`step`, `sign`): closed forms, a singular Gram, agreement with (3.3) where both apply,
 //! and a relu network trained by SGD against finite-width simulation.
 

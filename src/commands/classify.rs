@@ -1,4 +1,4 @@
-//! `tpc classify`: TP4's classification of an abc-parametrization of an MLP (tp-math §5).
+//! `tpc classify`: TP4's classification of an abc-parametrization of an MLP (docs/parametrizations.md).
 
 use clap::error::ErrorKind;
 use clap::{ArgGroup, Args, ValueEnum};
@@ -7,7 +7,7 @@ use tpc::param::{
     classify, classify_adam, parse_exponent, Abc, AdamAbc, Exponent, ParamError, Preset,
 };
 
-/// The named parametrizations of tp-math §5.4.
+/// The named parametrizations of docs/parametrizations.md.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PresetArg {
     /// Maximal update parametrization (μP); with Adam, TP5's form (a = 0, per-layer c).
@@ -37,7 +37,7 @@ impl PresetArg {
     }
 }
 
-/// The optimizers TP4 (SGD) and tp-math §5.1 (Adam) cover.
+/// The optimizers TP4 (SGD) and docs/parametrizations.md (Adam) cover.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OptimizerArg {
     /// SGD, learning rate η n^-c: TP4's theorems.
@@ -211,7 +211,7 @@ fn adam(choice: Choice, depth: usize) -> Result<AdamAbc, String> {
         Choice::Preset(preset, lr_exponent) => {
             let mut abc = AdamAbc::preset(preset, depth).ok_or_else(|| {
                 format!(
-                    "{} has no Adam form in tp-math §5.1; give --a, --b and --c",
+                    "{} has no Adam form in docs/parametrizations.md; give --a, --b and --c",
                     preset.name()
                 )
             })?;

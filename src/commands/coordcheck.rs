@@ -12,7 +12,8 @@ pub struct CoordCheckArgs {
     /// The `.tp` file, or `-` for standard input.
     file: PathBuf,
     /// Widths n to run at, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = Options::default().widths)]
+    #[arg(long, value_delimiter = ',', default_value = "256,512,1024,2048,4096",
+          value_parser = super::values::width)]
     widths: Vec<usize>,
     /// Number of seeds (independent networks) per width.
     #[arg(long, default_value_t = Options::default().seeds as u64,
@@ -65,7 +66,7 @@ pub fn run(args: &CoordCheckArgs) -> Result<(), crate::Reported> {
     if let Some(path) = &args.plot {
         std::fs::write(path, plot_svg(&check)).map_err(|e| {
             eprintln!("error: cannot write `{}`: {e}", path.display());
-            crate::Reported
+            crate::Reported::File
         })?;
     }
     let text = match args.format {

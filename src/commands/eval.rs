@@ -76,11 +76,8 @@ pub fn run(args: &EvalCommandArgs) -> Result<(), crate::Reported> {
     }
     let text = match args.format {
         crate::Format::Text => {
-            let mut t = to_text(&outputs);
-            for note in &evaluation.notes {
-                t.push_str(&format!("note: {note}\n"));
-            }
-            t
+            crate::print_notes(&evaluation.notes, args.eval.verbose);
+            to_text(&outputs)
         }
         crate::Format::Json => {
             let mut json = Vec::new();
@@ -97,7 +94,7 @@ pub fn run(args: &EvalCommandArgs) -> Result<(), crate::Reported> {
 fn write_files(
     dir: &Path,
     outputs: &[OutputValue],
-    notes: &[String],
+    notes: &[tpc::eval::Note],
     csv: bool,
 ) -> Result<(), crate::Reported> {
     // Names differing only in case would overwrite each other on some file systems.
@@ -120,12 +117,12 @@ fn write_files(
                 a.name,
                 dir.display()
             );
-            return Err(crate::Reported);
+            return Err(crate::Reported::File);
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| {
         eprintln!("error: cannot create `{}`: {e}", dir.display());
-        crate::Reported
+        crate::Reported::File
     })?;
     let mut written = Vec::new();
     // Each file is written as it is produced, through a buffer (a family may be gigabytes).
@@ -140,7 +137,7 @@ fn write_files(
         });
         result.map_err(|e| {
             eprintln!("error: cannot write `{}`: {e}", path.display());
-            crate::Reported
+            crate::Reported::File
         })?;
         written.push(file);
         Ok(())

@@ -9,3 +9,6 @@ pub mod eval;
 pub mod gen;
 pub mod param_args;
 pub mod scaling;
+pub mod simulate;
+pub mod test;
+pub mod values;

@@ -2,7 +2,7 @@
 //!
 //! A coord check (as in the μP paper and the `mup` package) runs a network at several widths
 //! and plots each quantity's size against n on log axes: a flat line is Θ(1), a slope of
-//! −1/2 is Θ(n^{-1/2}) (tp-math §5: feature changes are Θ(n^{-r})). The pass is
+//! −1/2 is Θ(n^{-1/2}) (docs/parametrizations.md: feature changes are Θ(n^{-r})). The pass is
 //!
 //! ```text
 //! Program ─measure→ Measurements ─panels→ Panels ─fit→ CoordCheck ─plot_svg→ SVG

@@ -3,8 +3,8 @@
 
 use super::forms::{self, Affine, Moments};
 use super::gaussian::{Estimate, Gaussian, Tolerance};
-use super::{kink, monte_carlo, polynomial, quadrature, stein};
-use super::{EvalError, EvalOptions, Evaluation, Method, Used, Value};
+use super::{kink, monte_carlo, polynomial, quadrature, sensitivity, stein};
+use super::{EvalError, EvalOptions, Evaluation, Method, Note, Used, Value};
 use crate::diagnostics::Span;
 use crate::limit::{EquationKind, Limit, ScalarDefinition, ScalarRole, SteinRhs};
 use crate::symbolic::{AtomId, ExprId, Node, ScalarId, Tape};
@@ -14,7 +14,7 @@ use std::cell::RefCell;
 /// A Monte Carlo progress callback: `(done, total)` evaluations.
 pub type Progress<'a> = Option<&'a (dyn Fn(usize, usize) + Sync)>;
 
-/// Evaluates every limit scalar of `limit` (tp-math §3 and §7; design.md §4).
+/// Evaluates every limit scalar of `limit` (docs/derivation.md, docs/evaluation.md).
 ///
 /// Needs a limit from [`crate::limit::derive`]. Guarantees a finite value with an error
 /// estimate and the method used for every scalar, or an error naming the instruction whose
@@ -84,7 +84,7 @@ pub(super) fn block_expectation(
     scalars: &[(ScalarId, Value)],
     name: &str,
     span: Span,
-) -> Result<(Value, Vec<String>), EvalError> {
+) -> Result<(Value, Vec<Note>), EvalError> {
     let mut e = Evaluator::new(limit, options, None);
     let k = atoms.len();
     for (i, &a) in atoms.iter().enumerate() {
@@ -117,7 +117,7 @@ struct Evaluator<'a> {
     /// the order they were derived.
     zdot_scalars: FxHashMap<usize, Vec<ScalarId>>,
     spans: FxHashMap<usize, Span>,
-    notes: Vec<String>,
+    notes: Vec<Note>,
 }
 
 thread_local! {
@@ -160,19 +160,31 @@ impl<'a> Evaluator<'a> {
             .value
     }
 
+    /// The name of the instruction that introduced an atom: the MatMul of a ZHat atom, the
+    /// declared vector of an initial one.
+    fn atom_name(&self, atom: AtomId) -> &str {
+        &self.limit.names[self.limit.atoms[atom.0 as usize].instruction]
+    }
+
     /// Name and source of a scalar, for messages.
     fn context(&self, s: ScalarId) -> (String, Span) {
         let role = self.limit.scalars[s.0 as usize].role;
         let instruction = role.instruction();
         let name = match role {
             ScalarRole::Instruction(_) => self.limit.names[instruction].clone(),
-            ScalarRole::ZDotCoefficient { .. } | ScalarRole::SteinCoefficient { .. } => {
-                format!("a Ż coefficient of {}", self.limit.names[instruction])
-            }
-            ScalarRole::SteinMoment { .. } => {
+            ScalarRole::ZDotCoefficient { atom, .. }
+            | ScalarRole::SteinCoefficient { atom, .. } => {
                 format!(
-                    "a Stein moment of the Ż of {}",
-                    self.limit.names[instruction]
+                    "the Ż coefficient of {} along the ZHat of {}",
+                    self.limit.names[instruction],
+                    self.atom_name(atom)
+                )
+            }
+            ScalarRole::SteinMoment { atom, .. } => {
+                format!(
+                    "the Stein moment of the Ż of {} along the ZHat of {}",
+                    self.limit.names[instruction],
+                    self.atom_name(atom)
                 )
             }
         };
@@ -205,7 +217,8 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    /// A deterministic expression of scalars, with first-order error propagation.
+    /// A deterministic expression of scalars, with first-order error propagation: each
+    /// scalar's error weighted by how much the expression moves with it.
     fn deterministic(&self, e: ExprId) -> Value {
         let arena = &self.limit.arena;
         let eval = |shift: Option<(ScalarId, f64)>| {
@@ -222,23 +235,24 @@ impl<'a> Evaluator<'a> {
             )
         };
         let value = eval(None);
-        let mut error = 0.0;
+        // Independent input errors add in quadrature (as in [`sensitivity`]).
+        let mut squares = 0.0;
         let mut method = Used::Given;
         for s in arena.scalars(e) {
             let v = self.values[s.0 as usize].expect("earlier scalar");
             method = method.max(v.method);
             if v.error > 0.0 {
-                error += (eval(Some((s, v.error))) - value).abs();
+                squares += (eval(Some((s, v.error))) - value).powi(2);
             }
         }
         Value {
             value,
-            error,
+            error: squares.sqrt(),
             method,
         }
     }
 
-    /// Component `index` of `Gram⁺ b` of a Stein solve (tp-math (3.4)), solving it on first use.
+    /// Component `index` of `Gram⁺ b` of a Stein solve ((3.4) in docs/derivation.md), solving it on first use.
     /// The Gram is the one the family's covariances were built from, so `b` and `Gram` come
     /// from the same law.
     fn stein_solution(&mut self, solve: usize, index: usize) -> Value {
@@ -280,8 +294,15 @@ impl<'a> Evaluator<'a> {
         span: Span,
     ) -> Result<(), EvalError> {
         let family = self.limit.family_of(a).expect("a ZHat atom");
-        let name = format!("the covariance of {}'s ZHat", self.limit.names[instruction]);
         for entry in family.covariance.iter().filter(|e| e.a == a) {
+            let name = match entry.b == a {
+                true => format!("the ZHat variance of {}", self.limit.names[instruction]),
+                false => format!(
+                    "the ZHat covariance of {} and {}",
+                    self.limit.names[instruction],
+                    self.atom_name(entry.b)
+                ),
+            };
             let v = self.expectation(entry.integrand, &name, span)?;
             let c = family.sigma2 * v.value;
             if !c.is_finite() {
@@ -335,7 +356,7 @@ impl<'a> Evaluator<'a> {
                 let value = polynomial::expectation(&p, &mean, &cov);
                 return Ok(Value {
                     value,
-                    error: self.scalar_error(e).abs(),
+                    error: self.input_error(&[(e, 1.0)], &atoms, &mean, &cov),
                     method: Used::Exact,
                 });
             }
@@ -361,14 +382,68 @@ impl<'a> Evaluator<'a> {
         self.product(terms[0].0, name, span)
     }
 
-    /// First-order error of an expression from the errors of the scalars it mentions.
-    fn scalar_error(&self, e: ExprId) -> f64 {
-        self.limit
-            .arena
-            .scalars(e)
+    /// The error of a ZHat covariance entry (0 for initial atoms, whose law is given).
+    fn covariance_error(&self, a: AtomId, b: AtomId) -> f64 {
+        match (self.limit.family_of(a), self.gram.get(&(a, b))) {
+            (Some(family), Some(gram)) => family.sigma2 * gram.error,
+            _ => 0.0,
+        }
+    }
+
+    /// The first-order error that the errors of its scalars and of its atoms' covariance
+    /// entries give `E[Π f_i^{e_i}]` over `atoms ~ N(mean, cov)`, each weighted by how much
+    /// the expectation depends on it ([`sensitivity`]).
+    fn input_error(
+        &self,
+        factors: &[(ExprId, f64)],
+        atoms: &[AtomId],
+        mean: &[f64],
+        cov: &[f64],
+    ) -> f64 {
+        let roots: Vec<ExprId> = factors.iter().map(|(f, _)| *f).collect();
+        let exponents: Vec<f64> = factors.iter().map(|(_, e)| *e).collect();
+        let tape = Tape::compile(&self.limit.arena, &roots);
+        let value = |s: &ScalarId| {
+            self.values[s.0 as usize].unwrap_or(Value {
+                value: f64::NAN,
+                error: 0.0,
+                method: Used::Given,
+            })
+        };
+        let scalars: Vec<f64> = tape.scalars().iter().map(|s| value(s).value).collect();
+        let scalar_errors: Vec<f64> = tape.scalars().iter().map(|s| value(s).error).collect();
+        let k = atoms.len();
+        let covariance_errors: Vec<f64> = (0..k * k)
+            .map(|ij| self.covariance_error(atoms[ij / k], atoms[ij % k]))
+            .collect();
+        let inputs = sensitivity::Inputs {
+            scalars: &scalars,
+            scalar_errors: &scalar_errors,
+            covariance_errors: &covariance_errors,
+        };
+        if !inputs.any_error() {
+            return 0.0;
+        }
+        let covariance = ndarray::Array2::from_shape_vec((k, k), cov.to_vec()).expect("k × k");
+        let Ok(gaussian) = Gaussian::new(mean.to_vec(), &covariance) else {
+            // No law to weigh the inputs by: every input counts in full.
+            return scalar_errors.iter().chain(&covariance_errors).sum();
+        };
+        let positions: Vec<usize> = tape
+            .atoms()
             .iter()
-            .map(|s| self.values[s.0 as usize].map_or(0.0, |v| v.error))
-            .fold(0.0, |a, b| a + b)
+            .map(|&a| atoms.iter().position(|&b| b == a).expect("a block atom"))
+            .collect();
+        let integrand = |x: &[f64], scalars: &[f64]| -> f64 {
+            let at: Vec<f64> = positions.iter().map(|&p| x[p]).collect();
+            let mut out = vec![0.0; exponents.len()];
+            tape.eval(&at, scalars, &mut Vec::new(), &mut out);
+            out.iter()
+                .zip(&exponents)
+                .map(|(v, e)| crate::ir::power(*v, *e))
+                .product()
+        };
+        sensitivity::propagated_error(&gaussian, &integrand, &inputs)
     }
 
     /// `E[Π factors]`, split into independent blocks of atoms.
@@ -419,10 +494,7 @@ impl<'a> Evaluator<'a> {
         let k = atoms.len();
         let position = |a: AtomId| atoms.iter().position(|&b| b == a);
         let (mean, cov) = self.marginal(&atoms);
-        let error = roots
-            .iter()
-            .map(|&r| self.scalar_error(r))
-            .fold(0.0, |a, b| a + b);
+        let error = self.input_error(factors, &atoms, &mean, &cov);
         if k == 0 {
             let value = roots
                 .iter()
@@ -491,8 +563,11 @@ impl<'a> Evaluator<'a> {
         // eigenvalues (within 1e-10 of the largest) to 0 and rejects larger ones. Say so.
         let (eigenvalues, _) = crate::linalg::symmetric_eigen(&covariance);
         if let Some(&lowest) = eigenvalues.first().filter(|&&l| l < 0.0) {
-            self.notes.push(format!(
-                "{name}: a covariance eigenvalue of {lowest:.1e} (rounding) was set to 0"
+            self.notes.push(Note::measured(
+                name,
+                "a negative covariance eigenvalue (rounding) was set to 0",
+                "eigenvalue",
+                lowest,
             ));
         }
         let tape = Tape::compile(arena, &roots);
@@ -549,11 +624,16 @@ impl<'a> Evaluator<'a> {
                             })
                         }
                         Err(kink::KinkError::NotConverged(est)) if !est.error.is_finite() => {
-                            self.notes.push(format!("{name}: Monte Carlo, because the kink-aware rule has no error estimate within its budget"));
+                            self.notes.push(Note::new(name, "Monte Carlo, because the kink-aware rule has no error estimate within its budget"));
                             self.monte_carlo(&gaussian, &integrand)
                         }
                         Err(kink::KinkError::NotConverged(est)) => {
-                            self.notes.push(format!("{name}: the kink-aware rule stopped short of the tolerance (error estimate {:.1e})", est.error));
+                            self.notes.push(Note::measured(
+                                name,
+                                "the kink-aware rule stopped short of the tolerance",
+                                "error estimate",
+                                est.error,
+                            ));
                             return Ok(Value {
                                 value: est.value,
                                 error: est.error + error,
@@ -592,11 +672,16 @@ impl<'a> Evaluator<'a> {
                         if !est.error.is_finite() =>
                     {
                         // Not even two orders fit in the point budget: no error estimate.
-                        self.notes.push(format!("{name}: Monte Carlo, because the quadrature grid it needs exceeds the point budget"));
+                        self.notes.push(Note::new(name, "Monte Carlo, because the quadrature grid it needs exceeds the point budget"));
                         self.monte_carlo(&gaussian, &integrand)
                     }
                     Err(quadrature::QuadratureError::NotConverged(est)) => {
-                        self.notes.push(format!("{name}: quadrature stopped short of the tolerance (error estimate {:.1e})", est.error));
+                        self.notes.push(Note::measured(
+                            name,
+                            "quadrature stopped short of the tolerance",
+                            "error estimate",
+                            est.error,
+                        ));
                         return Ok(Value {
                             value: est.value,
                             error: est.error + error,
@@ -642,7 +727,7 @@ impl<'a> Evaluator<'a> {
             });
         }
         self.notes
-            .push(format!("{name}: Monte Carlo, because {reason}"));
+            .push(Note::new(name, format!("Monte Carlo, because {reason}")));
         Ok(self.monte_carlo(gaussian, integrand))
     }
 

@@ -71,7 +71,7 @@ pub struct FamilyEvaluation {
     /// In the order of the program's `output` statement.
     pub outputs: Vec<OutputValue>,
     /// What the user should know.
-    pub notes: Vec<String>,
+    pub notes: Vec<super::Note>,
 }
 
 /// One template's values over its signature's tuples.
@@ -221,7 +221,7 @@ pub fn evaluate_families(
     e.run()?;
     let outputs = e.outputs()?;
     let mut notes = e.notes.into_inner().expect("no thread panicked");
-    notes.sort();
+    notes.sort_by(|a, b| (&a.kind, &a.entry).cmp(&(&b.kind, &b.entry)));
     notes.dedup();
     Ok(FamilyEvaluation { outputs, notes })
 }
@@ -266,7 +266,7 @@ struct ArrayEvaluator<'a> {
     angles: Mutex<Option<(AngleKey, Arc<Vec<f64>>)>>,
     /// Buffers of freed arrays, reused (a fresh buffer costs a page fault per 4 KiB).
     pool: Mutex<Vec<Vec<f64>>>,
-    notes: Mutex<Vec<String>>,
+    notes: Mutex<Vec<super::Note>>,
 }
 
 impl<'a> ArrayEvaluator<'a> {

@@ -1,5 +1,5 @@
 //! Recognising structure in integrands: affine forms of the atoms, the kinks of relu-like
-//! functions, and the products that have closed-form Gaussian expectations (tp-math §4, §7.2).
+//! functions, and the products that have closed-form Gaussian expectations (docs/evaluation.md).
 
 use super::closed_form as cf;
 use crate::builtins::{Builtin, Smoothness};

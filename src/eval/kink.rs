@@ -2,7 +2,7 @@
 //! |x|, sign of linear forms of the atoms. The domain is split at the kinks so that every piece
 //! is integrated by a rule converging geometrically (plain Gauss–Hermite stalls near 1e-5).
 //!
-//! Coverage, by the law's effective dimension `r` (tp-math §7.2):
+//! Coverage, by the law's effective dimension `r` (docs/evaluation.md):
 //!
 //! | `r` | kinks | rule |
 //! |-----|-------|------|
@@ -13,7 +13,7 @@
 //! | ≥ 3 | — | [`KinkError::DimensionTooLarge`]: use Monte Carlo |
 //!
 //! The radial rule is half-range Hermite in `ρ` rather than Gauss–Laguerre in `s = ρ²/2`
-//! (tp-math §7.2.3): both are exact for even powers of `ρ`, but only the former for odd ones
+//! (docs/evaluation.md): both are exact for even powers of `ρ`, but only the former for odd ones
 //! (`relu(u)·step(v)` is of degree 1 in `ρ`, `√(2s)` in `s`, where Laguerre converges
 //! algebraically).
 

@@ -1,5 +1,5 @@
 //! Numerical evaluation of a derived limit: every expectation by the most accurate method
-//! that applies (design.md §4, tp-math §7).
+//! that applies (docs/evaluation.md).
 //!
 //! For each expectation the evaluator integrates only over the marginal law of the atoms its
 //! integrand reaches, splits sums by linearity and products into blocks of mutually
@@ -12,7 +12,7 @@
 //!    kink-aware rule ([`kink`]) when relu-like functions put kinks in the integrand;
 //! 3. **Monte Carlo** ([`monte_carlo`]): seeded, with a standard error, in any dimension.
 //!
-//! The Ż coefficients of the Stein form (tp-math (3.4)) are then `Gram⁺ b` ([`stein`]), from
+//! The Ż coefficients of the Stein form ((3.4) in docs/derivation.md) are then `Gram⁺ b` ([`stein`]), from
 //! expectations computed as above.
 //!
 //! Every value carries an error estimate and the method used ([`Used`]).
@@ -28,6 +28,7 @@ pub mod kink;
 pub mod monte_carlo;
 pub mod polynomial;
 pub mod quadrature;
+pub mod sensitivity;
 pub mod stein;
 
 pub use evaluate::{evaluate, Progress};
@@ -130,7 +131,62 @@ pub struct Evaluation {
     /// Indexed by [`crate::symbolic::ScalarId`].
     pub scalars: Vec<Value>,
     /// What the user should know: fallbacks to Monte Carlo, tolerances not reached.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
+}
+
+/// Something the user should know about how one entry was computed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Note {
+    /// What happened, in words shared by every entry it happened to (`quadrature stopped
+    /// short of the tolerance`): notes are grouped by it.
+    pub kind: String,
+    /// The entry it happened to (`f[2]`, `the ZHat covariance of h[1] and h[0]`).
+    pub entry: String,
+    /// How bad it is, where a number says so; the worst note of a kind has the largest
+    /// magnitude.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<Measure>,
+}
+
+/// A number that says how bad a [`Note`] is.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Measure {
+    /// What it is (`error estimate`, `eigenvalue`).
+    pub name: String,
+    /// Its value.
+    pub value: f64,
+}
+
+impl Note {
+    /// A note without a number.
+    pub fn new(entry: &str, kind: impl Into<String>) -> Note {
+        Note {
+            kind: kind.into(),
+            entry: entry.to_string(),
+            measure: None,
+        }
+    }
+
+    /// A note with a number saying how bad it is.
+    pub fn measured(entry: &str, kind: impl Into<String>, name: &str, value: f64) -> Note {
+        Note {
+            measure: Some(Measure {
+                name: name.to_string(),
+                value,
+            }),
+            ..Note::new(entry, kind)
+        }
+    }
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.entry, self.kind)?;
+        if let Some(Measure { name, value }) = &self.measure {
+            write!(f, " ({name} {value:.1e})")?;
+        }
+        Ok(())
+    }
 }
 
 /// Why a limit could not be evaluated.

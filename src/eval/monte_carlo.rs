@@ -1,5 +1,5 @@
 //! Seeded Monte Carlo for `E f(x)`, `x ~ N(mean, A Aᵀ)`, in any dimension, with the standard
-//! error `sd/√M` (tp-math §7.3).
+//! error `sd/√M` (docs/evaluation.md).
 //!
 //! Reproducible regardless of the thread count: the samples are cut into fixed chunks, chunk
 //! `c` draws from `ChaCha8Rng` seeded with the seed and set to stream `c`, and the per-chunk

@@ -6,7 +6,7 @@
 //! only name an instruction that defines a vector. [`validate`] checks this once, so later
 //! passes index the arena without error handling.
 //!
-//! The instructions are exactly those of NETSOR^T+ (tp-math §2):
+//! The instructions are exactly those of NETSOR^T+ (docs/derivation.md, “Programs”):
 //!
 //! | op | defines | from the source |
 //! |----|---------|-----------------|

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 /// A program may have many initial groups; the symmetry argument tries at most this many.
 const MAX_FLIPPED_GROUPS: usize = 64;
 
-/// Which form the Ż coefficients take (tp-math §3.3).
+/// Which form the Ż coefficients take ((3.3) in docs/derivation.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ZDotRule {
     /// Symbolic differentiation (3.3), which keeps the structure visible; the Stein form (3.4)
@@ -22,7 +22,7 @@ pub enum ZDotRule {
     Stein,
 }
 
-/// Derives the infinite-width limit of a checked program (tp-math §3), with [`ZDotRule::Auto`].
+/// Derives the infinite-width limit of a checked program (docs/derivation.md), with [`ZDotRule::Auto`].
 ///
 /// Needs a program that passed [`ir::validate`]; guarantees one equation per defining
 /// instruction, in program order, with every `Z` an expression over atom symbols.

@@ -1,7 +1,7 @@
 //! The Master Theorem: the infinite-width limit of a program, derived symbolically.
 //!
 //! [`derive()`] turns a checked [`ir::Program`](crate::ir::Program) into a [`Limit`] exactly as
-//! tp-math §3 states it:
+//! docs/derivation.md states it:
 //!
 //! * one Gaussian atom `Z^v` per initial vector (a `vector` group keeps its joint law);
 //! * one atom `Ẑ^{Mx}` per MatMul `M x` with `M ∈ {W, Wᵀ}`, shared by MatMuls of the same

@@ -25,7 +25,8 @@ pub enum JsonOutputs {
 }
 
 /// Writes `{"outputs": {name: entry, …}, "notes": […]}`, pretty-printed with a final newline,
-/// the outputs in program order.
+/// the outputs in program order, every note as `{"kind", "entry"[, "measure": {"name",
+/// "value"}]}`.
 ///
 /// A scalar's entry is `{"value", "error", "method"}`; a family's is given by `families`.
 /// Methods are kebab-case (`closed-form`, `monte-carlo`); NaN (a family entry that the
@@ -33,7 +34,7 @@ pub enum JsonOutputs {
 pub fn write_json(
     out: &mut impl Write,
     outputs: &[OutputValue],
-    notes: &[String],
+    notes: &[crate::eval::Note],
     families: JsonOutputs,
 ) -> io::Result<()> {
     let document = Document {
@@ -47,7 +48,7 @@ pub fn write_json(
 #[derive(Serialize)]
 struct Document<'a> {
     outputs: Outputs<'a>,
-    notes: &'a [String],
+    notes: &'a [crate::eval::Note],
 }
 
 /// The outputs as one map, in order.

@@ -7,13 +7,17 @@
 
 mod csv;
 mod json;
+mod notes;
 mod npy;
+mod number;
 mod text;
 
 pub use csv::write_csv;
 pub use json::{write_json, JsonOutputs};
+pub use notes::note_lines;
 pub use npy::write_npy;
-pub use text::{format_number, to_text};
+pub use number::{format_error, format_measured, format_number, format_significant};
+pub use text::to_text;
 
 use crate::eval::{Evaluation, Used, Value};
 use crate::ir::Program;

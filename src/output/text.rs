@@ -1,5 +1,6 @@
 //! The text table of `tpc eval`: a line per scalar, a compact block per family.
 
+use super::number::{format_error, format_measured, format_number};
 use super::{FamilyValue, OutputValue};
 use ndarray::Axis;
 use std::fmt::Write;
@@ -8,40 +9,6 @@ use std::fmt::Write;
 const WHOLE: usize = 12;
 /// The corner of a larger family that is printed: rows, and columns (rank ≥ 2).
 const CORNER: usize = 6;
-
-/// A number for a table: 12 significant digits without trailing zeros, in scientific notation
-/// (`1.234567e-9`) when its magnitude is below 1e-4 or at least 1e9, never `-0`; NaN (an
-/// entry of a family that the program does not define) prints as `·`.
-pub fn format_number(x: f64) -> String {
-    if x.is_nan() {
-        return "·".to_string();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.to_string();
-    }
-    if x == 0.0 {
-        return "0".to_string();
-    }
-    // The exponent after rounding to 12 significant digits.
-    let scientific = format!("{x:.11e}");
-    let (mantissa, exponent) = scientific
-        .split_once('e')
-        .expect("`{:e}` writes an exponent");
-    let exponent: i32 = exponent.parse().expect("an integer exponent");
-    if !(-4..9).contains(&exponent) {
-        return format!("{}e{exponent}", trim_zeros(mantissa));
-    }
-    trim_zeros(&format!("{x:.*}", (11 - exponent) as usize)).to_string()
-}
-
-/// `1.500` → `1.5`, `2.000` → `2`; text without a point is returned as it is.
-fn trim_zeros(number: &str) -> &str {
-    if number.contains('.') {
-        number.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        number
-    }
-}
 
 /// The table of `tpc eval`: a header, then per output in order its value, error estimate and
 /// method. A family's line shows its shape (`5×5 array`, `array of 5`) and its largest
@@ -63,9 +30,9 @@ pub fn to_text(outputs: &[OutputValue]) -> String {
             OutputValue::Scalar { name, value } => {
                 let _ = writeln!(
                     t,
-                    "{name:width$}  {:>20}  {:>9.1e}  {}",
-                    format_number(value.value),
-                    value.error,
+                    "{name:width$}  {:>20}  {:>9}  {}",
+                    format_measured(value.value, value.error),
+                    format_error(value.error),
                     value.method.name()
                 );
             }
@@ -74,13 +41,13 @@ pub fn to_text(outputs: &[OutputValue]) -> String {
                     family.values.shape().iter().map(usize::to_string).collect();
                 let _ = writeln!(
                     t,
-                    "{:width$}  {:>20}  {:>9.1e}  {}",
+                    "{:width$}  {:>20}  {:>9}  {}",
                     family.name,
                     match shape.len() {
                         1 => format!("array of {}", shape[0]),
                         _ => format!("{} array", shape.join("×")),
                     },
-                    family.max_error(),
+                    format_error(family.max_error()),
                     family.method.name()
                 );
                 family_block(&mut t, family);
@@ -122,6 +89,7 @@ fn family_block(t: &mut String, family: &FamilyValue) {
         .values
         .to_shape((slices, rows, cols))
         .expect("the same number of entries");
+    let errors: Vec<f64> = family.errors.iter().copied().collect();
     let leading = &shape[..rank.saturating_sub(2)];
     for s in 0..if whole { slices } else { slices.min(1) } {
         if rank > 2 {
@@ -143,7 +111,10 @@ fn family_block(t: &mut String, family: &FamilyValue) {
         let cells: Vec<Vec<String>> = (0..shown_rows)
             .map(|r| {
                 (0..shown_cols)
-                    .map(|c| format_number(slice[[r, c]]))
+                    .map(|c| {
+                        let at = s * rows * cols + r * cols + c;
+                        format_measured(slice[[r, c]], errors[at])
+                    })
                     .collect()
             })
             .collect();

@@ -1,5 +1,5 @@
-//! abc-parametrizations of an L-hidden-layer MLP (tp-math §5.1), the named presets (§5.4) and
-//! the exponent r (§5.3).
+//! abc-parametrizations of an L-hidden-layer MLP, the named presets and the exponent r
+//! (docs/parametrizations.md, "Classifying a parametrization").
 
 use num_traits::{CheckedAdd, CheckedDiv, CheckedMul, CheckedSub};
 use serde::Serialize;
@@ -56,7 +56,7 @@ impl fmt::Display for ParamError {
 
 impl std::error::Error for ParamError {}
 
-/// An abc-parametrization (tp-math §5.1): `W^l = n^{-a_l} w^l`, `w^l ~ N(0, n^{-2 b_l})` at
+/// An abc-parametrization (docs/parametrizations.md): `W^l = n^{-a_l} w^l`, `w^l ~ N(0, n^{-2 b_l})` at
 /// initialization, SGD learning rate `eta n^{-c}`.
 ///
 /// `a` and `b` hold layers 1..=L+1 in order: index 0 is the input layer, index L the readout.
@@ -73,7 +73,7 @@ pub struct Abc {
     pub c: Exponent,
 }
 
-/// The parametrizations of tp-math §5.4 and reference case 6.
+/// The named parametrizations (docs/parametrizations.md; docs/reference-cases.md, case 6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
     /// Standard parametrization: a = 0, b_1 = 0, b_l = 1/2 (l >= 2), learning rate n^{-c}.
@@ -148,7 +148,7 @@ impl Abc {
     }
 
     /// The parametrization under the SGD symmetry `(a_l + θ, b_l − θ, c − 2θ)`, which leaves the
-    /// network function at every step of training unchanged (tp-math §5.1).
+    /// network function at every step of training unchanged (docs/parametrizations.md).
     pub fn shifted(&self, theta: Exponent) -> Result<Abc, ParamError> {
         Ok(Abc {
             a: self
@@ -166,7 +166,7 @@ impl Abc {
     }
 
     /// `r_l = min(a_{L+1} + b_{L+1}, 2a_{L+1} + c) + c − 1 + 2a_l + [l = 1]` for l = 1..=L
-    /// (tp-math §5.3): the update `ΔW^l x^{l-1}` has coordinates of size `n^{-r_l}`.
+    /// (docs/parametrizations.md): the update `ΔW^l x^{l-1}` has coordinates of size `n^{-r_l}`.
     pub fn r_layers(&self) -> Result<Vec<Exponent>, ParamError> {
         let backward = self.readout_backward()?;
         let base = sub(add(backward, self.c)?, Exponent::from_integer(1))?;

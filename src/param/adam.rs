@@ -1,5 +1,5 @@
 //! abc-parametrizations trained with Adam: per-layer learning-rate exponents, stability at
-//! initialization and the maximal-update conditions (derived, tp-math §5.1; TP5 Table 3).
+//! initialization and the maximal-update conditions (derived, docs/parametrizations.md; TP5 Table 3).
 //!
 //! TP4's r-based theorems are proved for SGD only and are not applied here.
 
@@ -51,7 +51,7 @@ impl AdamAbc {
         self.a.len() - 1
     }
 
-    /// The Adam form of a preset, where tp-math §5.1 gives one: μP as in TP5 Table 3
+    /// The Adam form of a preset, where docs/parametrizations.md gives one: μP as in TP5 Table 3
     /// (a = 0; b = (0, 1/2, …, 1/2, 1); c = (0, 1, …, 1)), and SP and NTP with the preset's
     /// single c for every layer. `None` for MFP and the naive mean-field choice, whose Adam
     /// learning rates the sources do not fix.
@@ -98,7 +98,7 @@ impl AdamAbc {
     }
 }
 
-/// One layer's maximal-update condition under Adam (derived, tp-math §5.1).
+/// One layer's maximal-update condition under Adam (derived, docs/parametrizations.md).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AdamLayer {
     /// The layer, 1..=L+1.
@@ -117,7 +117,7 @@ pub struct AdamLayer {
     pub maximal: bool,
 }
 
-/// What can be said of an Adam parametrization (derived, Adam; tp-math §5.1).
+/// What can be said of an Adam parametrization (derived, Adam; docs/parametrizations.md).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AdamClassification {
     /// The parametrization.

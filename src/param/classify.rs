@@ -1,4 +1,4 @@
-//! TP4's classification of SGD abc-parametrizations (tp-math §5.3): stability, nontriviality,
+//! TP4's classification of SGD abc-parametrizations (docs/parametrizations.md): stability, nontriviality,
 //! feature learning versus the kernel regime, maximal updates, and the kernel.
 
 use super::abc::{add, half, serialize_exponent, serialize_exponents, sub, twice, Abc, Exponent};
@@ -102,7 +102,7 @@ impl Condition {
     }
 }
 
-/// Which layers are updated maximally (TP4 Def 5.2–Thm 5.6; tp-math §5.3 item 8).
+/// Which layers are updated maximally (TP4 Def 5.2–Thm 5.6; docs/parametrizations.md).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Maximal {
     /// Layers l in 1..=L+1 whose update has a Θ(1) effect: `r_l = 0` for l ≤ L,
@@ -115,8 +115,9 @@ pub struct Maximal {
     pub mup: bool,
 }
 
-/// The kernel K of a kernel-regime limit `f_{t+1} = f_t − η K(·, ξ_t) χ_t` (tp-math §5.3, last
-/// paragraph; derived, verified for L = 1, 2 in reference case 5B).
+/// The kernel K of a kernel-regime limit `f_{t+1} = f_t − η K(·, ξ_t) χ_t`
+/// (docs/parametrizations.md, theorem 5; derived, verified for L = 1, 2 in
+/// docs/reference-cases.md, case 5B).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Kernel {
     /// Layers l in 1..=L+1 whose NTK term contributes: the readout if `2a_{L+1} + c = 1`, each
@@ -126,7 +127,7 @@ pub struct Kernel {
     pub ntk: bool,
 }
 
-/// The classification of an SGD abc-parametrization (tp-math §5.3).
+/// The classification of an SGD abc-parametrization (docs/parametrizations.md).
 ///
 /// Only stable parametrizations are classified: for an unstable one the regime fields are
 /// `None`. The feature-learning and kernel-regime verdicts (TP4 Thms 3.6, 3.8 and the dichotomy,
@@ -176,7 +177,7 @@ pub struct Classification {
     pub kernel: Option<Kernel>,
 }
 
-/// Classifies an SGD abc-parametrization by TP4's theorems (tp-math §5.3).
+/// Classifies an SGD abc-parametrization by TP4's theorems (docs/parametrizations.md).
 ///
 /// Needs nothing beyond a well-formed [`Abc`]; fails only if exact arithmetic on its exponents
 /// overflows 64 bits. The result is invariant under [`Abc::shifted`].

@@ -1,5 +1,5 @@
 //! The MLP training-program generator: T SGD steps of an abc-parametrized MLP written as a
-//! Tensor Program (tp-math §6.1–6.3), with the parametrization's powers of n explicit.
+//! Tensor Program (docs/parametrizations.md, “Generating training programs”), with the parametrization's powers of n explicit.
 //!
 //! Every weight is stored in *normalized* form, with Θ(1) entries at initialization:
 //!
@@ -297,7 +297,7 @@ impl Writer<'_> {
         writeln!(self.out, "#")?;
         writeln!(
             self.out,
-            "# abc-parametrization (tp-math §5.1): a = {}, b = {}, c = {}.",
+            "# abc-parametrization (docs/parametrizations.md): a = {}, b = {}, c = {}.",
             list(&abc.a),
             list(&abc.b),
             abc.c

@@ -1,4 +1,4 @@
-//! abc-parametrizations of MLPs and their classification (tp-math §5; TP4 §3, §5).
+//! abc-parametrizations of MLPs and their classification (docs/parametrizations.md; TP4 §3, §5).
 //!
 //! An [`Abc`] gives, for an L-hidden-layer MLP, the exponents of the width n in each layer's
 //! multiplier (`a`), initialization (`b`) and the SGD learning rate (`c`). [`classify`] computes
@@ -6,7 +6,7 @@
 //! the kernel regime, which layers learn features and which are updated maximally, and which
 //! kernel a kernel-regime limit follows. The theorems are proved for SGD; for Adam,
 //! [`classify_adam`] checks only stability at initialization and the maximal-update conditions
-//! derived in tp-math §5.1.
+//! derived in docs/parametrizations.md.
 //!
 //! Two generators write Tensor Programs: [`generate_mlp`], SGD training of an abc-parametrized
 //! MLP, and [`generate_kernel`], the NNGP and NTK kernel matrices of a fully connected network

@@ -141,7 +141,7 @@ impl fmt::Display for Classification {
         exponent_table(f, &[("a", &self.abc.a), ("b", &self.abc.b)])?;
         writeln!(f, "  c = {}", self.abc.c)?;
 
-        writeln!(f, "\nexponents (tp-math §5.3)")?;
+        writeln!(f, "\nexponents (docs/parametrizations.md)")?;
         let backward = format!("min(a_{k} + b_{k}, 2a_{k} + c)");
         writeln!(
             f,
@@ -289,7 +289,7 @@ impl fmt::Display for AdamClassification {
 
         writeln!(
             f,
-            "\nmaximal updates (derived, Adam: tp-math §5.1; ΔW^l x^(l-1) = Θ(n^(target - a_l - c_l)))"
+            "\nmaximal updates (derived, Adam: docs/parametrizations.md; ΔW^l x^(l-1) = Θ(n^(target - a_l - c_l)))"
         )?;
         let mut lines: Vec<(String, Exponent, String)> = self
             .layers

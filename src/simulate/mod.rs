@@ -1,4 +1,4 @@
-//! Finite-width simulation: run a checked program literally at width n (tp-math §2.4).
+//! Finite-width simulation: run a checked program literally at width n (docs/derivation.md, “At finite width”).
 //!
 //! [`simulate`] samples the initial matrices (iid N(0, c/n) entries) and the Gaussian groups
 //! (N(mean, C) per coordinate), then evaluates every instruction in order: MatMul as a dense
@@ -33,3 +33,7 @@ pub(crate) use many::run_many;
 pub use many::{simulate_many, Runs};
 pub use run::{simulate, simulate_observed};
 pub use sample::Sample;
+
+/// The largest width a simulation accepts: a run stores every n×n weight matrix in memory
+/// (8 n² bytes each, 8 GiB at this width).
+pub const MAX_WIDTH: usize = 1 << 15;

@@ -7,7 +7,7 @@ use super::{Sample, SimulationError};
 use crate::ir::{Op, Program};
 use std::collections::HashMap;
 
-/// Runs `program` literally at width `width` with randomness from `seed` (tp-math §2.4).
+/// Runs `program` literally at width `width` with randomness from `seed` (docs/derivation.md, “At finite width”).
 ///
 /// Matrices get iid N(0, c/n) entries, each Gaussian group N(mean, C) per coordinate (C may
 /// be singular), and every instruction is then evaluated in program order; `ExprNode::Width`

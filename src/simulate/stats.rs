@@ -37,7 +37,7 @@ pub fn rms_deviation(values: &[f64], limit: f64) -> Option<f64> {
 }
 
 /// The least-squares slope of log(error) against log(n) over `(n, error)` points: the
-/// empirical convergence rate (−1/2 for the O(n^{-1/2}) fluctuations of tp-math §7.4).
+/// empirical convergence rate (−1/2 for the O(n^{-1/2}) fluctuations of docs/derivation.md, “The Master Theorem”).
 ///
 /// `None` with fewer than two distinct widths, or if an error is not positive and finite.
 pub fn log_log_slope(points: &[(usize, f64)]) -> Option<f64> {

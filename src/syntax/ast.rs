@@ -21,7 +21,7 @@ pub struct Statement {
     pub span: Span,
 }
 
-/// The statements of the language (design.md §2).
+/// The statements of the language (docs/language.md).
 #[derive(Clone, Debug, PartialEq)]
 pub enum StatementKind {
     /// `width n`

@@ -95,9 +95,36 @@ fn join_bracketed_lines(source: &str) -> Result<std::borrow::Cow<'_, str>, Synta
     )))
 }
 
+/// The span of a pair without the blanks and comment it may end in: pest skips them after a
+/// rule's last token when it tries an optional part, and a diagnostic must not underline them.
 fn span_of(pair: &Pair<Rule>) -> Span {
-    let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    let start = pair.as_span().start();
+    Span::new(start, start + without_trailing_comment(pair.as_str()).len())
+}
+
+/// `text` without trailing blanks and `# …` comments.
+fn without_trailing_comment(text: &str) -> &str {
+    let mut text = text.trim_end();
+    loop {
+        let line = text.rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&text[line..]) {
+            Some(at) => text = text[..line + at].trim_end(),
+            None => return text,
+        }
+    }
+}
+
+/// Where a line's comment starts: its first `#` outside a string literal.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    for (at, c) in line.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '#' if !in_string => return Some(at),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn rule_description(rule: &Rule) -> &'static str {
@@ -303,10 +330,7 @@ fn gaussian(pair: Pair<Rule>) -> Result<Gaussian, SyntaxError> {
 }
 
 fn place(pair: Pair<Rule>) -> Result<Place, SyntaxError> {
-    // The rule may end in whitespace it tried before an optional index; trim it.
-    let text = pair.as_str();
-    let start = pair.as_span().start();
-    let span = Span::new(start, start + text.trim_end().len());
+    let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let name = ident(next(&mut inner));
     let index = match inner.next() {

@@ -13,12 +13,8 @@ pub fn tpc_in(args: &[&str], dir: &str, stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("tpc runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    // A run refused for its flags exits before reading its input: not a failure to write.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     child.wait_with_output().expect("tpc finishes")
 }
 

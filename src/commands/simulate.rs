@@ -1,0 +1,172 @@
+//! `tpc simulate`: finite-width runs of a program beside its limit.
+
+use std::path::PathBuf;
+use tpc::output::{format_error, format_measured, format_significant};
+
+/// The arguments of `tpc simulate`.
+#[derive(clap::Args)]
+pub struct SimulateArgs {
+    /// The `.tp` file, or `-` for standard input.
+    file: PathBuf,
+    /// Widths n to run at, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "256,1024,4096",
+          value_parser = super::values::width)]
+    widths: Vec<usize>,
+    /// Number of seeds (independent networks) per width.
+    #[arg(long, default_value_t = 8, value_parser = super::values::count)]
+    seeds: usize,
+    /// The first seed; seed s of each width is SEED + s.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    eval: crate::EvalArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = crate::Format::Text)]
+    format: crate::Format,
+}
+
+/// Runs the program at every width and seed and prints the table or JSON.
+pub fn run(args: &SimulateArgs) -> Result<(), crate::Reported> {
+    let (name, bytes) = crate::read_input(&args.file)?;
+    let options = crate::lower_options(&args.file);
+    let program = tpc::compile(&bytes, &options).map_err(|d| crate::report(&d, &name, &bytes))?;
+    let limits = crate::output_limits(&program, &args.eval, &name, &bytes)?;
+    let bar = crate::Progress::new("simulating");
+    let runs = tpc::simulate::simulate_many(
+        &program,
+        &args.widths,
+        args.seeds,
+        args.seed,
+        &|done, total| bar.update(done, total),
+    )
+    .map_err(|e| crate::report(&e.to_diagnostic(), &name, &bytes))?;
+    bar.finish();
+    let report = simulation_report(&program, limits.as_deref(), &runs);
+    let text = match args.format {
+        crate::Format::Text => simulation_text(&report, &runs),
+        crate::Format::Json => {
+            serde_json::to_string_pretty(&report).expect("JSON serializes") + "\n"
+        }
+    };
+    crate::print(&text)
+}
+
+/// One output of `tpc simulate`.
+#[derive(serde::Serialize)]
+struct OutputReport {
+    name: String,
+    limit: Option<tpc::eval::Value>,
+    widths: Vec<WidthReport>,
+    slope: Option<f64>,
+}
+
+/// One width of one output.
+#[derive(serde::Serialize)]
+struct WidthReport {
+    width: usize,
+    mean: f64,
+    standard_error: Option<f64>,
+    rms_deviation: Option<f64>,
+}
+
+/// The positions of `program.outputs` in report order: the program's order, except that
+/// members of one family listed together come in numeric index order (`k[2]` before `k[10]`).
+fn report_order(program: &tpc::ir::Program) -> Vec<usize> {
+    let mut member: Vec<Option<(usize, &[i64])>> = vec![None; program.instructions.len()];
+    for (f, family) in program.families.iter().enumerate() {
+        for (index, instruction) in &family.members {
+            member[*instruction] = Some((f, index));
+        }
+    }
+    let family_of = |o: usize| member[program.outputs[o].index()].map(|(f, _)| f);
+    let mut order: Vec<usize> = (0..program.outputs.len()).collect();
+    let mut start = 0;
+    while start < order.len() {
+        let family = family_of(start);
+        let end = (start..order.len())
+            .find(|&o| family.is_none() || family_of(o) != family)
+            .unwrap_or(order.len())
+            .max(start + 1);
+        order[start..end].sort_by_key(|&o| member[program.outputs[o].index()].map(|(_, i)| i));
+        start = end;
+    }
+    order
+}
+
+fn simulation_report(
+    program: &tpc::ir::Program,
+    limits: Option<&[tpc::eval::Value]>,
+    runs: &tpc::simulate::Runs,
+) -> Vec<OutputReport> {
+    use tpc::simulate::stats;
+    report_order(program)
+        .into_iter()
+        .map(|o| {
+            let limit = limits.map(|l| l[o]);
+            let widths: Vec<WidthReport> = runs
+                .widths
+                .iter()
+                .enumerate()
+                .filter_map(|(w, &width)| {
+                    let values = runs.output(w, o);
+                    let estimate = stats::estimate(&values)?;
+                    Some(WidthReport {
+                        width,
+                        mean: estimate.mean + 0.0,
+                        standard_error: estimate.standard_error,
+                        rms_deviation: limit.and_then(|l| stats::rms_deviation(&values, l.value)),
+                    })
+                })
+                .collect();
+            let points: Vec<(usize, f64)> = widths
+                .iter()
+                .filter_map(|w| Some((w.width, w.rms_deviation?)))
+                .collect();
+            OutputReport {
+                name: program.display_name(program.outputs[o].index()),
+                limit,
+                slope: stats::log_log_slope(&points),
+                widths,
+            }
+        })
+        .collect()
+}
+
+/// The table: per output its limit ± error, then per width the mean ± standard error (to the
+/// digits the standard error supports) and the RMS deviation from the limit.
+fn simulation_text(report: &[OutputReport], runs: &tpc::simulate::Runs) -> String {
+    let mut t = format!("{} seed(s) per width\n", runs.seeds.len());
+    for o in report {
+        match o.limit {
+            Some(limit) => t.push_str(&format!(
+                "\n{}  limit {} ± {} ({})\n",
+                o.name,
+                format_measured(limit.value, limit.error),
+                format_error(limit.error),
+                limit.method.name()
+            )),
+            None => t.push_str(&format!("\n{}  (no limit)\n", o.name)),
+        }
+        t.push_str(&format!(
+            "  {:>8}  {:>16}  {:>10}  {:>12}\n",
+            "n", "mean", "± s.e.", "RMS dev"
+        ));
+        for w in &o.widths {
+            let se = w.standard_error.map_or("–".to_string(), format_error);
+            let rms = w
+                .rms_deviation
+                .map_or("–".to_string(), |r| format_significant(r, 3));
+            let mean = format_measured(w.mean, w.standard_error.unwrap_or(0.0));
+            t.push_str(&format!(
+                "  {:>8}  {:>16}  {:>10}  {:>12}\n",
+                w.width, mean, se, rms
+            ));
+        }
+        if let Some(slope) = o.slope {
+            t.push_str(&format!(
+                "  slope of log RMS vs log n: {slope:.2} (about −0.5 expected)\n"
+            ));
+        }
+    }
+    t
+}
