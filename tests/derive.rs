@@ -1,5 +1,5 @@
 //! The derived limit: snapshots of every example program's equations (text and LaTeX), and
-//! structural checks against the reference cases of `docs/reference-cases.md`.
+//! structural checks against the reference cases of `docs/reference-values.md`.
 
 use std::path::Path;
 use tpc::builtins::Builtin;

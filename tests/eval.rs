@@ -1,4 +1,4 @@
-//! Evaluated limits against docs/reference-cases.md. Exact and quadrature values must agree to
+//! Evaluated limits against docs/reference-values.md. Exact and quadrature values must agree to
 //! 1e-9 (the reference set's stated tolerance); Monte Carlo within 4 standard errors.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! The MLP training-program generator and the width-power analysis against the theory of
-//! docs/parametrizations.md and docs/reference-cases.md cases 5B, 5C and 6.
+//! docs/parametrizations.md and docs/reference-values.md cases 5B, 5C and 6.
 
 use proptest::prelude::*;
 use std::collections::HashMap;

@@ -1,10 +1,10 @@
 //! Finite-width simulation against exact values and the finite-width tables of
-//! `docs/reference-cases.md` (cases 1–4a).
+//! `docs/reference-values.md` (cases 1–4a).
 //!
 //! Tolerances (docs/derivation.md, “The Master Theorem”): a simulated scalar fluctuates around its limit with RMS error
 //! ∝ n^{-1/2}. Each check uses either 4 × the RMS error listed for that n (per seed), or the
 //! seed mean within 4 standard errors of the limit (the O(1/n) bias is far below that).
-//! Reference comparisons run at n = 4096 (the width docs/reference-cases.md lists RMS errors for);
+//! Reference comparisons run at n = 4096 (the width docs/reference-values.md lists RMS errors for);
 //! seeds stay few so that `cargo test` (opt-level 1) stays fast.
 
 use tpc::ir::{LowerOptions, Program};

@@ -1,4 +1,4 @@
-//! Exact Gaussian expectations (docs/evaluation.md; the kernels of docs/reference-cases.md, case 1): the arc-cosine kernels of relu and
+//! Exact Gaussian expectations (docs/evaluation.md; the kernels of docs/reference-values.md, case 1): the arc-cosine kernels of relu and
 //! step, the arcsine kernel of erf and its derivative, and 1-D expectations with a mean.
 //!
 //! Bivariate forms take `q1 = Var u`, `q2 = Var v`, `c = Cov(u, v)` of a zero-mean pair with

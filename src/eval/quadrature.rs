@@ -226,7 +226,7 @@ mod tests {
         x[0].tanh().powi(2)
     }
 
-    /// §7.1 / reference-cases "Numerical facts", 1-D rows: errors against an N = 512 reference
+    /// §7.1 / reference-values "Numerical facts", 1-D rows: errors against an N = 512 reference
     /// (itself exact to rounding). Table: tanh² 2.7e-9 at 64 and 1.2e-13 at 128; tanh(1.5Z)²
     /// 4.0e-9 at 128; erf² 1.2e-13 at 64 (against the closed form (2/π) arcsin(2/3)).
     #[test]

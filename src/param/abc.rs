@@ -73,7 +73,7 @@ pub struct Abc {
     pub c: Exponent,
 }
 
-/// The named parametrizations (docs/parametrizations.md; docs/reference-cases.md, case 6).
+/// The named parametrizations (docs/parametrizations.md; docs/reference-values.md, case 6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
     /// Standard parametrization: a = 0, b_1 = 0, b_l = 1/2 (l >= 2), learning rate n^{-c}.

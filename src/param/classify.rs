@@ -117,7 +117,7 @@ pub struct Maximal {
 
 /// The kernel K of a kernel-regime limit `f_{t+1} = f_t − η K(·, ξ_t) χ_t`
 /// (docs/parametrizations.md, theorem 5; derived, verified for L = 1, 2 in
-/// docs/reference-cases.md, case 5B).
+/// docs/reference-values.md, case 5B).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Kernel {
     /// Layers l in 1..=L+1 whose NTK term contributes: the readout if `2a_{L+1} + c = 1`, each
