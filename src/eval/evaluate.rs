@@ -3,13 +3,25 @@
 
 use super::forms::{self, Affine, Moments};
 use super::gaussian::{Estimate, Gaussian, Tolerance};
-use super::{kink, monte_carlo, polynomial, quadrature, sensitivity, stein};
+use super::{
+    adaptive, integrability, kink, monte_carlo, polynomial, quadrature, sensitivity, stein,
+};
 use super::{EvalError, EvalOptions, Evaluation, Method, Note, Used, Value};
 use crate::diagnostics::Span;
-use crate::limit::{EquationKind, Limit, ScalarDefinition, ScalarRole, SteinRhs};
+use crate::limit::{AtomKind, EquationKind, Limit, ScalarDefinition, ScalarRole, SteinRhs};
 use crate::symbolic::{AtomId, ExprId, Node, ScalarId, Tape};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+
+/// A fixed rule's result short of the tolerance, for [`Evaluator::unresolved`].
+struct Unresolved {
+    /// What happened, as a note says it.
+    reason: &'static str,
+    /// The last level (error infinite when the levels do not settle).
+    estimate: Estimate,
+    /// The rule.
+    method: Used,
+}
 
 /// A Monte Carlo progress callback: `(done, total)` evaluations.
 pub type Progress<'a> = Option<&'a (dyn Fn(usize, usize) + Sync)>;
@@ -164,6 +176,16 @@ impl<'a> Evaluator<'a> {
     /// declared vector of an initial one.
     fn atom_name(&self, atom: AtomId) -> &str {
         &self.limit.names[self.limit.atoms[atom.0 as usize].instruction]
+    }
+
+    /// An atom as the derived equations write it: `Z^x` for an initial vector, `Ẑ^x` for the
+    /// Gaussian part of the MatMul `x`.
+    fn atom_symbol(&self, atom: AtomId) -> String {
+        let letter = match self.limit.atoms[atom.0 as usize].kind {
+            AtomKind::Initial { .. } => "Z",
+            AtomKind::Hat { .. } => "Ẑ",
+        };
+        format!("{letter}^{}", self.atom_name(atom))
     }
 
     /// Name and source of a scalar, for messages.
@@ -591,6 +613,21 @@ impl<'a> Evaluator<'a> {
                     .product()
             })
         };
+        let atom_names = |a: AtomId| self.atom_symbol(a);
+        let probed = integrability::Atoms {
+            ids: &atoms,
+            name: &atom_names,
+            scalar: &scalar,
+        };
+        if let Some(divergence) =
+            integrability::check(arena, factors, &probed, &gaussian, &integrand)
+        {
+            return Err(EvalError::NotIntegrable {
+                name: name.to_string(),
+                span,
+                reason: divergence.to_string(),
+            });
+        }
         let tolerance = Tolerance {
             relative: self.options.tolerance,
             absolute: self.options.tolerance * 1e-3,
@@ -623,22 +660,14 @@ impl<'a> Evaluator<'a> {
                                 method: Used::KinkAware,
                             })
                         }
-                        Err(kink::KinkError::NotConverged(est)) if !est.error.is_finite() => {
-                            self.notes.push(Note::new(name, "Monte Carlo, because the kink-aware rule has no error estimate within its budget"));
-                            self.monte_carlo(&gaussian, &integrand)
-                        }
                         Err(kink::KinkError::NotConverged(est)) => {
-                            self.notes.push(Note::measured(
-                                name,
-                                "the kink-aware rule stopped short of the tolerance",
-                                "error estimate",
-                                est.error,
-                            ));
-                            return Ok(Value {
-                                value: est.value,
-                                error: est.error + error,
+                            let fixed = Unresolved {
+                                reason: "the kink-aware rule stopped short of the tolerance",
+                                estimate: est,
                                 method: Used::KinkAware,
-                            });
+                            };
+                            return self
+                                .unresolved(name, span, fixed, &gaussian, &integrand, error);
                         }
                         Err(e) => {
                             let reason = format!("the kink-aware rule does not apply ({e:?})");
@@ -668,25 +697,18 @@ impl<'a> Evaluator<'a> {
                             method: Used::Quadrature,
                         })
                     }
-                    Err(quadrature::QuadratureError::NotConverged(est))
-                        if !est.error.is_finite() =>
-                    {
-                        // Not even two orders fit in the point budget: no error estimate.
-                        self.notes.push(Note::new(name, "Monte Carlo, because the quadrature grid it needs exceeds the point budget"));
-                        self.monte_carlo(&gaussian, &integrand)
-                    }
                     Err(quadrature::QuadratureError::NotConverged(est)) => {
-                        self.notes.push(Note::measured(
-                            name,
-                            "quadrature stopped short of the tolerance",
-                            "error estimate",
-                            est.error,
-                        ));
-                        return Ok(Value {
-                            value: est.value,
-                            error: est.error + error,
+                        let reason = if est.evaluations == 0 {
+                            "the quadrature grid it needs exceeds the point budget"
+                        } else {
+                            "quadrature stopped short of the tolerance"
+                        };
+                        let fixed = Unresolved {
+                            reason,
+                            estimate: est,
                             method: Used::Quadrature,
-                        });
+                        };
+                        return self.unresolved(name, span, fixed, &gaussian, &integrand, error);
                     }
                     Err(quadrature::QuadratureError::DimensionTooLarge { rank, max_dim }) => {
                         let reason = format!("its integral is {rank}-dimensional, above the quadrature limit of {max_dim}");
@@ -696,7 +718,7 @@ impl<'a> Evaluator<'a> {
                         return Err(EvalError::Numerical {
                             name: name.to_string(),
                             span,
-                            message: format!("{e:?}"),
+                            message: e.to_string(),
                         })
                     }
                 }
@@ -705,6 +727,81 @@ impl<'a> Evaluator<'a> {
         Ok(Value {
             value: estimate.value,
             error: estimate.error + error,
+            method: Used::MonteCarlo,
+        })
+    }
+
+    /// An expectation a fixed rule did not resolve to the tolerance: in one dimension the
+    /// adaptive rule tries too, and the smaller honest error wins; without any finite error
+    /// (levels that do not settle, or a grid over the point budget) Monte Carlo takes over (an
+    /// error under `--method quad`). A note says which and why.
+    fn unresolved(
+        &mut self,
+        name: &str,
+        span: Span,
+        fixed: Unresolved,
+        gaussian: &Gaussian,
+        integrand: &(dyn Fn(&[f64]) -> f64 + Sync),
+        input_error: f64,
+    ) -> Result<Value, EvalError> {
+        let mut best = Some((fixed.estimate, fixed.method)).filter(|(e, _)| e.error.is_finite());
+        if gaussian.rank() == 1 {
+            let options = adaptive::AdaptiveOptions {
+                tolerance: Tolerance {
+                    relative: self.options.tolerance,
+                    absolute: self.options.tolerance * 1e-3,
+                },
+                ..Default::default()
+            };
+            let x = RefCell::new(vec![0.0; gaussian.dim()]);
+            let along = |xi: f64| {
+                let mut x = x.borrow_mut();
+                gaussian.point(&[xi], &mut x);
+                integrand(&x)
+            };
+            match adaptive::expectation(&along, &options) {
+                Ok(est) => {
+                    self.notes.push(Note::new(
+                        name,
+                        format!("adaptive quadrature, because {}", fixed.reason),
+                    ));
+                    return Ok(Value {
+                        value: est.value,
+                        error: est.error + input_error,
+                        method: Used::Quadrature,
+                    });
+                }
+                Err(est) if best.map_or(true, |(b, _)| est.error < b.error) => {
+                    best = Some((est, Used::Quadrature)).filter(|(e, _)| e.error.is_finite());
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some((est, method)) = best {
+            self.notes.push(Note::measured(
+                name,
+                fixed.reason,
+                "error estimate",
+                est.error,
+            ));
+            return Ok(Value {
+                value: est.value,
+                error: est.error + input_error,
+                method,
+            });
+        }
+        let reason = if fixed.estimate.evaluations == 0 {
+            fixed.reason.to_string()
+        } else {
+            format!(
+                "{} and its levels do not settle",
+                fixed.reason.replace(" of the tolerance", "")
+            )
+        };
+        let estimate = self.fall_back_to_monte_carlo(name, span, reason, gaussian, integrand)?;
+        Ok(Value {
+            value: estimate.value,
+            error: estimate.error + input_error,
             method: Used::MonteCarlo,
         })
     }

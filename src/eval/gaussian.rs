@@ -62,6 +62,31 @@ impl Tolerance {
     }
 }
 
+/// The error of a refinement that stopped before two levels agreed, from its last two level
+/// differences `previous` and `last`.
+///
+/// When the differences shrink by a ratio `ρ < 1`, the levels still to come would move the
+/// value by about `last · ρ / (1 − ρ)` (exact for errors `C n^(−p)`, the algebraic convergence of
+/// a kink or an integrable singularity; geometric convergence gives less than `last`, which is
+/// kept as a floor). The error is twice that: the rate is itself measured from two noisy
+/// differences (`E|x|^(-1/2)` by the kink-aware rule misses by 1.0× the undoubled figure). When they do not shrink (`ρ ≥ 1`: the levels are not resolving the
+/// integrand), the error is unknown: infinite. With a single difference, or differences at the
+/// rounding level of `value`, it is the last difference.
+pub fn unsettled_error(previous: Option<f64>, last: f64, value: f64) -> f64 {
+    let rounding = 64.0 * f64::EPSILON * value.abs();
+    match previous {
+        Some(previous) if previous > 0.0 && last > rounding => {
+            let ratio = last / previous;
+            if ratio >= 1.0 || !ratio.is_finite() {
+                f64::INFINITY
+            } else {
+                last * (2.0 * ratio / (1.0 - ratio)).max(1.0)
+            }
+        }
+        _ => last,
+    }
+}
+
 /// Why a covariance matrix was rejected.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CovarianceError {

@@ -18,7 +18,7 @@
 //! algebraically).
 
 use super::gauss_hermite::{half_range, legendre, HalfRange, HALF_RANGE_MAX_ORDER};
-use super::gaussian::{Estimate, Gaussian, Tolerance};
+use super::gaussian::{unsettled_error, Estimate, Gaussian, Tolerance};
 use std::cell::Cell;
 use std::f64::consts::{FRAC_PI_2, PI};
 use std::fmt;
@@ -197,6 +197,7 @@ where
     let max_order = options.max_order.min(HALF_RANGE_MAX_ORDER);
     let mut order = options.min_order.clamp(1, max_order);
     let mut last: Option<f64> = None;
+    let mut previous_difference: Option<f64> = None;
     loop {
         let value = match &rule {
             Rule::Line(cuts) => line_rule(cuts, order, &mut |t| at(&[t])),
@@ -221,8 +222,12 @@ where
         if order * 2 > max_order {
             return Err(KinkError::NotConverged(Estimate {
                 evaluations: evaluations.get(),
+                error: unsettled_error(previous_difference, error, value),
                 ..estimate
             }));
+        }
+        if error.is_finite() {
+            previous_difference = Some(error);
         }
         last = Some(value);
         order *= 2;

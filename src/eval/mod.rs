@@ -17,12 +17,14 @@
 //!
 //! Every value carries an error estimate and the method used ([`Used`]).
 
+pub mod adaptive;
 pub mod closed_form;
 mod evaluate;
 mod family;
 pub mod forms;
 pub mod gauss_hermite;
 pub mod gaussian;
+pub mod integrability;
 pub mod kernel_map;
 pub mod kink;
 pub mod monte_carlo;
@@ -226,6 +228,16 @@ pub enum EvalError {
         /// Why.
         reason: String,
     },
+    /// The expectation does not exist (a non-integrable pole, or growth faster than the
+    /// Gaussian decays).
+    NotIntegrable {
+        /// The quantity.
+        name: String,
+        /// Its instruction.
+        span: Span,
+        /// What the probe measured.
+        reason: String,
+    },
     /// A numerical routine failed.
     Numerical {
         /// The quantity.
@@ -252,6 +264,10 @@ impl EvalError {
             EvalError::NeedsMonteCarlo { name, span, reason } => Diagnostic::error("E0404", format!("quadrature cannot evaluate {name}"))
                 .with_primary(*span, reason.clone())
                 .with_help("use `--method mc` (or `--method auto`, which falls back to Monte Carlo)"),
+            EvalError::NotIntegrable { name, span, reason } => Diagnostic::error("E0406", format!("the expectation behind {name} does not exist"))
+                .with_primary(*span, reason.clone())
+                .with_note("no method can give it a value: quadrature and Monte Carlo would print a number that means nothing")
+                .with_help("keep denominators away from zero (e.g. `1/(1 + x*x)` instead of `1/(x*x)`) and growth below exp(x²/2)"),
             EvalError::Numerical { name, span, message } => Diagnostic::error("E0405", format!("numerical failure while evaluating {name}"))
                 .with_primary(*span, message.clone()),
         }

@@ -6,7 +6,7 @@
 //! algebraically (~1e-5 at any practical order): use [`crate::eval::kink`] or a closed form.
 
 use super::gauss_hermite::hermite;
-use super::gaussian::{Estimate, Gaussian, Tolerance};
+use super::gaussian::{unsettled_error, Estimate, Gaussian, Tolerance};
 use rayon::prelude::*;
 use std::fmt;
 
@@ -182,17 +182,24 @@ where
         evaluations: order.pow(r as u32),
     };
     finite(last.value, order)?;
+    let mut previous_difference = None;
     loop {
         order *= 2;
         let points = order
             .checked_pow(r as u32)
             .filter(|&p| p <= options.max_points);
         let Some(points) = points.filter(|_| order <= options.max_order) else {
-            return Err(QuadratureError::NotConverged(last));
+            return Err(QuadratureError::NotConverged(Estimate {
+                error: unsettled_error(previous_difference, last.error, last.value),
+                ..last
+            }));
         };
         let value = tensor_gauss_hermite(gaussian, f, order);
         finite(value, order)?;
         let converged = options.tolerance.accepts(last.value, value);
+        if last.error.is_finite() {
+            previous_difference = Some(last.error);
+        }
         last = Estimate {
             value,
             error: (value - last.value).abs(),
