@@ -45,7 +45,7 @@ fn quadrature_benchmarks(c: &mut Criterion) {
     };
     group.throughput(Throughput::Elements(samples as u64));
     group.bench_function("monte_carlo_4d_tanh_samples", |b| {
-        b.iter(|| monte_carlo::expectation(black_box(&g4), &f4, &options, None))
+        b.iter(|| monte_carlo::expectation(black_box(&g4), &f4, &options, None).estimate)
     });
     group.finish();
 }

@@ -645,7 +645,7 @@ impl<'a> Evaluator<'a> {
             .collect();
 
         let estimate: Estimate = match self.options.method {
-            Method::Mc => self.monte_carlo(&gaussian, &integrand),
+            Method::Mc => self.monte_carlo(name, &gaussian, &integrand),
             _ if !kink_args.is_empty() => match kinks {
                 Some(kinks) if rank <= 2 => {
                     let options = kink::KinkOptions {
@@ -825,11 +825,14 @@ impl<'a> Evaluator<'a> {
         }
         self.notes
             .push(Note::new(name, format!("Monte Carlo, because {reason}")));
-        Ok(self.monte_carlo(gaussian, integrand))
+        Ok(self.monte_carlo(name, gaussian, integrand))
     }
 
+    /// Monte Carlo, with a note when one draw carries a share of the sample variance far above
+    /// what a finite variance would give at this sample size (the error bar is then suspect).
     fn monte_carlo(
-        &self,
+        &mut self,
+        name: &str,
         gaussian: &Gaussian,
         integrand: &(dyn Fn(&[f64]) -> f64 + Sync),
     ) -> Estimate {
@@ -838,6 +841,19 @@ impl<'a> Evaluator<'a> {
             seed: self.options.seed,
             ..Default::default()
         };
-        monte_carlo::expectation(gaussian, integrand, &options, self.progress)
+        let sampled = monte_carlo::expectation(gaussian, integrand, &options, self.progress);
+        let samples = sampled.estimate.evaluations.max(2) as f64;
+        // A light tail gives about 2 ln M / M; ten times that (and at least 1%) is a heavy one.
+        let suspicious = (20.0 * samples.ln() / samples).max(0.01);
+        if sampled.largest_share > suspicious {
+            self.notes.push(Note::measured(
+                name,
+                "one Monte Carlo draw carries a large share of the sample variance: the tail \
+                 may be too heavy (infinite variance) for the error bar to be trusted",
+                "share",
+                sampled.largest_share,
+            ));
+        }
+        sampled.estimate
     }
 }

@@ -39,12 +39,26 @@ impl Default for MonteCarloOptions {
     }
 }
 
-/// Count, mean and sum of squared deviations of a set of draws (Welford; merged by Chan et al.).
+/// A Monte Carlo estimate with a diagnostic of its tail.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sampled {
+    /// The mean and its standard error.
+    pub estimate: Estimate,
+    /// The largest share of the sum of squared deviations carried by one draw. About
+    /// `2 ln M / M` for a Gaussian-tailed integrand; of order one when the variance is infinite
+    /// (a heavy tail or an unresolved singularity), where the standard error means little.
+    pub largest_share: f64,
+}
+
+/// Count, mean, sum of squared deviations and range of a set of draws (Welford; merged by
+/// Chan et al.).
 #[derive(Clone, Copy)]
 struct Moments {
     count: f64,
     mean: f64,
     m2: f64,
+    low: f64,
+    high: f64,
 }
 
 impl Moments {
@@ -52,9 +66,13 @@ impl Moments {
         count: 0.0,
         mean: 0.0,
         m2: 0.0,
+        low: f64::INFINITY,
+        high: f64::NEG_INFINITY,
     };
 
     fn push(&mut self, y: f64) {
+        self.low = self.low.min(y);
+        self.high = self.high.max(y);
         self.count += 1.0;
         let delta = y - self.mean;
         self.mean += delta / self.count;
@@ -71,12 +89,15 @@ impl Moments {
             count,
             mean: self.mean + delta * other.count / count,
             m2: self.m2 + other.m2 + delta * delta * self.count * other.count / count,
+            low: self.low.min(other.low),
+            high: self.high.max(other.high),
         }
     }
 }
 
 /// `E f(x)` by the mean of seeded draws; `error` is the standard error `sd/√M` over the
-/// independent draws (pairs, with antithetic variates), `evaluations` the calls of `f`.
+/// independent draws (pairs, with antithetic variates), `evaluations` the calls of `f`; with
+/// the largest share of the variance one draw carries.
 ///
 /// `progress(done, total)` is called after each chunk with evaluations done so far (calls are
 /// serialized and `done` increases; they come from worker threads).
@@ -85,7 +106,7 @@ pub fn expectation<F>(
     f: &F,
     options: &MonteCarloOptions,
     progress: Option<&(dyn Fn(usize, usize) + Sync)>,
-) -> Estimate
+) -> Sampled
 where
     F: Fn(&[f64]) -> f64 + Sync + ?Sized,
 {
@@ -127,10 +148,16 @@ where
     let parts: Vec<Moments> = (0..chunks).into_par_iter().map(run_chunk).collect();
     let all = parts.into_iter().fold(Moments::EMPTY, Moments::merge);
     let variance = all.m2 / (all.count - 1.0);
-    Estimate {
-        value: all.mean,
-        error: (variance / all.count).sqrt(),
-        evaluations: total,
+    let widest = (all.high - all.mean)
+        .powi(2)
+        .max((all.low - all.mean).powi(2));
+    Sampled {
+        estimate: Estimate {
+            value: all.mean,
+            error: (variance / all.count).sqrt(),
+            evaluations: total,
+        },
+        largest_share: if all.m2 > 0.0 { widest / all.m2 } else { 0.0 },
     }
 }
 
@@ -173,7 +200,7 @@ mod tests {
             (&tanh, tanh_exact, 4.2e-4),
         ];
         for (f, exact, se) in cases {
-            let est = expectation(&g, f, &MonteCarloOptions::default(), None);
+            let est = expectation(&g, f, &MonteCarloOptions::default(), None).estimate;
             assert_eq!(est.evaluations, 1_000_000);
             assert!(
                 (est.value - exact).abs() < 4.0 * est.error,
@@ -202,7 +229,9 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| expectation(&g, &f, &MonteCarloOptions { seed, ..options }, None))
+                .install(|| {
+                    expectation(&g, &f, &MonteCarloOptions { seed, ..options }, None).estimate
+                })
         };
         assert_eq!(run(1, 7), run(3, 7));
         assert_ne!(run(1, 7).value, run(1, 8).value);
@@ -224,13 +253,14 @@ mod tests {
                 ..Default::default()
             },
             None,
-        );
+        )
+        .estimate;
         let options = MonteCarloOptions {
             samples: 100_000,
             antithetic: true,
             ..Default::default()
         };
-        let anti = expectation(&g, &f, &options, None);
+        let anti = expectation(&g, &f, &options, None).estimate;
         assert_eq!(anti.evaluations, 100_000);
         assert!((anti.value - exact).abs() < 4.0 * anti.error);
         assert!(
@@ -251,7 +281,7 @@ mod tests {
             chunk_size: 1000,
             ..Default::default()
         };
-        let est = expectation(&pair(), &|x: &[f64]| x[0], &options, Some(&report));
+        let est = expectation(&pair(), &|x: &[f64]| x[0], &options, Some(&report)).estimate;
         let calls = calls.into_inner().unwrap();
         assert_eq!(calls.len(), 11);
         assert!(calls.windows(2).all(|w| w[0].0 < w[1].0));
@@ -267,7 +297,23 @@ mod tests {
                 ..Default::default()
             },
             None,
-        );
+        )
+        .estimate;
         assert_eq!((est.value, est.error), (2.0, 0.0));
+    }
+
+    /// The tail diagnostic: small for a Gaussian integrand (about 2 ln M / M), of order one for
+    /// `|x|^(-3/4)`, whose variance is infinite.
+    #[test]
+    fn a_heavy_tail_shows_in_the_largest_share() {
+        let g = Gaussian::new(vec![0.0], &array![[1.0]]).unwrap();
+        let options = MonteCarloOptions {
+            samples: 100_000,
+            ..Default::default()
+        };
+        let light = expectation(&g, &|x: &[f64]| x[0], &options, None);
+        assert!(light.largest_share < 1e-3, "{light:?}");
+        let heavy = expectation(&g, &|x: &[f64]| x[0].abs().powf(-0.75), &options, None);
+        assert!(heavy.largest_share > 0.05, "{heavy:?}");
     }
 }
