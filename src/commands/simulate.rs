@@ -41,7 +41,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), crate::Reported> {
     )
     .map_err(|e| crate::report(&e.to_diagnostic(), &name, &bytes))?;
     bar.finish();
-    let report = simulation_report(&program, limits.as_deref(), &runs);
+    let report = tpc::simulate::simulation_table(&program, limits.as_deref(), &runs);
     let text = match args.format {
         crate::Format::Text => simulation_text(&report, &runs),
         crate::Format::Json => {
@@ -51,90 +51,9 @@ pub fn run(args: &SimulateArgs) -> Result<(), crate::Reported> {
     crate::print(&text)
 }
 
-/// One output of `tpc simulate`.
-#[derive(serde::Serialize)]
-struct OutputReport {
-    name: String,
-    limit: Option<tpc::eval::Value>,
-    widths: Vec<WidthReport>,
-    slope: Option<f64>,
-}
-
-/// One width of one output.
-#[derive(serde::Serialize)]
-struct WidthReport {
-    width: usize,
-    mean: f64,
-    standard_error: Option<f64>,
-    rms_deviation: Option<f64>,
-}
-
-/// The positions of `program.outputs` in report order: the program's order, except that
-/// members of one family listed together come in numeric index order (`k[2]` before `k[10]`).
-fn report_order(program: &tpc::ir::Program) -> Vec<usize> {
-    let mut member: Vec<Option<(usize, &[i64])>> = vec![None; program.instructions.len()];
-    for (f, family) in program.families.iter().enumerate() {
-        for (index, instruction) in &family.members {
-            member[*instruction] = Some((f, index));
-        }
-    }
-    let family_of = |o: usize| member[program.outputs[o].index()].map(|(f, _)| f);
-    let mut order: Vec<usize> = (0..program.outputs.len()).collect();
-    let mut start = 0;
-    while start < order.len() {
-        let family = family_of(start);
-        let end = (start..order.len())
-            .find(|&o| family.is_none() || family_of(o) != family)
-            .unwrap_or(order.len())
-            .max(start + 1);
-        order[start..end].sort_by_key(|&o| member[program.outputs[o].index()].map(|(_, i)| i));
-        start = end;
-    }
-    order
-}
-
-fn simulation_report(
-    program: &tpc::ir::Program,
-    limits: Option<&[tpc::eval::Value]>,
-    runs: &tpc::simulate::Runs,
-) -> Vec<OutputReport> {
-    use tpc::simulate::stats;
-    report_order(program)
-        .into_iter()
-        .map(|o| {
-            let limit = limits.map(|l| l[o]);
-            let widths: Vec<WidthReport> = runs
-                .widths
-                .iter()
-                .enumerate()
-                .filter_map(|(w, &width)| {
-                    let values = runs.output(w, o);
-                    let estimate = stats::estimate(&values)?;
-                    Some(WidthReport {
-                        width,
-                        mean: estimate.mean + 0.0,
-                        standard_error: estimate.standard_error,
-                        rms_deviation: limit.and_then(|l| stats::rms_deviation(&values, l.value)),
-                    })
-                })
-                .collect();
-            let points: Vec<(usize, f64)> = widths
-                .iter()
-                .filter_map(|w| Some((w.width, w.rms_deviation?)))
-                .collect();
-            OutputReport {
-                name: program.display_name(program.outputs[o].index()),
-                limit,
-                slope: stats::log_log_slope(&points),
-                widths,
-            }
-        })
-        .collect()
-}
-
 /// The table: per output its limit ± error, then per width the mean ± standard error (to the
 /// digits the standard error supports) and the RMS deviation from the limit.
-fn simulation_text(report: &[OutputReport], runs: &tpc::simulate::Runs) -> String {
+fn simulation_text(report: &[tpc::simulate::OutputTable], runs: &tpc::simulate::Runs) -> String {
     let mut t = format!("{} seed(s) per width\n", runs.seeds.len());
     for o in report {
         match o.limit {

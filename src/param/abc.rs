@@ -102,6 +102,24 @@ impl Preset {
             Preset::NaiveMf => "naive deep MF",
         }
     }
+
+    /// The names [`Preset::from_name`] accepts, as the command line spells them.
+    pub const NAMES: [&'static str; 5] = ["mup", "sp", "ntp", "mfp", "naive-mf"];
+
+    /// The preset of a name in [`Preset::NAMES`] (case-insensitive; `μP` and `naive_mf` too);
+    /// SP with c = 0, the constant learning rate practitioners use.
+    pub fn from_name(name: &str) -> Option<Preset> {
+        match name.to_lowercase().replace('_', "-").as_str() {
+            "mup" | "μp" => Some(Preset::Mup),
+            "sp" => Some(Preset::Sp {
+                c: Exponent::from_integer(0),
+            }),
+            "ntp" => Some(Preset::Ntp),
+            "mfp" => Some(Preset::Mfp),
+            "naive-mf" => Some(Preset::NaiveMf),
+            _ => None,
+        }
+    }
 }
 
 impl Abc {
@@ -289,6 +307,18 @@ mod tests {
 
     fn q(p: i64, d: i64) -> Exponent {
         Exponent::new(p, d)
+    }
+
+    #[test]
+    fn every_preset_name_is_understood() {
+        let names: Vec<&str> = Preset::NAMES
+            .iter()
+            .map(|n| Preset::from_name(n).expect("a listed name").name())
+            .collect();
+        assert_eq!(names, ["μP", "SP", "NTP", "MFP", "naive deep MF"]);
+        assert_eq!(Preset::from_name("μP"), Some(Preset::Mup));
+        assert_eq!(Preset::from_name("Naive_MF"), Some(Preset::NaiveMf));
+        assert_eq!(Preset::from_name("ntk"), None);
     }
 
     #[test]

@@ -27,12 +27,14 @@ mod random;
 mod run;
 mod sample;
 pub mod stats;
+mod table;
 
 pub use error::SimulationError;
 pub(crate) use many::run_many;
 pub use many::{simulate_many, Runs};
 pub use run::{simulate, simulate_observed};
 pub use sample::Sample;
+pub use table::{report_order, simulation_table, OutputTable, WidthRow};
 
 /// The largest width a simulation accepts: a run stores every n×n weight matrix in memory
 /// (8 n² bytes each, 8 GiB at this width).

@@ -419,7 +419,7 @@ impl LowerError {
     }
 }
 
-/// The diagnostic of a failed `load`: codes E0150–E0156, pointing at the call.
+/// The diagnostic of a failed `load`: codes E0150–E0157, pointing at the call.
 fn load_diagnostic(span: Span, path: &str, error: &LoadError) -> Diagnostic {
     let (code, message, label) = match error {
         LoadError::Unreadable { reason } => (
@@ -477,6 +477,11 @@ fn load_diagnostic(span: Span, path: &str, error: &LoadError) -> Diagnostic {
         LoadError::TooLarge { reason } => (
             "E0156",
             format!("the data file `{path}` is too large"),
+            reason.clone(),
+        ),
+        LoadError::BadArray { reason } => (
+            "E0157",
+            format!("the array `{path}` given to the program cannot be loaded"),
             reason.clone(),
         ),
     };

@@ -552,8 +552,11 @@ impl Lowerer {
         })
     }
 
-    /// `load("file")`: the file's numbers, the path taken relative to
-    /// [`LowerOptions::base_dir`](super::LowerOptions::base_dir).
+    /// `load("file")`: the caller's array of that name ([`LowerOptions::data`]), else the
+    /// file's numbers, the path taken relative to [`LowerOptions::base_dir`].
+    ///
+    /// [`LowerOptions::data`]: super::LowerOptions::data
+    /// [`LowerOptions::base_dir`]: super::LowerOptions::base_dir
     fn load(
         &mut self,
         name: &ast::Ident,
@@ -578,6 +581,13 @@ impl Lowerer {
                 help: Some("write the file's path in quotes: `load(\"inputs.npy\")`"),
             });
         };
+        if let Some(array) = self.data.get(path.as_str()) {
+            return super::load::check_array(array).map_err(|error| LowerError::Load {
+                span,
+                path: path.clone(),
+                error,
+            });
+        }
         let path = match &self.base_dir {
             Some(dir) => dir.join(path),
             None => std::path::PathBuf::from(path),

@@ -65,6 +65,12 @@ pub enum LoadError {
         /// What is too large.
         reason: String,
     },
+    /// A caller-supplied array ([`LowerOptions::data`](super::LowerOptions::data)) that is
+    /// not a non-empty list or matrix a constant may hold.
+    BadArray {
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Reads a data file; the format follows the extension (see the module documentation).
@@ -78,6 +84,40 @@ pub fn load(path: &Path) -> Result<Tensor, LoadError> {
         Some("csv") => read_text(BufReader::new(file), Separator::Comma),
         _ => read_text(BufReader::new(file), Separator::Whitespace),
     }
+}
+
+/// Checks a caller-supplied array as [`load`] checks a file: a non-empty list (1-D) or
+/// matrix (2-D) of at most [`MAX_CONSTANT_ELEMENTS`] finite numbers; returns it in standard
+/// (row-major) layout.
+pub fn check_array(array: &ArrayD<f64>) -> Result<Tensor, LoadError> {
+    let bad = |reason: String| LoadError::BadArray { reason };
+    if array.ndim() == 0 || array.ndim() > 2 {
+        return Err(bad(format!(
+            "its shape {} has {} dimensions, but `load` reads lists (1-D) and matrices (2-D) only",
+            shape_text(array.shape()),
+            array.ndim()
+        )));
+    }
+    if array.is_empty() {
+        return Err(bad(format!(
+            "its shape {} holds no numbers",
+            shape_text(array.shape())
+        )));
+    }
+    if array.len() > MAX_CONSTANT_ELEMENTS {
+        return Err(bad(format!(
+            "its shape {} holds more than the {MAX_CONSTANT_ELEMENTS} numbers a constant may hold",
+            shape_text(array.shape())
+        )));
+    }
+    if let Some((index, value)) = array.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(LoadError::NotFinite {
+            location: format!("entry {:?}", index.slice()),
+            value: *value,
+            token: None,
+        });
+    }
+    Ok(array.as_standard_layout().into_owned())
 }
 
 fn unreadable(e: std::io::Error) -> LoadError {

@@ -26,7 +26,8 @@ use crate::ir::{
     Op, ParallelSpaces, Program, ScalarId,
 };
 use crate::syntax::ast::{self, StatementKind};
-use std::collections::HashMap;
+use ndarray::ArrayD;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Limits and settings of lowering.
@@ -41,6 +42,10 @@ pub struct LowerOptions {
     /// The directory `load("file")` paths are relative to: the program file's directory.
     /// `None` (a program from standard input): the current directory.
     pub base_dir: Option<std::path::PathBuf>,
+    /// Arrays supplied by the caller (the Python package's `consts`): `load("NAME")` reads
+    /// the array named NAME from here, before looking for a file of that name. Only lists
+    /// (1-D) and matrices (2-D) of finite numbers are accepted, as from a file.
+    pub data: BTreeMap<String, Arc<ArrayD<f64>>>,
 }
 
 impl Default for LowerOptions {
@@ -49,6 +54,7 @@ impl Default for LowerOptions {
             max_instructions: 10_000_000,
             parallel: false,
             base_dir: None,
+            data: BTreeMap::new(),
         }
     }
 }
@@ -103,6 +109,8 @@ struct Lowerer {
     max_instructions: usize,
     /// Where `load` paths are relative to ([`LowerOptions::base_dir`]).
     base_dir: Option<std::path::PathBuf>,
+    /// Caller-supplied arrays `load` reads by name ([`LowerOptions::data`]).
+    data: BTreeMap<String, Arc<ArrayD<f64>>>,
     /// The statement being lowered.
     current: Span,
     /// First instruction of the statement being lowered.
@@ -137,6 +145,7 @@ impl Lowerer {
             work: 0,
             max_instructions: options.max_instructions,
             base_dir: options.base_dir.clone(),
+            data: options.data.clone(),
             current: Span::default(),
             statement_start: 0,
             space_size: vec![None; plan.representatives.len()],
