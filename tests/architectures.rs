@@ -1,0 +1,92 @@
+//! The architecture programs (convolution, pooling, LayerNorm, residual blocks) evaluated
+//! exactly and checked against neural-tangents: the reference kernels in
+//! tests/data/architectures/neural_tangents.txt were computed with its `stax` in float64 by
+//! tests/data/architectures/neural_tangents_reference.py (run by hand, not by the tests).
+
+use std::collections::HashMap;
+use tpc::eval::{EvalOptions, Method, Used, Value};
+use tpc::ir::LowerOptions;
+
+/// Every output entry of `programs/<file>` by name (`K[0, 1]`), evaluated with `method`.
+fn evaluate(file: &str, method: Method) -> HashMap<String, Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("programs")
+        .join(file);
+    let source = std::fs::read_to_string(path).expect("program");
+    let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
+        .unwrap_or_else(|d| panic!("{}", d.render(file, &source)));
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let options = EvalOptions {
+        method,
+        ..EvalOptions::default()
+    };
+    let evaluation = tpc::eval::evaluate(&limit, &options, None)
+        .unwrap_or_else(|e| panic!("{}", e.to_diagnostic().render(file, &source)));
+    limit
+        .scalars
+        .iter()
+        .enumerate()
+        .filter_map(|(s, scalar)| match scalar.role {
+            tpc::limit::ScalarRole::Instruction(i) => {
+                Some((limit.names[i].clone(), evaluation.scalars[s]))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The neural-tangents reference entries of one program: `(i, j, value)`.
+fn reference(name: &str) -> Vec<(usize, usize, f64)> {
+    let text = include_str!("data/architectures/neural_tangents.txt");
+    let rows: Vec<(usize, usize, f64)> = text
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (f[0] == name).then(|| (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap()))
+        })
+        .collect();
+    assert!(!rows.is_empty(), "no reference for {name}");
+    rows
+}
+
+/// Each program's kernel against neural-tangents, entry by entry, under `--method exact`
+/// (so every expectation is a closed form or Gaussian algebra: no quadrature, no Monte Carlo).
+/// Both sides are exact up to rounding of a few dozen operations, so they must agree to
+/// `tolerance`: 1e-12, except LayerNorm, where neural-tangents adds ε = 1e-12 to the variance
+/// and so differs by about 1e-12 relative (2e-12 is allowed).
+#[test]
+fn kernels_match_neural_tangents_exactly() {
+    for (file, name, tolerance) in [
+        ("cnn1d_nngp.tp", "cnn1d", 1e-12),
+        ("cnn2d_nngp.tp", "cnn2d", 1e-12),
+        ("layernorm_nngp.tp", "layernorm", 2e-12),
+        ("resnet_block_nngp.tp", "resnet_block", 1e-12),
+    ] {
+        let values = evaluate(file, Method::Exact);
+        for (i, j, want) in reference(name) {
+            let entry = format!("K[{i}, {j}]");
+            let got = values[&entry];
+            assert!(
+                (got.value - want).abs() <= tolerance,
+                "{file} {entry} = {} ({:?}), neural-tangents {want}",
+                got.value,
+                got.method
+            );
+            assert!(matches!(got.method, Used::Exact | Used::ClosedForm));
+            assert!(got.error <= 1e-12, "{file} {entry}: error {}", got.error);
+        }
+    }
+}
+
+/// LayerNorm's `mean(relu(y) * relu(y))` with `y = (h − μ)/√v` is exactly 1/2 (so the
+/// diagonal of `K = 2 · mean(…)` is 1): `y` is a standard Gaussian in the limit, whatever the
+/// variance of `h`. Rounding in μ = 0 and v is at most a few ulps, so 1e-15 is asserted.
+#[test]
+fn layernorm_diagonal_is_one_half_of_two() {
+    let values = evaluate("layernorm_nngp.tp", Method::Exact);
+    for i in 0..2 {
+        let k = values[&format!("K[{i}, {i}]")];
+        assert!((k.value - 1.0).abs() <= 1e-15, "K[{i}, {i}] = {}", k.value);
+        assert_eq!(values[&format!("mu[{i}]")].value, 0.0, "E[Ẑ] = 0 exactly");
+    }
+}
