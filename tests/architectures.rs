@@ -1,4 +1,4 @@
-//! The architecture programs (convolution, pooling, LayerNorm, residual blocks) evaluated
+//! The architecture programs (convolution, pooling, LayerNorm, residual blocks, attention) evaluated
 //! exactly and checked against neural-tangents: the reference kernels in
 //! tests/data/architectures/neural_tangents.txt were computed with its `stax` in float64 by
 //! tests/data/architectures/neural_tangents_reference.py (run by hand, not by the tests).
@@ -42,7 +42,13 @@ fn reference(name: &str) -> Vec<(usize, usize, f64)> {
         .lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
-            (f[0] == name).then(|| (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap()))
+            (f[0] == name).then(|| {
+                (
+                    f[1].parse().unwrap(),
+                    f[2].parse().unwrap(),
+                    f[3].parse().unwrap(),
+                )
+            })
         })
         .collect();
     assert!(!rows.is_empty(), "no reference for {name}");
@@ -61,6 +67,7 @@ fn kernels_match_neural_tangents_exactly() {
         ("cnn2d_nngp.tp", "cnn2d", 1e-12),
         ("layernorm_nngp.tp", "layernorm", 2e-12),
         ("resnet_block_nngp.tp", "resnet_block", 1e-12),
+        ("attention_nngp.tp", "attention", 1e-12),
     ] {
         let values = evaluate(file, Method::Exact);
         for (i, j, want) in reference(name) {
@@ -88,5 +95,46 @@ fn layernorm_diagonal_is_one_half_of_two() {
         let k = values[&format!("K[{i}, {i}]")];
         assert!((k.value - 1.0).abs() <= 1e-15, "K[{i}, {i}] = {}", k.value);
         assert_eq!(values[&format!("mu[{i}]")].value, 0.0, "E[Ẑ] = 0 exactly");
+    }
+}
+
+/// Batch norm mixes the inputs coordinate by coordinate, so its entries are 3-dimensional
+/// expectations with kinks along non-affine surfaces: Monte Carlo. Checked against an
+/// independent 1-D angular integral (tests/data/architectures/batchnorm_reference.py, SciPy
+/// adaptive quadrature to 1e-12) within 4 reported standard errors (a false alarm has
+/// probability below 1e-4 per entry).
+#[test]
+fn batch_norm_agrees_with_an_independent_integral_within_its_error() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/batchnorm_nngp.tp");
+    let source = std::fs::read_to_string(path).expect("program");
+    let program = tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("compiles");
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let options = EvalOptions {
+        samples: 200_000,
+        ..EvalOptions::default()
+    };
+    let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("evaluates");
+    let text = include_str!("data/architectures/batchnorm.txt");
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let entry = format!("K[{}, {}]", f[1], f[2]);
+        let want: f64 = f[3].parse().unwrap();
+        let s = limit
+            .scalars
+            .iter()
+            .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(i) if limit.names[i] == entry))
+            .expect("an output entry");
+        let got = evaluation.scalars[s];
+        assert!(
+            got.error > 0.0 && got.error < 1e-2,
+            "{entry}: error {}",
+            got.error
+        );
+        assert!(
+            (got.value - want).abs() <= 4.0 * got.error,
+            "{entry} = {} ± {}, reference {want}",
+            got.value,
+            got.error
+        );
     }
 }

@@ -188,7 +188,8 @@ impl Quadrant {
         let y = normal_pdf(k) * given_y + r * normal_pdf(h) * given_x;
         // s² φ₂(h, k; r) = s/(2π) exp(−(h² − 2rhk + k²)/(2s²)).
         let density = s / (2.0 * PI) * (-(h * h - 2.0 * r * h * k + k * k) / (2.0 * s * s)).exp();
-        let xy = r * p + r * h * normal_pdf(h) * given_x + r * k * normal_pdf(k) * given_y + density;
+        let xy =
+            r * p + r * h * normal_pdf(h) * given_x + r * k * normal_pdf(k) * given_y + density;
         Quadrant { p, x, y, xy }
     }
 }

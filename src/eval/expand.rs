@@ -74,7 +74,12 @@ pub fn expand(
     Some(
         terms
             .into_iter()
-            .map(|(m, c)| (m.into_iter().map(|(x, e)| (x, f64::from_bits(e))).collect(), c))
+            .map(|(m, c)| {
+                (
+                    m.into_iter().map(|(x, e)| (x, f64::from_bits(e))).collect(),
+                    c,
+                )
+            })
             .collect(),
     )
 }
@@ -236,7 +241,11 @@ mod tests {
         assert_eq!(known, vec![(vec![(x, 1.0)], 0.5)]);
         let unknown = expand(&arena, y, &|_| None).unwrap();
         assert_eq!(unknown.len(), 1);
-        assert_eq!(unknown[0].0.len(), 2, "x and the power of sqrt(v) stay factors");
+        assert_eq!(
+            unknown[0].0.len(),
+            2,
+            "x and the power of sqrt(v) stay factors"
+        );
     }
 
     /// Expansion stops (rather than growing without bound) past [`MAX_TERMS`].

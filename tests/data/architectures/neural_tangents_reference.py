@@ -80,8 +80,25 @@ def cnn2d():
     return kernel_fn(x, x, "nngp")
 
 
+def attention():
+    # token embedding -> GlobalSelfAttention (tied keys/queries, 1/n scores) -> token average -> dense
+    x = jnp.array(
+        [[[1, 0], [0.6, 0.8], [-0.5, 0.5]], [[0.2, -1], [0.9, 0.3], [0, 1.2]]], dtype=jnp.float64
+    )
+    _, _, kernel_fn = stax.serial(
+        stax.Conv(1, (1,), W_std=SW, b_std=None),
+        stax.GlobalSelfAttention(
+            n_chan_out=1, n_chan_key=1, n_chan_val=1, n_heads=1, linear_scaling=True,
+            W_key_std=1.0, W_query_std=1.0, W_value_std=1.0, W_out_std=1.0, b_std=None,
+        ),
+        stax.GlobalAvgPool(),
+        stax.Dense(1, W_std=SW, b_std=None),
+    )
+    return kernel_fn(x, x, "nngp")
+
+
 def main():
-    for name, k in [("cnn1d", cnn1d()), ("layernorm", layernorm()), ("resnet_block", resnet_block()), ("cnn2d", cnn2d())]:
+    for name, k in [("cnn1d", cnn1d()), ("layernorm", layernorm()), ("resnet_block", resnet_block()), ("cnn2d", cnn2d()), ("attention", attention())]:
         k = np.asarray(k)
         for i in range(k.shape[0]):
             for j in range(i, k.shape[1]):
