@@ -138,3 +138,69 @@ fn batch_norm_agrees_with_an_independent_integral_within_its_error() {
         );
     }
 }
+
+/// Affine arguments with shifts, through the whole evaluator: `relu(u + 0.3)`, `step(v − 0.2)`
+/// and `erf` of both, `(u, v)` centred with variances 1, 2.25 and covariance 0.6 (ρ = 0.4).
+/// Exact under `--method exact`, equal to mpmath references at 30 digits
+/// (tests/data/bivariate/shifted_products.txt, first row) within 1e-13, the accuracy of the
+/// bivariate normal distribution function times the few terms of each formula.
+#[test]
+fn shifted_pairs_are_closed_forms() {
+    let source = "vector u, v ~ N(0, [[1, 0.6], [0.6, 2.25]])
+a = u + 0.3
+b = v - 0.2
+rr = mean(relu(a) * relu(b))
+rs = mean(relu(a) * step(b))
+ss = mean(step(a) * step(b))
+ee = mean(erf(a) * erf(b))
+pool = mean((relu(a) + step(b)) * (relu(a) + step(b)))
+output rr, rs, ss, ee, pool
+";
+    let program = tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("compiles");
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let options = EvalOptions {
+        method: Method::Exact,
+        ..EvalOptions::default()
+    };
+    let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("exact");
+    let value = |name: &str| {
+        let s = limit
+            .scalars
+            .iter()
+            .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(i) if limit.names[i] == name))
+            .expect("an output");
+        evaluation.scalars[s].value
+    };
+    let text = include_str!("data/bivariate/shifted_products.txt");
+    let row: Vec<f64> = text
+        .lines()
+        .find(|l| !l.starts_with('#'))
+        .expect("a data row")
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(
+        &row[..5],
+        &[0.3, -0.2, 1.0, 1.5, 0.4],
+        "the first reference row"
+    );
+    let (rr, rs, ss, ee) = (row[5], row[6], row[7], row[8]);
+    for (name, want) in [("rr", rr), ("rs", rs), ("ss", ss), ("ee", ee)] {
+        assert!(
+            (value(name) - want).abs() < 1e-13,
+            "{name} = {}",
+            value(name)
+        );
+    }
+    // (relu(a) + step(b))² = relu(a)² + 2 relu(a) step(b) + step(b): E relu(m + Z)² =
+    // (m² + 1)Φ(m) + mφ(m) at m = 0.3, and P(v > 0.2) = Φ(−0.2/1.5), from the 1-D forms.
+    let phi = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let cdf = |x: f64| 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
+    let square = (0.09 + 1.0) * cdf(0.3) + 0.3 * phi(0.3);
+    let want = square + 2.0 * rs + cdf(-0.2 / 1.5);
+    assert!(
+        (value("pool") - want).abs() < 1e-13,
+        "pool = {}",
+        value("pool")
+    );
+}
