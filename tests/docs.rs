@@ -258,14 +258,19 @@ fn the_library_example_states_its_value() {
 fn program_headers_state_the_values_tpc_computes() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/programs");
     for name in [
+        "attention_nngp.tp",
         "catalan.tp",
+        "cnn1d_nngp.tp",
+        "cnn2d_nngp.tp",
         "kernel_matrix.tp",
+        "layernorm_nngp.tp",
         "nngp_erf.tp",
         "nngp_relu.tp",
         "nngp_tanh.tp",
         "ntk_erf.tp",
         "ntk_relu.tp",
         "ntk_tanh.tp",
+        "resnet_block_nngp.tp",
         "rnn.tp",
         "sgd_two_steps.tp",
         "transpose_minimal.tp",

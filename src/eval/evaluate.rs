@@ -4,7 +4,7 @@
 use super::forms::{self, Affine, Moments};
 use super::gaussian::{Estimate, Gaussian, Tolerance};
 use super::{
-    adaptive, integrability, kink, monte_carlo, polynomial, quadrature, sensitivity, stein,
+    adaptive, expand, integrability, kink, monte_carlo, polynomial, quadrature, sensitivity, stein,
 };
 use super::{EvalError, EvalOptions, Evaluation, Method, Note, Used, Value};
 use crate::diagnostics::Span;
@@ -130,6 +130,8 @@ struct Evaluator<'a> {
     zdot_scalars: FxHashMap<usize, Vec<ScalarId>>,
     spans: FxHashMap<usize, Span>,
     notes: Vec<Note>,
+    /// The expectations of the blocks integrated so far, by factors (exponents as bits).
+    blocks: FxHashMap<Vec<(ExprId, u64)>, Value>,
 }
 
 thread_local! {
@@ -163,6 +165,7 @@ impl<'a> Evaluator<'a> {
                 .map(|e| (e.instruction, e.span))
                 .collect(),
             notes: Vec::new(),
+            blocks: FxHashMap::default(),
         }
     }
 
@@ -383,7 +386,29 @@ impl<'a> Evaluator<'a> {
                 });
             }
         }
-        // Linearity: integrate the terms of a sum separately (each may factor or have a closed form).
+        // Linearity: expand into products of irreducible factors, integrate each separately.
+        if self.options.method != Method::Mc {
+            let known = |s: ScalarId| {
+                self.values[s.0 as usize]
+                    .filter(|v| v.error == 0.0)
+                    .map(|v| v.value)
+            };
+            if let Some(terms) = expand::expand(arena, e, &known) {
+                let mut v = Value {
+                    value: 0.0,
+                    error: 0.0,
+                    method: Used::Exact,
+                };
+                for (monomial, c) in &terms {
+                    let tv = self.factors(monomial, name, span)?;
+                    v.value += c * tv.value;
+                    v.error += c.abs() * tv.error;
+                    v.method = v.method.max(tv.method);
+                }
+                return Ok(v);
+            }
+        }
+        // Too large to expand: integrate the terms of a sum separately.
         let terms: Vec<(ExprId, f64)> = match arena.node(e) {
             Node::Sum { constant, terms } if self.options.method != Method::Mc => {
                 let mut v = Value {
@@ -468,13 +493,24 @@ impl<'a> Evaluator<'a> {
         sensitivity::propagated_error(&gaussian, &integrand, &inputs)
     }
 
-    /// `E[Π factors]`, split into independent blocks of atoms.
+    /// `E[e]` of a product `e`, split into independent blocks of atoms.
     fn product(&mut self, e: ExprId, name: &str, span: Span) -> Result<Value, EvalError> {
-        let arena = &self.limit.arena;
-        let factors: Vec<(ExprId, f64)> = match arena.node(e) {
+        let factors: Vec<(ExprId, f64)> = match self.limit.arena.node(e) {
             Node::Product { factors } if self.options.method != Method::Mc => factors.to_vec(),
             _ => vec![(e, 1.0)],
         };
+        self.factors(&factors, name, span)
+    }
+
+    /// `E[Π f_i^{e_i}]`, split into independent blocks of atoms; identical blocks are
+    /// integrated once per evaluation (their laws and scalars never change once known).
+    fn factors(
+        &mut self,
+        factors: &[(ExprId, f64)],
+        name: &str,
+        span: Span,
+    ) -> Result<Value, EvalError> {
+        let arena = &self.limit.arena;
         // Two factors join a block if their atoms are correlated.
         let atoms: Vec<Vec<AtomId>> = factors.iter().map(|(f, _)| arena.atoms(*f)).collect();
         let blocks = forms::blocks(factors.len(), |i, j| {
@@ -489,7 +525,18 @@ impl<'a> Evaluator<'a> {
         };
         for block in blocks {
             let block_factors: Vec<(ExprId, f64)> = block.iter().map(|&i| factors[i]).collect();
-            let v = self.block(&block_factors, name, span)?;
+            let key: Vec<(ExprId, u64)> = block_factors
+                .iter()
+                .map(|&(f, e)| (f, e.to_bits()))
+                .collect();
+            let v = match self.blocks.get(&key) {
+                Some(v) => *v,
+                None => {
+                    let v = self.block(&block_factors, name, span)?;
+                    self.blocks.insert(key, v);
+                    v
+                }
+            };
             value.error = value.error * v.value.abs() + v.error * value.value.abs();
             value.value *= v.value;
             value.method = value.method.max(v.method);

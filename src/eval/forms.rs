@@ -1,6 +1,7 @@
 //! Recognising structure in integrands: affine forms of the atoms, the kinks of relu-like
 //! functions, and the products that have closed-form Gaussian expectations (docs/evaluation.md).
 
+use super::bivariate as bv;
 use super::closed_form as cf;
 use crate::builtins::{Builtin, Smoothness};
 use crate::symbolic::{Arena, AtomId, ExprId, Node, ScalarId};
@@ -38,7 +39,11 @@ pub fn affine(
                 a.form[position(*atom)?] = 1.0;
                 a
             }
-            Node::Apply { .. } => return None,
+            // A built-in of a constant (`sqrt(var)` of a Moment) is a constant.
+            Node::Apply { f, order, arg } => match &done[arg] {
+                b if is_constant(b) => constant(f.eval(*order, b.offset)),
+                _ => return None,
+            },
             Node::Sum { constant: c, terms } => {
                 let mut a = constant(*c);
                 for (t, coef) in terms.iter() {
@@ -182,40 +187,95 @@ impl Moments<'_> {
     }
 }
 
-/// `E[Π f_i(u_i)^{e_i}]` in closed form when the product is one the tables cover:
-/// one relu/step/erf of an affine form (any mean), or a pair of relu/step/erf/erf' of
-/// centered affine forms (arc-cosine and arcsine kernels). `None` otherwise.
+/// `E[Π f_i(u_i)^{e_i}]` in closed form when the product is one the tables cover: one
+/// relu/step/erf of an affine form (any mean), or a pair of relu/step/erf (and erf' of
+/// centered forms): the arc-cosine and arcsine kernels when both means are 0, the bivariate
+/// normal forms ([`bv`]) otherwise. A factor of zero variance is a number and leaves the
+/// other's one-dimensional form. `None` otherwise, and for perfectly correlated shifted pairs
+/// (rank 1, left to the kink-aware rule).
 pub fn closed_form(calls: &[Call], g: &Moments) -> Option<f64> {
-    use Builtin::{Erf, Relu, Step};
     match calls {
-        [(f, order, u, e)] => {
-            let (m, q) = (g.mean_of(u), g.cov_of(u, u));
-            let s = q.max(0.0).sqrt();
-            match (f, order, e) {
-                (Relu, 0, e) if *e == 1.0 => Some(cf::relu_mean(m, s)),
-                (Relu, 0, e) if *e == 2.0 => Some(cf::relu_squared_mean(m, s)),
-                (Step, 0, e) if *e > 0.0 => Some(cf::step_mean(m, s)),
-                (Erf, 0, e) if *e == 1.0 => Some(cf::erf_mean(m, s)),
-                (Erf, 0, e) if *e == 2.0 && m == 0.0 => Some(cf::erf_erf(q, q, q)),
-                (Erf, 1, e) if *e == 2.0 && m == 0.0 => Some(cf::erf_prime_erf_prime(q, q, q)),
-                _ => None,
-            }
+        [call] => single(call, g),
+        [a, b] => pair(a, b, g),
+        _ => None,
+    }
+}
+
+/// The closed form of one call `f(u)^e`.
+fn single((f, order, u, e): &Call, g: &Moments) -> Option<f64> {
+    use Builtin::{Erf, Relu, Step};
+    let (m, q) = (g.mean_of(u), g.cov_of(u, u));
+    let s = q.max(0.0).sqrt();
+    match (f, order, e) {
+        (Relu, 0, e) if *e == 1.0 => Some(cf::relu_mean(m, s)),
+        (Relu, 0, e) if *e == 2.0 => Some(cf::relu_squared_mean(m, s)),
+        (Step, 0, e) if *e > 0.0 => Some(cf::step_mean(m, s)),
+        (Erf, 0, e) if *e == 1.0 => Some(cf::erf_mean(m, s)),
+        (Erf, 0, e) if *e == 2.0 && m == 0.0 => Some(cf::erf_erf(q, q, q)),
+        (Erf, 0, e) if *e == 2.0 => shifted(Erf, Erf, (m, m), (s, s), 1.0),
+        (Erf, 1, e) if *e == 2.0 && m == 0.0 => Some(cf::erf_prime_erf_prime(q, q, q)),
+        _ => None,
+    }
+}
+
+/// The closed form of a pair of calls `f(u)^{e_u} g(v)^{e_v}`.
+fn pair(a: &Call, b: &Call, g: &Moments) -> Option<f64> {
+    use Builtin::{Erf, Relu, Step};
+    let (f, fo, u, eu) = a;
+    let (h, ho, v, ev) = b;
+    let (q1, q2) = (g.cov_of(u, u), g.cov_of(v, v));
+    // A factor without variance is a number.
+    if q1 <= 0.0 || q2 <= 0.0 {
+        let (constant, other) = if q1 <= 0.0 { (a, b) } else { (b, a) };
+        let (f, order, w, e) = constant;
+        let value = crate::ir::power(f.eval(*order, g.mean_of(w)), *e);
+        return single(other, g).map(|x| value * x);
+    }
+    // step^e = step for e > 0.
+    let unit = |f: &Builtin, e: f64| e == 1.0 || (*f == Step && e > 0.0);
+    if !unit(f, *eu) || !unit(h, *ev) {
+        return None;
+    }
+    let (m1, m2, c) = (g.mean_of(u), g.mean_of(v), g.cov_of(u, v));
+    if m1 == 0.0 && m2 == 0.0 {
+        return match ((f, fo), (h, ho)) {
+            ((Relu, 0), (Relu, 0)) => Some(cf::relu_relu(q1, q2, c)),
+            ((Step, 0), (Step, 0)) => Some(cf::step_step(q1, q2, c)),
+            ((Relu, 0), (Step, 0)) => Some(cf::relu_step(q1, q2, c)),
+            ((Step, 0), (Relu, 0)) => Some(cf::relu_step(q2, q1, c)),
+            ((Erf, 0), (Erf, 0)) => Some(cf::erf_erf(q1, q2, c)),
+            ((Erf, 1), (Erf, 1)) => Some(cf::erf_prime_erf_prime(q1, q2, c)),
+            _ => None,
+        };
+    }
+    let (s1, s2) = (q1.sqrt(), q2.sqrt());
+    let rho = (c / (s1 * s2)).clamp(-1.0, 1.0);
+    if 1.0 - rho.abs() < 1e-12 && !matches!((f, h), (Erf, Erf)) {
+        return None;
+    }
+    match ((f, fo), (h, ho)) {
+        ((Relu | Step | Erf, 0), (Relu | Step | Erf, 0)) => {
+            shifted(*f, *h, (m1, m2), (s1, s2), rho)
         }
-        [(f, fo, u, eu), (g2, go, v, ev)] if *eu == 1.0 && *ev == 1.0 => {
-            if g.mean_of(u) != 0.0 || g.mean_of(v) != 0.0 {
-                return None;
-            }
-            let (q1, q2, c) = (g.cov_of(u, u), g.cov_of(v, v), g.cov_of(u, v));
-            match ((f, fo), (g2, go)) {
-                ((Relu, 0), (Relu, 0)) => Some(cf::relu_relu(q1, q2, c)),
-                ((Step, 0), (Step, 0)) => Some(cf::step_step(q1, q2, c)),
-                ((Relu, 0), (Step, 0)) => Some(cf::relu_step(q1, q2, c)),
-                ((Step, 0), (Relu, 0)) => Some(cf::relu_step(q2, q1, c)),
-                ((Erf, 0), (Erf, 0)) => Some(cf::erf_erf(q1, q2, c)),
-                ((Erf, 1), (Erf, 1)) => Some(cf::erf_prime_erf_prime(q1, q2, c)),
-                _ => None,
-            }
-        }
+        _ => None,
+    }
+}
+
+/// `E[f(u) g(v)]` of a shifted pair by [`bv::Pair`], for the combinations it has.
+fn shifted(f: Builtin, g: Builtin, mean: (f64, f64), sd: (f64, f64), rho: f64) -> Option<f64> {
+    use Builtin::{Erf, Relu, Step};
+    let swapped = bv::Pair {
+        mean: (mean.1, mean.0),
+        sd: (sd.1, sd.0),
+        rho,
+    };
+    let pair = bv::Pair { mean, sd, rho };
+    match (f, g) {
+        (Relu, Relu) => Some(pair.relu_relu()),
+        (Relu, Step) => Some(pair.relu_step()),
+        (Step, Relu) => Some(swapped.relu_step()),
+        (Step, Step) => Some(pair.step_step()),
+        (Erf, Erf) => Some(pair.erf_erf()),
         _ => None,
     }
 }

@@ -2,14 +2,17 @@
 //! that applies (docs/evaluation.md).
 //!
 //! For each expectation the evaluator integrates only over the marginal law of the atoms its
-//! integrand reaches, splits sums by linearity and products into blocks of mutually
-//! independent atoms, and then tries, in order:
+//! integrand reaches, expands the integrand by linearity into products of atoms and built-in
+//! calls with numeric coefficients ([`expand`]; Moments are numbers), splits each product into
+//! blocks of mutually independent atoms, and then tries, in order:
 //!
 //! 1. **exact**: polynomials in the atoms by Isserlis' theorem ([`polynomial`]), and the closed
-//!    forms of relu, step, erf and erf′ ([`closed_form`], matched by [`forms`]);
+//!    forms of relu, step, erf and erf′ of affine arguments `a·Z + b`, alone or in pairs
+//!    ([`closed_form`], [`bivariate`] where the means are not 0; matched by [`forms`]);
 //! 2. **quadrature**: tensor Gauss–Hermite ([`quadrature`]) on the factor of a possibly singular
 //!    covariance ([`gaussian`]), up to a dimension limit, refined until a tolerance; a
-//!    kink-aware rule ([`kink`]) when relu-like functions put kinks in the integrand;
+//!    kink-aware rule ([`kink`]) when relu-like functions put kinks in the integrand (always,
+//!    in one or two dimensions: never Monte Carlo there);
 //! 3. **Monte Carlo** ([`monte_carlo`]): seeded, with a standard error, in any dimension.
 //!
 //! The Ż coefficients of the Stein form ((3.4) in docs/derivation.md) are then `Gram⁺ b` ([`stein`]), from
@@ -18,8 +21,10 @@
 //! Every value carries an error estimate and the method used ([`Used`]).
 
 pub mod adaptive;
+pub mod bivariate;
 pub mod closed_form;
 mod evaluate;
+pub mod expand;
 mod family;
 pub mod forms;
 pub mod gauss_hermite;

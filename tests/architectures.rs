@@ -1,0 +1,206 @@
+//! The architecture programs (convolution, pooling, LayerNorm, residual blocks, attention) evaluated
+//! exactly and checked against neural-tangents: the reference kernels in
+//! tests/data/architectures/neural_tangents.txt were computed with its `stax` in float64 by
+//! tests/data/architectures/neural_tangents_reference.py (run by hand, not by the tests).
+
+use std::collections::HashMap;
+use tpc::eval::{EvalOptions, Method, Used, Value};
+use tpc::ir::LowerOptions;
+
+/// Every output entry of `programs/<file>` by name (`K[0, 1]`), evaluated with `method`.
+fn evaluate(file: &str, method: Method) -> HashMap<String, Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("programs")
+        .join(file);
+    let source = std::fs::read_to_string(path).expect("program");
+    let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
+        .unwrap_or_else(|d| panic!("{}", d.render(file, &source)));
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let options = EvalOptions {
+        method,
+        ..EvalOptions::default()
+    };
+    let evaluation = tpc::eval::evaluate(&limit, &options, None)
+        .unwrap_or_else(|e| panic!("{}", e.to_diagnostic().render(file, &source)));
+    limit
+        .scalars
+        .iter()
+        .enumerate()
+        .filter_map(|(s, scalar)| match scalar.role {
+            tpc::limit::ScalarRole::Instruction(i) => {
+                Some((limit.names[i].clone(), evaluation.scalars[s]))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The neural-tangents reference entries of one program: `(i, j, value)`.
+fn reference(name: &str) -> Vec<(usize, usize, f64)> {
+    let text = include_str!("data/architectures/neural_tangents.txt");
+    let rows: Vec<(usize, usize, f64)> = text
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (f[0] == name).then(|| {
+                (
+                    f[1].parse().unwrap(),
+                    f[2].parse().unwrap(),
+                    f[3].parse().unwrap(),
+                )
+            })
+        })
+        .collect();
+    assert!(!rows.is_empty(), "no reference for {name}");
+    rows
+}
+
+/// Each program's kernel against neural-tangents, entry by entry, under `--method exact`
+/// (so every expectation is a closed form or Gaussian algebra: no quadrature, no Monte Carlo).
+/// Both sides are exact up to rounding of a few dozen operations, so they must agree to
+/// `tolerance`: 1e-12, except LayerNorm, where neural-tangents adds ε = 1e-12 to the variance
+/// and so differs by about 1e-12 relative (2e-12 is allowed).
+#[test]
+fn kernels_match_neural_tangents_exactly() {
+    for (file, name, tolerance) in [
+        ("cnn1d_nngp.tp", "cnn1d", 1e-12),
+        ("cnn2d_nngp.tp", "cnn2d", 1e-12),
+        ("layernorm_nngp.tp", "layernorm", 2e-12),
+        ("resnet_block_nngp.tp", "resnet_block", 1e-12),
+        ("attention_nngp.tp", "attention", 1e-12),
+    ] {
+        let values = evaluate(file, Method::Exact);
+        for (i, j, want) in reference(name) {
+            let entry = format!("K[{i}, {j}]");
+            let got = values[&entry];
+            assert!(
+                (got.value - want).abs() <= tolerance,
+                "{file} {entry} = {} ({:?}), neural-tangents {want}",
+                got.value,
+                got.method
+            );
+            assert!(matches!(got.method, Used::Exact | Used::ClosedForm));
+            assert!(got.error <= 1e-12, "{file} {entry}: error {}", got.error);
+        }
+    }
+}
+
+/// LayerNorm's `mean(relu(y) * relu(y))` with `y = (h − μ)/√v` is exactly 1/2 (so the
+/// diagonal of `K = 2 · mean(…)` is 1): `y` is a standard Gaussian in the limit, whatever the
+/// variance of `h`. Rounding in μ = 0 and v is at most a few ulps, so 1e-15 is asserted.
+#[test]
+fn layernorm_diagonal_is_one_half_of_two() {
+    let values = evaluate("layernorm_nngp.tp", Method::Exact);
+    for i in 0..2 {
+        let k = values[&format!("K[{i}, {i}]")];
+        assert!((k.value - 1.0).abs() <= 1e-15, "K[{i}, {i}] = {}", k.value);
+        assert_eq!(values[&format!("mu[{i}]")].value, 0.0, "E[Ẑ] = 0 exactly");
+    }
+}
+
+/// Batch norm mixes the inputs coordinate by coordinate, so its entries are 3-dimensional
+/// expectations with kinks along non-affine surfaces: Monte Carlo. Checked against an
+/// independent 1-D angular integral (tests/data/architectures/batchnorm_reference.py, SciPy
+/// adaptive quadrature to 1e-12) within 4 reported standard errors (a false alarm has
+/// probability below 1e-4 per entry).
+#[test]
+fn batch_norm_agrees_with_an_independent_integral_within_its_error() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/batchnorm_nngp.tp");
+    let source = std::fs::read_to_string(path).expect("program");
+    let program = tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("compiles");
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let options = EvalOptions {
+        samples: 200_000,
+        ..EvalOptions::default()
+    };
+    let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("evaluates");
+    let text = include_str!("data/architectures/batchnorm.txt");
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let entry = format!("K[{}, {}]", f[1], f[2]);
+        let want: f64 = f[3].parse().unwrap();
+        let s = limit
+            .scalars
+            .iter()
+            .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(i) if limit.names[i] == entry))
+            .expect("an output entry");
+        let got = evaluation.scalars[s];
+        assert!(
+            got.error > 0.0 && got.error < 1e-2,
+            "{entry}: error {}",
+            got.error
+        );
+        assert!(
+            (got.value - want).abs() <= 4.0 * got.error,
+            "{entry} = {} ± {}, reference {want}",
+            got.value,
+            got.error
+        );
+    }
+}
+
+/// Affine arguments with shifts, through the whole evaluator: `relu(u + 0.3)`, `step(v − 0.2)`
+/// and `erf` of both, `(u, v)` centred with variances 1, 2.25 and covariance 0.6 (ρ = 0.4).
+/// Exact under `--method exact`, equal to mpmath references at 30 digits
+/// (tests/data/bivariate/shifted_products.txt, first row) within 1e-13, the accuracy of the
+/// bivariate normal distribution function times the few terms of each formula.
+#[test]
+fn shifted_pairs_are_closed_forms() {
+    let source = "vector u, v ~ N(0, [[1, 0.6], [0.6, 2.25]])
+a = u + 0.3
+b = v - 0.2
+rr = mean(relu(a) * relu(b))
+rs = mean(relu(a) * step(b))
+ss = mean(step(a) * step(b))
+ee = mean(erf(a) * erf(b))
+pool = mean((relu(a) + step(b)) * (relu(a) + step(b)))
+output rr, rs, ss, ee, pool
+";
+    let program = tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("compiles");
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let options = EvalOptions {
+        method: Method::Exact,
+        ..EvalOptions::default()
+    };
+    let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("exact");
+    let value = |name: &str| {
+        let s = limit
+            .scalars
+            .iter()
+            .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(i) if limit.names[i] == name))
+            .expect("an output");
+        evaluation.scalars[s].value
+    };
+    let text = include_str!("data/bivariate/shifted_products.txt");
+    let row: Vec<f64> = text
+        .lines()
+        .find(|l| !l.starts_with('#'))
+        .expect("a data row")
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(
+        &row[..5],
+        &[0.3, -0.2, 1.0, 1.5, 0.4],
+        "the first reference row"
+    );
+    let (rr, rs, ss, ee) = (row[5], row[6], row[7], row[8]);
+    for (name, want) in [("rr", rr), ("rs", rs), ("ss", ss), ("ee", ee)] {
+        assert!(
+            (value(name) - want).abs() < 1e-13,
+            "{name} = {}",
+            value(name)
+        );
+    }
+    // (relu(a) + step(b))² = relu(a)² + 2 relu(a) step(b) + step(b): E relu(m + Z)² =
+    // (m² + 1)Φ(m) + mφ(m) at m = 0.3, and P(v > 0.2) = Φ(−0.2/1.5), from the 1-D forms.
+    let phi = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let cdf = |x: f64| 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
+    let square = (0.09 + 1.0) * cdf(0.3) + 0.3 * phi(0.3);
+    let want = square + 2.0 * rs + cdf(-0.2 / 1.5);
+    assert!(
+        (value("pool") - want).abs() < 1e-13,
+        "pool = {}",
+        value("pool")
+    );
+}

@@ -1,0 +1,108 @@
+"""Reference NNGP kernels of the architecture programs (programs/cnn1d_nngp.tp, ...), computed
+with neural-tangents' stax in float64. Run by hand, never by the tests:
+
+    python neural_tangents_reference.py > neural_tangents.txt
+
+needs neural-tangents 0.6.5 with jax 0.4.35 (CPU). Each output line is
+`name i j value`, the NNGP entry (i, j) of the named program's kernel.
+"""
+import jax
+
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+import numpy as np
+from neural_tangents import stax
+
+SW = np.sqrt(2.0)
+
+
+def cnn1d():
+    # conv width 2 VALID -> relu -> conv width 2 VALID -> relu -> global average pool -> dense
+    x = jnp.array([[1, 0.5, -0.3, 0.7], [0.2, -1, 0.8, 0.4]], dtype=jnp.float64)[:, :, None]
+    _, _, kernel_fn = stax.serial(
+        stax.Conv(1, (2,), padding="VALID", W_std=SW, b_std=None),
+        stax.Relu(),
+        stax.Conv(1, (2,), padding="VALID", W_std=SW, b_std=None),
+        stax.Relu(),
+        stax.GlobalAvgPool(),
+        stax.Dense(1, W_std=SW, b_std=None),
+    )
+    return kernel_fn(x, x, "nngp")
+
+
+XI = jnp.array([[1, 0], [0.9, 1.2]], dtype=jnp.float64)
+
+
+def layernorm():
+    # dense -> relu -> dense -> LayerNorm -> relu -> dense
+    _, _, kernel_fn = stax.serial(
+        stax.Dense(1, W_std=SW, b_std=None),
+        stax.Relu(),
+        stax.Dense(1, W_std=SW, b_std=None),
+        stax.LayerNorm(),
+        stax.Relu(),
+        stax.Dense(1, W_std=SW, b_std=None),
+    )
+    return kernel_fn(XI, XI, "nngp")
+
+
+def resnet_block():
+    # dense -> [identity + (relu -> dense)] -> relu -> dense
+    _, _, kernel_fn = stax.serial(
+        stax.Dense(1, W_std=SW, b_std=None),
+        stax.FanOut(2),
+        stax.parallel(stax.Identity(), stax.serial(stax.Relu(), stax.Dense(1, W_std=SW, b_std=None))),
+        stax.FanInSum(),
+        stax.Relu(),
+        stax.Dense(1, W_std=SW, b_std=None),
+    )
+    return kernel_fn(XI, XI, "nngp")
+
+
+def cnn2d():
+    # conv 3x3 SAME -> relu -> conv 3x3 SAME stride 2 -> relu -> 2x2 average pooling -> dense
+    x = jnp.array(
+        [
+            [[1, 0.5, -0.3], [0.7, 0.2, -1], [0.8, 0.4, 0.1]],
+            [[-0.6, 0.9, 0.3], [0.5, -0.2, 0.7], [0.1, 1.0, -0.4]],
+        ],
+        dtype=jnp.float64,
+    )[..., None]
+    _, _, kernel_fn = stax.serial(
+        stax.Conv(1, (3, 3), padding="SAME", W_std=SW, b_std=None),
+        stax.Relu(),
+        stax.Conv(1, (3, 3), strides=(2, 2), padding="SAME", W_std=SW, b_std=None),
+        stax.Relu(),
+        stax.AvgPool((2, 2), strides=(2, 2)),
+        stax.Flatten(),
+        stax.Dense(1, W_std=SW, b_std=None),
+    )
+    return kernel_fn(x, x, "nngp")
+
+
+def attention():
+    # token embedding -> GlobalSelfAttention (tied keys/queries, 1/n scores) -> token average -> dense
+    x = jnp.array(
+        [[[1, 0], [0.6, 0.8], [-0.5, 0.5]], [[0.2, -1], [0.9, 0.3], [0, 1.2]]], dtype=jnp.float64
+    )
+    _, _, kernel_fn = stax.serial(
+        stax.Conv(1, (1,), W_std=SW, b_std=None),
+        stax.GlobalSelfAttention(
+            n_chan_out=1, n_chan_key=1, n_chan_val=1, n_heads=1, linear_scaling=True,
+            W_key_std=1.0, W_query_std=1.0, W_value_std=1.0, W_out_std=1.0, b_std=None,
+        ),
+        stax.GlobalAvgPool(),
+        stax.Dense(1, W_std=SW, b_std=None),
+    )
+    return kernel_fn(x, x, "nngp")
+
+
+def main():
+    for name, k in [("cnn1d", cnn1d()), ("layernorm", layernorm()), ("resnet_block", resnet_block()), ("cnn2d", cnn2d()), ("attention", attention())]:
+        k = np.asarray(k)
+        for i in range(k.shape[0]):
+            for j in range(i, k.shape[1]):
+                print(f"{name} {i} {j} {float(k[i, j])!r}")
+
+
+main()
