@@ -19,6 +19,9 @@ struct Cli {
     /// Refuse input files (and standard input) larger than this many bytes.
     #[arg(long, global = true, value_name = "BYTES", default_value_t = MAX_INPUT_BYTES)]
     max_input_bytes: u64,
+    /// Refuse programs whose derived limit holds more expression nodes than this (E0203).
+    #[arg(long, global = true, value_name = "N", default_value_t = tpc::ir::MAX_LIMIT_NODES)]
+    max_limit_nodes: usize,
 }
 
 /// The default cap on the size of an input program: far above any real program (the largest
@@ -27,6 +30,9 @@ const MAX_INPUT_BYTES: u64 = 64 << 20;
 
 /// The cap in force, from `--max-input-bytes`.
 static INPUT_CAP: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// The node limit in force, from `--max-limit-nodes`.
+static NODE_CAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 
 #[derive(Subcommand)]
 enum Command {
@@ -196,6 +202,7 @@ cannot be computed.";
 fn main() -> ExitCode {
     let cli = Cli::parse();
     INPUT_CAP.get_or_init(|| cli.max_input_bytes);
+    NODE_CAP.get_or_init(|| cli.max_limit_nodes);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => ExitCode::from(failure as u8),
@@ -352,6 +359,7 @@ fn output_limits(
             );
             return Ok(None);
         }
+        Err(e) => return Err(report(&e.to_diagnostic(), name, bytes)),
     };
     let evaluation = evaluate_limit(&limit, args, name, bytes)?;
     print_notes(&evaluation.notes, args.verbose);
@@ -422,6 +430,7 @@ impl Progress {
 fn lower_options(file: &Path) -> LowerOptions {
     LowerOptions {
         base_dir: tpc::program_dir(file),
+        max_limit_nodes: NODE_CAP.get().copied().unwrap_or(tpc::ir::MAX_LIMIT_NODES),
         ..LowerOptions::default()
     }
 }

@@ -142,3 +142,26 @@ fn width_powers_outside_the_scaling_analysis_are_refused_not_rounded() {
     assert!(stdout(&run("1/3")).contains("Θ(n^(1/3))"));
     assert!(stdout(&run("0.5 - 0.5")).contains("Nothing blows up"));
 }
+
+#[test]
+fn a_derived_limit_past_the_node_limit_is_refused_with_the_flag_that_raises_it() {
+    // The chain `h[t+1] = W.T @ tanh(W @ h[t])` derives to Θ(k³) nodes (tens of thousands at
+    // k = 40); a limit of 5,000 stops it at the instruction that passes it.
+    let source = "vector h[t in 0..1] ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\n\
+                  for t in 0..40 {\n  h[t + 1] = W.T @ tanh(W @ h[t])\n}\n\
+                  m = mean(h[40] * h[40])\noutput m\n";
+    let out = tpc_in(&["--max-limit-nodes", "5000", "derive", "-"], ".", source);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("E0203"), "{stderr}");
+    assert!(stderr.contains("--max-limit-nodes"), "{stderr}");
+    assert!(stderr.contains("<stdin>:4:"), "{stderr}");
+    // The default limit lets it through.
+    let out = tpc_in(&["derive", "-"], ".", source);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -128,6 +128,7 @@ fn run(
                 "it writes powers of the width explicitly, so it has no limit to compare with",
             )],
         ),
+        Err(e) => return Err(e.to_diagnostic()),
     };
     let runs = simulate_many(&program, widths, seeds, seed, progress)
         .map_err(|e| e.to_diagnostic())?;

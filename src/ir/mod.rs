@@ -31,7 +31,7 @@ mod validate;
 
 pub use expr::{power, Expr, ExprNode};
 pub use graph::{dependency_graph, to_dot, DependencyGraph};
-pub use lower::{lower, LowerError, LowerOptions};
+pub use lower::{lower, LowerError, LowerOptions, MAX_LIMIT_NODES};
 pub use summary::Summary;
 pub use validate::{validate, ValidationError};
 
@@ -268,6 +268,9 @@ pub struct Program {
     /// program.
     #[serde(skip)]
     pub parallel: Option<Arc<ParallelSpaces>>,
+    /// The most nodes its derived limit may hold ([`LowerOptions::max_limit_nodes`]).
+    #[serde(skip)]
+    pub max_limit_nodes: usize,
 }
 
 /// The parallel index spaces of a program lowered by representatives (see

@@ -35,6 +35,14 @@ pub fn derive_with(program: &Program, rule: ZDotRule) -> Result<Limit, LimitErro
     let mut deriver = Deriver::new(program, rule);
     for (i, instruction) in program.iter() {
         deriver.instruction(i, instruction)?;
+        let nodes = deriver.limit.arena.len();
+        if nodes > program.max_limit_nodes {
+            return Err(LimitError::TooLarge {
+                span: instruction.span,
+                nodes,
+                limit: program.max_limit_nodes,
+            });
+        }
     }
     Ok(deriver.limit)
 }

@@ -13,6 +13,15 @@ pub enum LimitError {
         /// The width symbol's name.
         width: String,
     },
+    /// The derived limit outgrew [`crate::ir::LowerOptions::max_limit_nodes`].
+    TooLarge {
+        /// The instruction whose derivation passed the limit.
+        span: Span,
+        /// Nodes held after it.
+        nodes: usize,
+        /// The limit in force.
+        limit: usize,
+    },
 }
 
 impl LimitError {
@@ -26,6 +35,13 @@ impl LimitError {
             .with_primary(*span, format!("this depends on `{width}` explicitly"))
             .with_note("the Master Theorem assumes every vector has Θ(1) coordinates and every scalar a finite limit; powers of the width only belong in `matrix W ~ N(0, c/n)`")
             .with_help("analyse explicit width powers with `tpc derive --scaling`"),
+            LimitError::TooLarge { span, nodes, limit } => Diagnostic::error(
+                "E0203",
+                format!("the derived limit needs more than {limit} expression nodes"),
+            )
+            .with_primary(*span, format!("after deriving this instruction it holds {nodes}"))
+            .with_note("the size of the derived equations grows faster than the program here (Ż coefficients of vectors that depend on many earlier ZHat atoms); each node takes about 170 bytes")
+            .with_help("raise the limit with `--max-limit-nodes N`, or derive fewer steps"),
         }
     }
 }

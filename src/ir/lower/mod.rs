@@ -46,7 +46,15 @@ pub struct LowerOptions {
     /// the array named NAME from here, before looking for a file of that name. Only lists
     /// (1-D) and matrices (2-D) of finite numbers are accepted, as from a file.
     pub data: BTreeMap<String, Arc<ArrayD<f64>>>,
+    /// The most nodes the derived limit may hold (`tpc derive` and everything built on it):
+    /// carried by the [`Program`], checked by [`crate::limit::derive`] after each instruction.
+    pub max_limit_nodes: usize,
 }
+
+/// The default of [`LowerOptions::max_limit_nodes`]: 2²³ nodes, about 1.4 GB of derived
+/// expressions (some 170 bytes a node with its tables), above the limits of the example and
+/// generated programs (`tpc gen mlp --depth 3 --steps 100` derives to between 2 and 8 million).
+pub const MAX_LIMIT_NODES: usize = 1 << 23;
 
 impl Default for LowerOptions {
     fn default() -> Self {
@@ -55,6 +63,7 @@ impl Default for LowerOptions {
             parallel: false,
             base_dir: None,
             data: BTreeMap::new(),
+            max_limit_nodes: MAX_LIMIT_NODES,
         }
     }
 }
@@ -107,6 +116,8 @@ struct Lowerer {
     /// Loop iterations plus instructions so far, against `max_instructions`.
     work: usize,
     max_instructions: usize,
+    /// Passed on to the program: [`LowerOptions::max_limit_nodes`].
+    max_limit_nodes: usize,
     /// Where `load` paths are relative to ([`LowerOptions::base_dir`]).
     base_dir: Option<std::path::PathBuf>,
     /// Caller-supplied arrays `load` reads by name ([`LowerOptions::data`]).
@@ -144,6 +155,7 @@ impl Lowerer {
             differentiating: 0,
             work: 0,
             max_instructions: options.max_instructions,
+            max_limit_nodes: options.max_limit_nodes,
             base_dir: options.base_dir.clone(),
             data: options.data.clone(),
             current: Span::default(),
@@ -209,6 +221,7 @@ impl Lowerer {
             outputs,
             families: self.families,
             parallel,
+            max_limit_nodes: self.max_limit_nodes,
         };
         debug_assert!(crate::ir::validate(&program).is_ok());
         Ok(program)
