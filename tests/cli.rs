@@ -11,12 +11,15 @@ fn tpc(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("tpc starts");
-    child
+    let written = child
         .stdin
         .take()
         .expect("stdin is piped")
-        .write_all(stdin.as_bytes())
-        .expect("stdin accepts the program");
+        .write_all(stdin.as_bytes());
+    // A command that fails on its arguments exits without reading its input: a closed pipe.
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "stdin: {e}");
+    }
     child.wait_with_output().expect("tpc finishes")
 }
 

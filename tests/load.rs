@@ -167,3 +167,29 @@ fn a_string_with_a_hash_or_brackets_stays_one_token_across_lines() {
     assert_eq!(d.code, "E0150", "{}", d.render("t.tp", source));
     assert!(d.message.contains("no#such).txt"), "{}", d.message);
 }
+
+/// An array the caller supplies under a file's name is read instead of the file
+/// (`LowerOptions::data`, the Python package's `consts`); other names still read files.
+#[test]
+fn caller_arrays_come_before_files() {
+    let source = "const A = load(\"four.txt\")\nconst B = load(\"X\")\n\
+                  vector h ~ N(0, A[0, 0] + B[1])\nm = mean(h * h)\n";
+    let data = std::collections::BTreeMap::from([
+        (
+            "four.txt".to_string(),
+            std::sync::Arc::new(ndarray::arr2(&[[5.0]]).into_dyn()),
+        ),
+        (
+            "X".to_string(),
+            std::sync::Arc::new(ndarray::arr1(&[0.0, 0.25]).into_dyn()),
+        ),
+    ]);
+    let options = LowerOptions { data, ..options() };
+    let program = tpc::compile(source.as_bytes(), &options)
+        .unwrap_or_else(|d| panic!("{}", d.render("t.tp", source)));
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let evaluation =
+        tpc::eval::evaluate(&limit, &tpc::eval::EvalOptions::default(), None).expect("evaluates");
+    // E[h²] = the variance, 5 + 0.25, exactly (Gaussian algebra).
+    assert_eq!(evaluation.scalars[limit.outputs[0].0 as usize].value, 5.25);
+}

@@ -9,17 +9,20 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 inputs="$(realpath "$1")"
 depth="${2:-10}"
-python="${PYTHON:-python3}"
+python="$(command -v "${PYTHON:-python3}")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp "$inputs" "$work/inputs.txt"
 cd "$work"
 "$root/target/release/tpc" gen kernel --nonlin relu --depth "$depth" --inputs inputs.txt --ntk > kernel.tp
-time_it() { local start=$(date +%s.%N); "$@" > /dev/null; echo "$(date +%s.%N) - $start" | bc; }
+# bash's `time`: wall, user and system seconds of each whole process.
+TIMEFORMAT='%R s wall, %U s user, %S s system'
 for run in 1 2 3 4 5; do
-    cli=$(time_it "$root/target/release/tpc" eval kernel.tp --out cli)
-    py=$(time_it "$python" "$root/python/bench/kernel.py" --inputs inputs.txt --depth "$depth" --out py)
-    echo "run $run: command line ${cli}s, Python ${py}s"
+    echo "run $run"
+    echo -n "  command line: "
+    { time "$root/target/release/tpc" eval kernel.tp --out cli > /dev/null 2>&1; } 2>&1
+    echo -n "  Python:       "
+    { time "$python" "$root/python/bench/kernel.py" --inputs inputs.txt --depth "$depth" --out py; } 2>&1
 done
 "$python" - <<'PY'
 import numpy as np

@@ -67,7 +67,9 @@ pub fn run<T: Send + 'static>(
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(EvaluationError::new_err("the work thread ended without a result"))
+                return Err(EvaluationError::new_err(
+                    "the work thread ended without a result",
+                ))
             }
         }
     }

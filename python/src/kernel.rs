@@ -41,6 +41,9 @@ fn kernel_spec(
     Ok(spec)
 }
 
+/// An N×N kernel matrix handed to NumPy.
+type Matrix<'py> = Bound<'py, PyArrayDyn<f64>>;
+
 /// The NNGP and (with `ntk`) NTK matrices, N×N float64, of the network `tpc gen kernel`
 /// describes, over the rows of `x` (N inputs of dimension d): the program is generated and
 /// evaluated as `tpc eval` would, with the inputs handed over in memory.
@@ -54,7 +57,7 @@ pub fn kernel<'py>(
     weight_var: Option<f64>,
     bias_var: f64,
     ntk: bool,
-) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, Option<Bound<'py, PyArrayDyn<f64>>>)> {
+) -> PyResult<(Matrix<'py>, Option<Matrix<'py>>)> {
     let spec = kernel_spec(nonlin, depth, INPUTS, weight_var, bias_var, ntk)?;
     let program = generate_kernel(&spec).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let inputs = Arc::new(x.as_array().to_owned().into_dyn());

@@ -79,8 +79,10 @@ pub fn check(
 ) -> PyResult<()> {
     let source = Arc::new(Source::new(source, name, base_dir, consts)?);
     let job = Arc::clone(&source);
-    background::run(py, move |_| tpc::compile(&job.bytes, &job.parallel()).map(drop))?
-        .map_err(|d| source.error(py, &d))
+    background::run(py, move |_| {
+        tpc::compile(&job.bytes, &job.parallel()).map(drop)
+    })?
+    .map_err(|d| source.error(py, &d))
 }
 
 /// The limit as `tpc derive --format FORMAT` prints it: `text` or `latex` (families over
@@ -124,4 +126,3 @@ fn derive_text(source: &Source, format: Option<LimitFormat>) -> Result<String, t
             .expect("JSON serializes"),
     })
 }
-

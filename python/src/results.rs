@@ -80,7 +80,10 @@ pub fn evaluate<'py>(
 }
 
 /// `(outputs, notes)` as [`evaluate`] returns them; arrays move into NumPy without a copy.
-pub fn evaluated_to_python(py: Python<'_>, evaluated: tpc::Evaluated) -> PyResult<Bound<'_, PyTuple>> {
+pub fn evaluated_to_python(
+    py: Python<'_>,
+    evaluated: tpc::Evaluated,
+) -> PyResult<Bound<'_, PyTuple>> {
     let outputs = PyList::empty(py);
     for output in evaluated.outputs {
         let item = match output {

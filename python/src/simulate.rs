@@ -130,8 +130,8 @@ fn run(
         ),
         Err(e) => return Err(e.to_diagnostic()),
     };
-    let runs = simulate_many(&program, widths, seeds, seed, progress)
-        .map_err(|e| e.to_diagnostic())?;
+    let runs =
+        simulate_many(&program, widths, seeds, seed, progress).map_err(|e| e.to_diagnostic())?;
     Ok(Simulated {
         table: simulation_table(&program, limits.as_deref(), &runs),
         seeds: runs.seeds.len(),

@@ -8,8 +8,8 @@ arrays), and run it at finite width beside the limit::
     X = np.random.default_rng(0).standard_normal((100, 10))
     nngp, ntk = tpc.kernel(X, nonlin="relu", depth=3)       # two 100×100 float64 arrays
 
-    program = tpc.compile(tpc.gen_mlp(depth=2, param="mup", steps=3))
-    limits = program.eval()                                # {"f_0": Result, ...}
+    program = tpc.compile(tpc.gen_mlp(depth=2, param="mup", steps=1))
+    limits = program.eval()                    # {"f": Result, "chi": ..., "fc1": ..., "fc2": ...}
     table = program.simulate(widths=[256, 1024], seeds=8)  # finite width beside the limit
 
 Work runs without the GIL, so other Python threads go on; Ctrl-C interrupts it. A wrong

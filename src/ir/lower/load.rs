@@ -413,6 +413,36 @@ mod tests {
     }
 
     #[test]
+    fn caller_arrays_are_checked_as_files_are() {
+        let fortran = Array2::from_shape_vec((2, 3).f(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+            .unwrap()
+            .into_dyn();
+        let checked = check_array(&fortran).unwrap();
+        assert!(checked.is_standard_layout());
+        assert_eq!(checked, fortran);
+        let bad = |a: ArrayD<f64>| check_array(&a).unwrap_err();
+        assert!(matches!(
+            bad(ArrayD::zeros(IxDyn(&[0, 2]))),
+            LoadError::BadArray { .. }
+        ));
+        assert!(matches!(
+            bad(ArrayD::zeros(IxDyn(&[1, 1, 1]))),
+            LoadError::BadArray { .. }
+        ));
+        assert!(matches!(
+            bad(ArrayD::zeros(IxDyn(&[]))),
+            LoadError::BadArray { .. }
+        ));
+        let mut nan = ArrayD::zeros(IxDyn(&[2, 2]));
+        nan[[1, 0]] = f64::NAN;
+        assert!(matches!(
+            bad(nan),
+            LoadError::NotFinite { location, value, token: None }
+                if location == "entry [1, 0]" && value.is_nan()
+        ));
+    }
+
+    #[test]
     fn text_rows_become_a_matrix() {
         let t = read_text(
             &b"# x y\n1 2\n\n3 4 # trailing\n"[..],
