@@ -279,3 +279,54 @@ fn generated_cnn_kernels_match_neural_tangents() {
         }
     }
 }
+
+/// `tpc gen cnn` prints a program that `tpc check` accepts, and refuses bad inputs and a kernel
+/// larger than a VALID input with a usage error (exit code 2) that says why.
+#[test]
+fn gen_cnn_on_the_command_line() {
+    let tpc = env!("CARGO_BIN_EXE_tpc");
+    let run = |args: &[&str]| std::process::Command::new(tpc).args(args).output().unwrap();
+    let out = run(&[
+        "gen",
+        "cnn",
+        "--dims",
+        "2",
+        "--kernel",
+        "3",
+        "--padding",
+        "same",
+        "--pool",
+        "global",
+        "--inputs",
+        "[[[1,0],[0,1]],[[0.5,1],[-1,0]]]",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let program = String::from_utf8(out.stdout).unwrap();
+    tpc::compile(program.as_bytes(), &LowerOptions::default()).expect("checks");
+    for (inputs, message) in [
+        ("[[1, 2]]", "every input must be a 2-D grid"),
+        ("[[[1,2],[3,4]],[[1,2]]]", "all of one shape"),
+    ] {
+        let out = run(&["gen", "cnn", "--dims", "2", "--inputs", inputs]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message));
+    }
+    let out = run(&[
+        "gen",
+        "cnn",
+        "--dims",
+        "1",
+        "--kernel",
+        "5",
+        "--padding",
+        "valid",
+        "--inputs",
+        "[[1, 2, 3]]",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("smaller than the kernel"));
+}
