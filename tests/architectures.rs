@@ -330,3 +330,42 @@ fn gen_cnn_on_the_command_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("smaller than the kernel"));
 }
+
+/// `tpc gen resnet` (two blocks, NNGP and NTK) against neural-tangents' FanOut/FanInSum network
+/// on the inputs of layernorm_nngp.tp. Exact under `--method exact`; the kernels are of order
+/// 10, so 1e-11 absolute (1e-12 relative) is asserted.
+#[test]
+fn generated_resnet_kernels_match_neural_tangents() {
+    use tpc::param::{generate_resnet, ResnetSpec};
+    let spec = ResnetSpec {
+        nonlin: tpc::builtins::Builtin::Relu,
+        blocks: 2,
+        weight_var: 2.0,
+        inputs: vec![vec![1.0, 0.0], vec![0.9, 1.2]],
+        ntk: true,
+    };
+    let source = generate_resnet(&spec).expect("generates");
+    let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
+        .unwrap_or_else(|d| panic!("{}", d.render("gen.tp", &source)));
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let options = EvalOptions {
+        method: Method::Exact,
+        ..EvalOptions::default()
+    };
+    let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("exact");
+    for (output, name) in [("NNGP", "gen_resnet_nngp"), ("NTK", "gen_resnet_ntk")] {
+        for (i, j, want) in reference(name) {
+            let entry = format!("{output}[{i}, {j}]");
+            let s = limit
+                .scalars
+                .iter()
+                .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
+                .expect("an output entry");
+            let got = evaluation.scalars[s].value;
+            assert!(
+                (got - want).abs() <= 1e-11,
+                "{entry} = {got}, neural-tangents {want}"
+            );
+        }
+    }
+}

@@ -6,7 +6,8 @@ use super::param_args::ParamArgs;
 use clap::{Args, Subcommand, ValueEnum};
 use tpc::builtins::Builtin;
 use tpc::param::{
-    generate_cnn, generate_kernel, generate_mlp, CnnSpec, KernelSpec, Loss, MlpSpec, Padding,
+    generate_cnn, generate_kernel, generate_mlp, generate_resnet, CnnSpec, KernelSpec, Loss,
+    MlpSpec, Padding, ResnetSpec,
 };
 
 /// What to generate.
@@ -29,6 +30,49 @@ pub enum GenCommand {
         after_help = "Examples:\n  tpc gen cnn --dims 2 --kernel 3 --padding same --pool global --inputs '[[[1,0],[0,1]],[[0.5,1],[-1,0]]]' > cnn.tp\n  tpc gen cnn --dims 1 --kernel 2 --padding valid --depth 2 --inputs '[[1,0.5,-0.3,0.7],[0.2,-1,0.8,0.4]]' --ntk\n\nInputs: a JSON list of inputs, each a list of positions (1-D) or of rows of positions (2-D),\na position being a number or a list of channels. Outputs NNGP[i, j] (and NTK[i, j]), i ≤ j."
     )]
     Cnn(CnnArgs),
+    /// The NNGP (and NTK) kernels of a fully connected residual network on inline inputs.
+    #[command(
+        after_help = "Examples:\n  tpc gen resnet --blocks 2 --inputs '[[1,0],[0.9,1.2]]' --ntk > resnet.tp\n\nNetwork: dense → B × [identity + (φ → dense)] → φ → dense. Outputs NNGP[i, j] (and NTK[i, j]), i ≤ j."
+    )]
+    Resnet(ResnetArgs),
+}
+
+/// Arguments of `tpc gen resnet`.
+#[derive(Args, Debug)]
+pub struct ResnetArgs {
+    /// The number of residual blocks.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100))]
+    blocks: u64,
+    /// The nonlinearity φ of every branch.
+    #[arg(long, default_value = "relu")]
+    nonlin: String,
+    /// σw² [default: 2 for relu, 1 otherwise].
+    #[arg(long, value_name = "SW2", allow_hyphen_values = true)]
+    weight_var: Option<f64>,
+    /// The inputs, a JSON list of vectors.
+    #[arg(long)]
+    inputs: String,
+    /// Also compute the NTK.
+    #[arg(long)]
+    ntk: bool,
+}
+
+/// Parses `tpc gen resnet`'s arguments into a specification.
+fn resnet_spec(args: &ResnetArgs) -> Result<ResnetSpec, String> {
+    let nonlin = Builtin::from_name(&args.nonlin)
+        .ok_or_else(|| format!("unknown nonlinearity `{}`", args.nonlin))?;
+    let inputs: Vec<Vec<f64>> = serde_json::from_str(&args.inputs).map_err(|e| {
+        format!("--inputs must be a JSON list of vectors such as [[1, 0], [0.5, -1]]: {e}")
+    })?;
+    Ok(ResnetSpec {
+        nonlin,
+        blocks: args.blocks as usize,
+        weight_var: args
+            .weight_var
+            .unwrap_or_else(|| KernelSpec::default_weight_var(nonlin)),
+        inputs,
+        ntk: args.ntk,
+    })
 }
 
 /// Padding of `tpc gen cnn`.
@@ -286,12 +330,19 @@ pub fn run(command: &GenCommand) -> Result<(), crate::Reported> {
             let spec = cnn_spec(args).unwrap_or_else(|message| crate::usage_error(&message));
             generate_cnn(&spec)
         }
+        GenCommand::Resnet(args) => {
+            let spec = resnet_spec(args).unwrap_or_else(|message| crate::usage_error(&message));
+            generate_resnet(&spec)
+        }
     };
     let program = program.unwrap_or_else(|e| crate::usage_error(&e.to_string()));
     // Every training program `gen` writes must pass `tpc check` as it is: check it before
     // printing it. (A kernel program loads its inputs relative to wherever it will be saved,
     // so it is checked by its tests instead.)
-    if matches!(command, GenCommand::Mlp(_) | GenCommand::Cnn(_)) {
+    if matches!(
+        command,
+        GenCommand::Mlp(_) | GenCommand::Cnn(_) | GenCommand::Resnet(_)
+    ) {
         if let Err(diagnostic) = tpc::compile(program.as_bytes(), &Default::default()) {
             eprintln!(
                 "error: these options generate a program that tpc check refuses; \

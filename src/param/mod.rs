@@ -22,6 +22,7 @@ mod cnn_gen;
 mod gen;
 mod kernel_gen;
 mod report;
+mod resnet_gen;
 
 pub use abc::{parse_exponent, Abc, Exponent, ParamError, Preset};
 pub use adam::{classify_adam, AdamAbc, AdamClassification, AdamLayer};
@@ -29,3 +30,4 @@ pub use classify::{classify, Classification, Condition, Kernel, Maximal, Part, R
 pub use cnn_gen::{generate_cnn, CnnSpec, Padding};
 pub use gen::{generate_mlp, GenError, Loss, MlpSpec};
 pub use kernel_gen::{generate_kernel, KernelSpec};
+pub use resnet_gen::{generate_resnet, ResnetSpec};

@@ -131,9 +131,23 @@ def gen_cnn2d(kind):
     return kernel_fn(x, x, kind)
 
 
+def gen_resnet(kind):
+    # tpc gen resnet --blocks 2: dense -> 2 x [identity + (relu -> dense)] -> relu -> dense
+    block = stax.serial(
+        stax.FanOut(2),
+        stax.parallel(stax.Identity(), stax.serial(stax.Relu(), stax.Dense(1, W_std=SW, b_std=None))),
+        stax.FanInSum(),
+    )
+    _, _, kernel_fn = stax.serial(
+        stax.Dense(1, W_std=SW, b_std=None), block, block, stax.Relu(), stax.Dense(1, W_std=SW, b_std=None)
+    )
+    return kernel_fn(XI, XI, kind)
+
+
 def main():
     for name, k in [("cnn1d", cnn1d()), ("layernorm", layernorm()), ("resnet_block", resnet_block()), ("cnn2d", cnn2d()), ("attention", attention()),
-        ("gen_cnn1d_ntk", gen_cnn1d()), ("gen_cnn2d_nngp", gen_cnn2d("nngp")), ("gen_cnn2d_ntk", gen_cnn2d("ntk"))]:
+        ("gen_cnn1d_ntk", gen_cnn1d()), ("gen_cnn2d_nngp", gen_cnn2d("nngp")), ("gen_cnn2d_ntk", gen_cnn2d("ntk")),
+        ("gen_resnet_nngp", gen_resnet("nngp")), ("gen_resnet_ntk", gen_resnet("ntk"))]:
         k = np.asarray(k)
         for i in range(k.shape[0]):
             for j in range(i, k.shape[1]):
