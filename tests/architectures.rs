@@ -204,3 +204,168 @@ output rr, rs, ss, ee, pool
         value("pool")
     );
 }
+
+/// `tpc gen cnn` programs (NNGP and NTK) against neural-tangents: the 1-D network of
+/// cnn1d_nngp.tp, and two 3×3 SAME convolutions with stride 2 on 3×3 images. Exact under
+/// `--method exact`; both sides are exact up to rounding, so 1e-12 is asserted.
+#[test]
+fn generated_cnn_kernels_match_neural_tangents() {
+    use tpc::param::{generate_cnn, CnnSpec, Padding};
+    let image = |rows: [[f64; 3]; 3]| -> Vec<Vec<f64>> {
+        rows.iter().flatten().map(|&x| vec![x]).collect()
+    };
+    let cases = [
+        (
+            CnnSpec {
+                nonlin: tpc::builtins::Builtin::Relu,
+                depth: 2,
+                dims: 1,
+                kernel: 2,
+                stride: 1,
+                padding: Padding::Valid,
+                weight_var: 2.0,
+                inputs: vec![
+                    [1.0, 0.5, -0.3, 0.7].iter().map(|&x| vec![x]).collect(),
+                    [0.2, -1.0, 0.8, 0.4].iter().map(|&x| vec![x]).collect(),
+                ],
+                shape: vec![4],
+                ntk: true,
+            },
+            [("NNGP", "cnn1d"), ("NTK", "gen_cnn1d_ntk")],
+        ),
+        (
+            CnnSpec {
+                nonlin: tpc::builtins::Builtin::Relu,
+                depth: 2,
+                dims: 2,
+                kernel: 3,
+                stride: 2,
+                padding: Padding::Same,
+                weight_var: 2.0,
+                inputs: vec![
+                    image([[1.0, 0.5, -0.3], [0.7, 0.2, -1.0], [0.8, 0.4, 0.1]]),
+                    image([[-0.6, 0.9, 0.3], [0.5, -0.2, 0.7], [0.1, 1.0, -0.4]]),
+                ],
+                shape: vec![3, 3],
+                ntk: true,
+            },
+            [("NNGP", "gen_cnn2d_nngp"), ("NTK", "gen_cnn2d_ntk")],
+        ),
+    ];
+    for (spec, references) in cases {
+        let source = generate_cnn(&spec).expect("generates");
+        let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
+            .unwrap_or_else(|d| panic!("{}", d.render("gen.tp", &source)));
+        let limit = tpc::limit::derive(&program).expect("derives");
+        let options = EvalOptions {
+            method: Method::Exact,
+            ..EvalOptions::default()
+        };
+        let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("exact");
+        for (output, name) in references {
+            for (i, j, want) in reference(name) {
+                let entry = format!("{output}[{i}, {j}]");
+                let s = limit
+                    .scalars
+                    .iter()
+                    .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
+                    .expect("an output entry");
+                let got = evaluation.scalars[s].value;
+                assert!(
+                    (got - want).abs() <= 1e-12,
+                    "{name} {entry} = {got}, neural-tangents {want}"
+                );
+            }
+        }
+    }
+}
+
+/// `tpc gen cnn` prints a program that `tpc check` accepts, and refuses bad inputs and a kernel
+/// larger than a VALID input with a usage error (exit code 2) that says why.
+#[test]
+fn gen_cnn_on_the_command_line() {
+    let tpc = env!("CARGO_BIN_EXE_tpc");
+    let run = |args: &[&str]| std::process::Command::new(tpc).args(args).output().unwrap();
+    let out = run(&[
+        "gen",
+        "cnn",
+        "--dims",
+        "2",
+        "--kernel",
+        "3",
+        "--padding",
+        "same",
+        "--pool",
+        "global",
+        "--inputs",
+        "[[[1,0],[0,1]],[[0.5,1],[-1,0]]]",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let program = String::from_utf8(out.stdout).unwrap();
+    tpc::compile(program.as_bytes(), &LowerOptions::default()).expect("checks");
+    for (inputs, message) in [
+        ("[[1, 2]]", "every input must be a 2-D grid"),
+        ("[[[1,2],[3,4]],[[1,2]]]", "all of one shape"),
+    ] {
+        let out = run(&["gen", "cnn", "--dims", "2", "--inputs", inputs]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message));
+    }
+    let out = run(&[
+        "gen",
+        "cnn",
+        "--dims",
+        "1",
+        "--kernel",
+        "5",
+        "--padding",
+        "valid",
+        "--inputs",
+        "[[1, 2, 3]]",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("smaller than the kernel"));
+}
+
+/// `tpc gen resnet` (two blocks, NNGP and NTK) against neural-tangents' FanOut/FanInSum network
+/// on the inputs of layernorm_nngp.tp. Exact under `--method exact`; the kernels are of order
+/// 10, so 1e-11 absolute (1e-12 relative) is asserted.
+#[test]
+fn generated_resnet_kernels_match_neural_tangents() {
+    use tpc::param::{generate_resnet, ResnetSpec};
+    let spec = ResnetSpec {
+        nonlin: tpc::builtins::Builtin::Relu,
+        blocks: 2,
+        weight_var: 2.0,
+        inputs: vec![vec![1.0, 0.0], vec![0.9, 1.2]],
+        ntk: true,
+    };
+    let source = generate_resnet(&spec).expect("generates");
+    let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
+        .unwrap_or_else(|d| panic!("{}", d.render("gen.tp", &source)));
+    let limit = tpc::limit::derive(&program).expect("derives");
+    let options = EvalOptions {
+        method: Method::Exact,
+        ..EvalOptions::default()
+    };
+    let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("exact");
+    for (output, name) in [("NNGP", "gen_resnet_nngp"), ("NTK", "gen_resnet_ntk")] {
+        for (i, j, want) in reference(name) {
+            let entry = format!("{output}[{i}, {j}]");
+            let s = limit
+                .scalars
+                .iter()
+                .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
+                .expect("an output entry");
+            let got = evaluation.scalars[s].value;
+            assert!(
+                (got - want).abs() <= 1e-11,
+                "{entry} = {got}, neural-tangents {want}"
+            );
+        }
+    }
+}

@@ -1,10 +1,14 @@
-//! `tpc gen mlp` and `tpc gen kernel`: write the Tensor Program of SGD training of an
-//! abc-parametrized MLP, or of the NNGP and NTK kernel matrices of a network over a data file.
+//! `tpc gen mlp`, `tpc gen kernel` and `tpc gen cnn`: write the Tensor Program of SGD training
+//! of an abc-parametrized MLP, of the NNGP and NTK kernel matrices of a network over a data
+//! file, or of the kernels of a convolutional network.
 
 use super::param_args::ParamArgs;
 use clap::{Args, Subcommand, ValueEnum};
 use tpc::builtins::Builtin;
-use tpc::param::{generate_kernel, generate_mlp, KernelSpec, Loss, MlpSpec};
+use tpc::param::{
+    generate_cnn, generate_kernel, generate_mlp, generate_resnet, CnnSpec, KernelSpec, Loss,
+    MlpSpec, Padding, ResnetSpec,
+};
 
 /// What to generate.
 #[derive(Subcommand, Debug)]
@@ -20,6 +24,178 @@ pub enum GenCommand {
         after_help = "Examples:\n  tpc gen kernel --nonlin relu --depth 3 --inputs inputs.npy --ntk > kernels.tp\n  tpc gen kernel --nonlin erf --depth 2 --inputs data.csv --weight-var 1.5 --bias-var 0.1 > nngp.tp\n  tpc eval kernels.tp --out kernels/     # NNGP.npy, NTK.npy\n\nNTK parametrization; rows of the file are inputs (see `load` in docs/language.md). The\nprogram reads the file with load(\"FILE\"), FILE written as given: relative to the directory\nthe program is saved in. Outputs: NNGP[i, j] = Σ^(L+1)(ξ_i, ξ_j), and with --ntk NTK[i, j]."
     )]
     Kernel(KernelArgs),
+    /// The NNGP (and NTK) kernels of a 1-D or 2-D convolutional network with global average
+    /// pooling, on a few small inputs written out position by position.
+    #[command(
+        after_help = "Examples:\n  tpc gen cnn --dims 2 --kernel 3 --padding same --pool global --inputs '[[[1,0],[0,1]],[[0.5,1],[-1,0]]]' > cnn.tp\n  tpc gen cnn --dims 1 --kernel 2 --padding valid --depth 2 --inputs '[[1,0.5,-0.3,0.7],[0.2,-1,0.8,0.4]]' --ntk\n\nInputs: a JSON list of inputs, each a list of positions (1-D) or of rows of positions (2-D),\na position being a number or a list of channels. Outputs NNGP[i, j] (and NTK[i, j]), i ≤ j."
+    )]
+    Cnn(CnnArgs),
+    /// The NNGP (and NTK) kernels of a fully connected residual network on inline inputs.
+    #[command(
+        after_help = "Examples:\n  tpc gen resnet --blocks 2 --inputs '[[1,0],[0.9,1.2]]' --ntk > resnet.tp\n\nNetwork: dense → B × [identity + (φ → dense)] → φ → dense. Outputs NNGP[i, j] (and NTK[i, j]), i ≤ j."
+    )]
+    Resnet(ResnetArgs),
+}
+
+/// Arguments of `tpc gen resnet`.
+#[derive(Args, Debug)]
+pub struct ResnetArgs {
+    /// The number of residual blocks.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100))]
+    blocks: u64,
+    /// The nonlinearity φ of every branch.
+    #[arg(long, default_value = "relu")]
+    nonlin: String,
+    /// σw² [default: 2 for relu, 1 otherwise].
+    #[arg(long, value_name = "SW2", allow_hyphen_values = true)]
+    weight_var: Option<f64>,
+    /// The inputs, a JSON list of vectors.
+    #[arg(long)]
+    inputs: String,
+    /// Also compute the NTK.
+    #[arg(long)]
+    ntk: bool,
+}
+
+/// Parses `tpc gen resnet`'s arguments into a specification.
+fn resnet_spec(args: &ResnetArgs) -> Result<ResnetSpec, String> {
+    let nonlin = Builtin::from_name(&args.nonlin)
+        .ok_or_else(|| format!("unknown nonlinearity `{}`", args.nonlin))?;
+    let inputs: Vec<Vec<f64>> = serde_json::from_str(&args.inputs).map_err(|e| {
+        format!("--inputs must be a JSON list of vectors such as [[1, 0], [0.5, -1]]: {e}")
+    })?;
+    Ok(ResnetSpec {
+        nonlin,
+        blocks: args.blocks as usize,
+        weight_var: args
+            .weight_var
+            .unwrap_or_else(|| KernelSpec::default_weight_var(nonlin)),
+        inputs,
+        ntk: args.ntk,
+    })
+}
+
+/// Padding of `tpc gen cnn`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PaddingArg {
+    /// Zero padding, output size ⌈size/stride⌉.
+    Same,
+    /// No padding.
+    Valid,
+}
+
+/// Pooling of `tpc gen cnn`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PoolArg {
+    /// Global average pooling before the dense readout.
+    Global,
+}
+
+/// Arguments of `tpc gen cnn`.
+#[derive(Args, Debug)]
+pub struct CnnArgs {
+    /// Spatial dimensions, 1 or 2.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=2))]
+    dims: u64,
+    /// Kernel size along each axis.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=16))]
+    kernel: u64,
+    /// Stride along each axis.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+    stride: u64,
+    /// Padding of every convolution.
+    #[arg(long, value_enum, default_value_t = PaddingArg::Same)]
+    padding: PaddingArg,
+    /// Pooling before the readout.
+    #[arg(long, value_enum, default_value_t = PoolArg::Global)]
+    pool: PoolArg,
+    /// The number of convolution layers.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=20))]
+    depth: u64,
+    /// The nonlinearity φ after each convolution.
+    #[arg(long, default_value = "relu")]
+    nonlin: String,
+    /// σw² [default: 2 for relu, 1 otherwise].
+    #[arg(long, value_name = "SW2", allow_hyphen_values = true)]
+    weight_var: Option<f64>,
+    /// The inputs, a JSON list (see below).
+    #[arg(long)]
+    inputs: String,
+    /// Also compute the NTK.
+    #[arg(long)]
+    ntk: bool,
+}
+
+/// Parses `tpc gen cnn`'s arguments into a specification.
+fn cnn_spec(args: &CnnArgs) -> Result<CnnSpec, String> {
+    let nonlin = Builtin::from_name(&args.nonlin)
+        .ok_or_else(|| format!("unknown nonlinearity `{}`", args.nonlin))?;
+    let dims = args.dims as usize;
+    let value: serde_json::Value = serde_json::from_str(&args.inputs)
+        .map_err(|e| format!("--inputs must be a JSON list of inputs: {e}"))?;
+    let mut inputs = Vec::new();
+    let mut shape: Option<Vec<usize>> = None;
+    let bad = || {
+        format!("--inputs: every input must be a {dims}-D grid of numbers or of equal-length lists of channels, all of one shape")
+    };
+    for input in value.as_array().filter(|a| !a.is_empty()).ok_or_else(bad)? {
+        let rows: Vec<&serde_json::Value> = match dims {
+            1 => vec![input],
+            _ => input.as_array().ok_or_else(bad)?.iter().collect(),
+        };
+        let mut positions = Vec::new();
+        let mut input_shape = vec![rows.len()];
+        for row in &rows {
+            let row = row.as_array().filter(|r| !r.is_empty()).ok_or_else(bad)?;
+            if dims == 1 {
+                input_shape = vec![row.len()];
+            } else if input_shape.len() == 1 {
+                input_shape.push(row.len());
+            } else if input_shape[1] != row.len() {
+                return Err(bad());
+            }
+            for x in row {
+                let channels: Vec<f64> = match x {
+                    serde_json::Value::Array(c) => {
+                        c.iter().map(|v| v.as_f64()).collect::<Option<_>>()
+                    }
+                    v => v.as_f64().map(|v| vec![v]),
+                }
+                .ok_or_else(bad)?;
+                positions.push(channels);
+            }
+        }
+        if positions
+            .iter()
+            .any(|c| c.is_empty() || c.len() != positions[0].len())
+            || shape.as_ref().is_some_and(|s| *s != input_shape)
+            || inputs
+                .first()
+                .is_some_and(|f: &Vec<Vec<f64>>| f[0].len() != positions[0].len())
+        {
+            return Err(bad());
+        }
+        shape = Some(input_shape);
+        inputs.push(positions);
+    }
+    let PoolArg::Global = args.pool;
+    Ok(CnnSpec {
+        nonlin,
+        depth: args.depth as usize,
+        dims,
+        kernel: args.kernel as usize,
+        stride: args.stride as usize,
+        padding: match args.padding {
+            PaddingArg::Same => Padding::Same,
+            PaddingArg::Valid => Padding::Valid,
+        },
+        weight_var: args
+            .weight_var
+            .unwrap_or_else(|| KernelSpec::default_weight_var(nonlin)),
+        inputs,
+        shape: shape.expect("at least one input"),
+        ntk: args.ntk,
+    })
 }
 
 /// Arguments of `tpc gen kernel`.
@@ -150,12 +326,23 @@ pub fn run(command: &GenCommand) -> Result<(), crate::Reported> {
             let spec = kernel_spec(args).unwrap_or_else(|message| crate::usage_error(&message));
             generate_kernel(&spec)
         }
+        GenCommand::Cnn(args) => {
+            let spec = cnn_spec(args).unwrap_or_else(|message| crate::usage_error(&message));
+            generate_cnn(&spec)
+        }
+        GenCommand::Resnet(args) => {
+            let spec = resnet_spec(args).unwrap_or_else(|message| crate::usage_error(&message));
+            generate_resnet(&spec)
+        }
     };
     let program = program.unwrap_or_else(|e| crate::usage_error(&e.to_string()));
     // Every training program `gen` writes must pass `tpc check` as it is: check it before
     // printing it. (A kernel program loads its inputs relative to wherever it will be saved,
     // so it is checked by its tests instead.)
-    if matches!(command, GenCommand::Mlp(_)) {
+    if matches!(
+        command,
+        GenCommand::Mlp(_) | GenCommand::Cnn(_) | GenCommand::Resnet(_)
+    ) {
         if let Err(diagnostic) = tpc::compile(program.as_bytes(), &Default::default()) {
             eprintln!(
                 "error: these options generate a program that tpc check refuses; \

@@ -18,12 +18,16 @@
 mod abc;
 mod adam;
 mod classify;
+mod cnn_gen;
 mod gen;
 mod kernel_gen;
 mod report;
+mod resnet_gen;
 
 pub use abc::{parse_exponent, Abc, Exponent, ParamError, Preset};
 pub use adam::{classify_adam, AdamAbc, AdamClassification, AdamLayer};
 pub use classify::{classify, Classification, Condition, Kernel, Maximal, Part, Relation};
+pub use cnn_gen::{generate_cnn, CnnSpec, Padding};
 pub use gen::{generate_mlp, GenError, Loss, MlpSpec};
 pub use kernel_gen::{generate_kernel, KernelSpec};
+pub use resnet_gen::{generate_resnet, ResnetSpec};

@@ -97,8 +97,57 @@ def attention():
     return kernel_fn(x, x, "nngp")
 
 
+def gen_cnn1d():
+    # tpc gen cnn --dims 1 --kernel 2 --padding valid --depth 2 (the network of cnn1d), NTK
+    x = jnp.array([[1, 0.5, -0.3, 0.7], [0.2, -1, 0.8, 0.4]], dtype=jnp.float64)[:, :, None]
+    _, _, kernel_fn = stax.serial(
+        stax.Conv(1, (2,), padding="VALID", W_std=SW, b_std=None),
+        stax.Relu(),
+        stax.Conv(1, (2,), padding="VALID", W_std=SW, b_std=None),
+        stax.Relu(),
+        stax.GlobalAvgPool(),
+        stax.Dense(1, W_std=SW, b_std=None),
+    )
+    return kernel_fn(x, x, "ntk")
+
+
+def gen_cnn2d(kind):
+    # tpc gen cnn --dims 2 --kernel 3 --stride 2 --padding same --pool global --depth 2
+    x = jnp.array(
+        [
+            [[1, 0.5, -0.3], [0.7, 0.2, -1], [0.8, 0.4, 0.1]],
+            [[-0.6, 0.9, 0.3], [0.5, -0.2, 0.7], [0.1, 1.0, -0.4]],
+        ],
+        dtype=jnp.float64,
+    )[..., None]
+    _, _, kernel_fn = stax.serial(
+        stax.Conv(1, (3, 3), strides=(2, 2), padding="SAME", W_std=SW, b_std=None),
+        stax.Relu(),
+        stax.Conv(1, (3, 3), strides=(2, 2), padding="SAME", W_std=SW, b_std=None),
+        stax.Relu(),
+        stax.GlobalAvgPool(),
+        stax.Dense(1, W_std=SW, b_std=None),
+    )
+    return kernel_fn(x, x, kind)
+
+
+def gen_resnet(kind):
+    # tpc gen resnet --blocks 2: dense -> 2 x [identity + (relu -> dense)] -> relu -> dense
+    block = stax.serial(
+        stax.FanOut(2),
+        stax.parallel(stax.Identity(), stax.serial(stax.Relu(), stax.Dense(1, W_std=SW, b_std=None))),
+        stax.FanInSum(),
+    )
+    _, _, kernel_fn = stax.serial(
+        stax.Dense(1, W_std=SW, b_std=None), block, block, stax.Relu(), stax.Dense(1, W_std=SW, b_std=None)
+    )
+    return kernel_fn(XI, XI, kind)
+
+
 def main():
-    for name, k in [("cnn1d", cnn1d()), ("layernorm", layernorm()), ("resnet_block", resnet_block()), ("cnn2d", cnn2d()), ("attention", attention())]:
+    for name, k in [("cnn1d", cnn1d()), ("layernorm", layernorm()), ("resnet_block", resnet_block()), ("cnn2d", cnn2d()), ("attention", attention()),
+        ("gen_cnn1d_ntk", gen_cnn1d()), ("gen_cnn2d_nngp", gen_cnn2d("nngp")), ("gen_cnn2d_ntk", gen_cnn2d("ntk")),
+        ("gen_resnet_nngp", gen_resnet("nngp")), ("gen_resnet_ntk", gen_resnet("ntk"))]:
         k = np.asarray(k)
         for i in range(k.shape[0]):
             for j in range(i, k.shape[1]):
