@@ -91,7 +91,7 @@ pub fn evaluate_outputs(
     progress: eval::Progress,
 ) -> Result<Evaluated, Diagnostic> {
     let mut notes = Vec::new();
-    if options.method != eval::Method::Mc {
+    if !matches!(options.method, eval::Method::Mc | eval::Method::Particles) {
         let parallel = ir::LowerOptions {
             parallel: true,
             ..lower.clone()

@@ -26,6 +26,7 @@ pub mod gaussian;
 pub mod kernel_map;
 pub mod kink;
 pub mod monte_carlo;
+pub mod particles;
 pub mod polynomial;
 pub mod quadrature;
 pub mod sensitivity;
@@ -49,6 +50,8 @@ pub enum Method {
     Quad,
     /// Monte Carlo for every expectation.
     Mc,
+    /// Particles: the atoms sampled jointly, every expectation a particle mean ([`particles`]).
+    Particles,
 }
 
 /// Settings of [`evaluate`].
@@ -64,8 +67,14 @@ pub struct EvalOptions {
     pub max_points: usize,
     /// Monte Carlo samples per expectation.
     pub samples: usize,
-    /// Monte Carlo seed.
+    /// Monte Carlo and particle seed.
     pub seed: u64,
+    /// Particles per replica ([`particles`]).
+    pub particles: usize,
+    /// Independent replicas of a particle evaluation, whose spread gives its error bars.
+    pub replicas: usize,
+    /// Most bytes the particle columns may take at once.
+    pub max_memory: usize,
 }
 
 impl Default for EvalOptions {
@@ -77,6 +86,9 @@ impl Default for EvalOptions {
             max_points: 1 << 20,
             samples: 1_000_000,
             seed: 0,
+            particles: 1 << 15,
+            replicas: 8,
+            max_memory: 4 << 30,
         }
     }
 }
@@ -97,6 +109,8 @@ pub enum Used {
     Quadrature,
     /// Monte Carlo; the error is a standard error.
     MonteCarlo,
+    /// Particles; the error is the standard error over replicas.
+    Particles,
 }
 
 impl Used {
@@ -109,6 +123,7 @@ impl Used {
             Used::KinkAware => "kink-aware quadrature",
             Used::Quadrature => "quadrature",
             Used::MonteCarlo => "Monte Carlo",
+            Used::Particles => "particles",
         }
     }
 }
@@ -226,6 +241,19 @@ pub enum EvalError {
         /// Why.
         reason: String,
     },
+    /// The particle columns would take more memory than allowed.
+    Memory {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes allowed.
+        limit: usize,
+        /// Columns live at once in one replica.
+        columns: usize,
+        /// Particles per replica.
+        particles: usize,
+        /// Replicas run at once.
+        at_once: usize,
+    },
     /// A numerical routine failed.
     Numerical {
         /// The quantity.
@@ -252,6 +280,12 @@ impl EvalError {
             EvalError::NeedsMonteCarlo { name, span, reason } => Diagnostic::error("E0404", format!("quadrature cannot evaluate {name}"))
                 .with_primary(*span, reason.clone())
                 .with_help("use `--method mc` (or `--method auto`, which falls back to Monte Carlo)"),
+            EvalError::Memory { needed, limit, columns, particles, at_once } => Diagnostic::error("E0408", format!(
+                "particle evaluation needs {:.1} GiB, above the limit of {:.1} GiB",
+                *needed as f64 / f64::from(1u32 << 30),
+                *limit as f64 / f64::from(1u32 << 30)))
+                .with_note(format!("{columns} columns of {particles} particles live at once, 8 bytes each, in {at_once} replica(s) at a time"))
+                .with_help("use fewer `--particles` (and more `--replicas`), or raise `--max-memory`"),
             EvalError::Numerical { name, span, message } => Diagnostic::error("E0405", format!("numerical failure while evaluating {name}"))
                 .with_primary(*span, message.clone()),
         }
