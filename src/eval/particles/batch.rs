@@ -21,10 +21,17 @@ enum Op {
     Deterministic(usize),
     /// `f^{(order)}(arg)`.
     Apply { f: Builtin, order: u32, arg: usize },
-    /// `constant + Σ c · register`.
-    Sum { constant: f64, terms: Vec<(usize, f64)> },
-    /// `Π register^e`.
-    Product { factors: Vec<(usize, f64)> },
+    /// `constant + Σ c · register + Σ c · deterministic`.
+    Sum {
+        constant: f64,
+        terms: Vec<(usize, f64)>,
+        fixed: Vec<(usize, f64)>,
+    },
+    /// `Π register^e · Π deterministic^e`.
+    Product {
+        factors: Vec<(usize, f64)>,
+        fixed: Vec<(usize, f64)>,
+    },
 }
 
 /// An expression compiled for evaluation over particles.
@@ -64,15 +71,34 @@ impl BatchTape {
         order.sort_unstable();
         let register: FxHashMap<ExprId, usize> =
             order.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        let deterministic: Vec<ExprId> = order
+            .iter()
+            .copied()
+            .filter(|&id| arena.is_deterministic(id))
+            .collect();
+        let fixed_index: FxHashMap<ExprId, usize> = deterministic
+            .iter()
+            .enumerate()
+            .map(|(k, &id)| (id, k))
+            .collect();
+        // Operands that are deterministic are folded into one number per call.
+        let split = |pairs: &[(ExprId, f64)]| -> (Vec<(usize, f64)>, Vec<(usize, f64)>) {
+            let (fixed, random): (Vec<_>, Vec<_>) = pairs
+                .iter()
+                .partition(|(e, _)| arena.is_deterministic(*e));
+            (
+                fixed.iter().map(|(e, x)| (fixed_index[e], *x)).collect(),
+                random.iter().map(|(e, x)| (register[e], *x)).collect(),
+            )
+        };
         let mut tape = BatchTape {
             ops: Vec::with_capacity(order.len()),
-            deterministic: Vec::new(),
+            deterministic,
             columns: Vec::new(),
         };
         for &id in &order {
             let op = if arena.is_deterministic(id) {
-                tape.deterministic.push(id);
-                Op::Deterministic(tape.deterministic.len() - 1)
+                Op::Deterministic(fixed_index[&id])
             } else if leaf(id) {
                 let slot = column(id).expect("a leaf column");
                 tape.columns.push(slot);
@@ -84,13 +110,18 @@ impl BatchTape {
                         order: *order,
                         arg: register[arg],
                     },
-                    Node::Sum { constant, terms } => Op::Sum {
-                        constant: *constant,
-                        terms: terms.iter().map(|(t, c)| (register[t], *c)).collect(),
-                    },
-                    Node::Product { factors } => Op::Product {
-                        factors: factors.iter().map(|(b, e)| (register[b], *e)).collect(),
-                    },
+                    Node::Sum { constant, terms } => {
+                        let (fixed, terms) = split(terms);
+                        Op::Sum {
+                            constant: *constant,
+                            terms,
+                            fixed,
+                        }
+                    }
+                    Node::Product { factors } => {
+                        let (fixed, factors) = split(factors);
+                        Op::Product { factors, fixed }
+                    }
                     Node::Atom(a) => panic!("atom {a:?} used before it was sampled"),
                     Node::Const(_) | Node::Scalar(_) => unreachable!("deterministic"),
                 }
@@ -103,6 +134,11 @@ impl BatchTape {
     /// The deterministic subexpressions whose values [`BatchTape::eval`] expects, in order.
     pub(super) fn deterministic(&self) -> &[ExprId] {
         &self.deterministic
+    }
+
+    /// The number of operations.
+    pub(super) fn len(&self) -> usize {
+        self.ops.len()
     }
 
     /// The store slots the tape reads.
@@ -137,22 +173,29 @@ impl BatchTape {
                         let column = store[*slot].as_ref().expect("a live column");
                         reg.copy_from_slice(&column[start..start + len]);
                     }
-                    Op::Deterministic(k) => reg.fill(values[*k]),
-                    Op::Apply { f, order, arg } => {
-                        for (y, &x) in reg.iter_mut().zip(read(*arg)) {
-                            *y = f.eval(*order, x);
-                        }
-                    }
-                    Op::Sum { constant, terms } => {
-                        reg.fill(*constant);
+                    // Read by folding (`fixed`) only; a register only as the root.
+                    Op::Deterministic(k) if i + 1 == n => reg.fill(values[*k]),
+                    Op::Deterministic(_) => {}
+                    Op::Apply { f, order, arg } => f.eval_slice(*order, read(*arg), reg),
+                    Op::Sum {
+                        constant,
+                        terms,
+                        fixed,
+                    } => {
+                        let folded: f64 = fixed.iter().map(|&(k, c)| c * values[k]).sum();
+                        reg.fill(constant + folded);
                         for &(t, c) in terms {
                             for (y, &x) in reg.iter_mut().zip(read(t)) {
                                 *y += c * x;
                             }
                         }
                     }
-                    Op::Product { factors } => {
-                        reg.fill(1.0);
+                    Op::Product { factors, fixed } => {
+                        let folded: f64 = fixed
+                            .iter()
+                            .map(|&(k, e)| crate::ir::power(values[k], e))
+                            .product();
+                        reg.fill(folded);
                         for &(b, e) in factors {
                             let x = read(b);
                             if e == 1.0 {

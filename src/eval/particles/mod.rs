@@ -14,14 +14,49 @@
 //! evaluated, memory `8 · S · (peak live columns)` bytes per replica running at once.
 
 mod batch;
+mod dimension;
 mod family;
 mod replica;
 mod schedule;
 
-use super::{EvalError, EvalOptions, Evaluation, Note, Progress, Used, Value};
+pub use dimension::beyond_quadrature;
+
+use super::{EvalError, EvalOptions, Evaluation, Method, Note, Progress, Used, Value};
 use crate::limit::{Limit, ScalarDefinition};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Under `--method auto`, the options to evaluate the program in `bytes` by particles and a
+/// note saying why, when one of its expectations is an integral in more dimensions than
+/// quadrature takes ([`beyond_quadrature`]); `None` otherwise.
+pub fn auto_switch(
+    bytes: &[u8],
+    lower: &crate::ir::LowerOptions,
+    options: &EvalOptions,
+) -> Result<Option<(EvalOptions, Note)>, crate::Diagnostic> {
+    if options.method != Method::Auto {
+        return Ok(None);
+    }
+    let program = crate::compile(bytes, lower)?;
+    let limit = crate::limit::derive(&program).map_err(|e| e.to_diagnostic())?;
+    Ok(
+        beyond_quadrature(&limit, options.max_dim).map(|(dimension, name)| {
+            let note = Note::new(
+                "the program",
+                format!(
+                    "evaluated by particles, because an expectation of {name} is \
+                     {dimension}-dimensional, above the quadrature limit of {}",
+                    options.max_dim
+                ),
+            );
+            let particles = EvalOptions {
+                method: Method::Particles,
+                ..options.clone()
+            };
+            (particles, note)
+        }),
+    )
+}
 
 /// The memory a particle evaluation of `limit` needs, in bytes, for replicas run `at_once`.
 pub fn memory_needed(limit: &Limit, particles: usize, at_once: usize) -> usize {
@@ -62,6 +97,9 @@ pub fn evaluate(
             particles,
             at_once,
         });
+    }
+    if std::env::var_os("TPC_PARTICLE_STATS").is_some() {
+        eprintln!("{}", schedule.stats());
     }
     let total = schedule.steps.len() * replicas;
     let done = AtomicUsize::new(0);

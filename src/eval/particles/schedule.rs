@@ -83,6 +83,26 @@ pub(super) struct Schedule {
     pub peak_columns: usize,
 }
 
+impl Schedule {
+    /// Counts of steps and tape operations by kind.
+    pub fn stats(&self) -> String {
+        let mut counts = [0usize; 5];
+        let mut ops = [0usize; 5];
+        for step in &self.steps {
+            let (k, n) = match step {
+                Step::Initial { .. } => (0, 0),
+                Step::Gram { tape, .. } => (1, tape.len()),
+                Step::Hat { earlier, .. } => (2, earlier.len()),
+                Step::Node { tape, .. } => (3, tape.len()),
+                Step::Scalar { tape, .. } => (4, tape.as_ref().map_or(0, |t| t.len())),
+            };
+            counts[k] += 1;
+            ops[k] += n;
+        }
+        format!("steps initial/gram/hat/node/scalar {counts:?}, ops {ops:?}, peak columns {}, slots {}", self.peak_columns, self.slots)
+    }
+}
+
 /// Builds [`Schedule`]s.
 struct Builder<'a> {
     limit: &'a Limit,
@@ -204,6 +224,19 @@ pub(super) fn build(limit: &Limit) -> Schedule {
             if !limit.arena.is_deterministic(node) && !is_atom && !b.kept.contains_key(&node) {
                 let slot = b.new_slot();
                 b.kept.insert(node, slot);
+            }
+        }
+    }
+    // And φ^{(k)}(Z) of a kept Z or an atom: tanh, tanh', tanh'' of one argument are read by
+    // many derivative tapes, and a transcendental function is worth computing once.
+    for index in 0..limit.arena.len() {
+        let id = limit.arena.id(index);
+        if let crate::symbolic::Node::Apply { arg, .. } = limit.arena.node(id) {
+            let reads_column = b.kept.contains_key(arg)
+                || matches!(limit.arena.node(*arg), crate::symbolic::Node::Atom(_));
+            if reads_column && !limit.arena.is_deterministic(id) && !b.kept.contains_key(&id) {
+                let slot = b.new_slot();
+                b.kept.insert(id, slot);
             }
         }
     }
