@@ -6,7 +6,7 @@
 //! scalars only), which are evaluated once per call and broadcast.
 
 use crate::builtins::Builtin;
-use crate::symbolic::{Arena, ExprId, Node};
+use crate::symbolic::{Arena, ExprId, Node, Tape};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Particles per chunk: the registers of one chunk stay in cache.
@@ -38,8 +38,8 @@ enum Op {
 #[derive(Clone, Debug)]
 pub(super) struct BatchTape {
     ops: Vec<Op>,
-    /// The deterministic subexpressions, evaluated by the caller before each call.
-    deterministic: Vec<ExprId>,
+    /// The deterministic subexpressions, compiled together (`None` if there are none).
+    deterministic: Option<Tape>,
     /// The columns read, for liveness.
     columns: Vec<usize>,
 }
@@ -93,7 +93,8 @@ impl BatchTape {
         };
         let mut tape = BatchTape {
             ops: Vec::with_capacity(order.len()),
-            deterministic,
+            deterministic: (!deterministic.is_empty())
+                .then(|| Tape::compile(arena, &deterministic)),
             columns: Vec::new(),
         };
         for &id in &order {
@@ -131,9 +132,16 @@ impl BatchTape {
         tape
     }
 
-    /// The deterministic subexpressions whose values [`BatchTape::eval`] expects, in order.
-    pub(super) fn deterministic(&self) -> &[ExprId] {
-        &self.deterministic
+    /// The values of the deterministic subexpressions, in the order [`BatchTape::eval`]
+    /// expects them, from the values of every limit scalar.
+    pub(super) fn deterministic_values(&self, scalars: &[f64], scratch: &mut Vec<f64>) -> Vec<f64> {
+        let Some(tape) = &self.deterministic else {
+            return Vec::new();
+        };
+        let inputs: Vec<f64> = tape.scalars().iter().map(|s| scalars[s.0 as usize]).collect();
+        let mut out = vec![0.0; tape.outputs()];
+        tape.eval(&[], &inputs, scratch, &mut out);
+        out
     }
 
     /// The number of operations.
@@ -248,11 +256,7 @@ mod tests {
             _ => None,
         };
         let tape = BatchTape::compile(&a, root, &column);
-        let values: Vec<f64> = tape
-            .deterministic()
-            .iter()
-            .map(|&d| a.eval(d, |_| f64::NAN, |_| 0.25))
-            .collect();
+        let values = tape.deterministic_values(&[0.25], &mut Vec::new());
         let mut out = vec![0.0; particles];
         let sum = tape.eval(&store, &values, particles, &mut Vec::new(), Some(&mut out));
         for i in 0..particles {

@@ -3,7 +3,7 @@
 use super::family::FamilyFactor;
 use super::schedule::{scalar_context, Schedule, Step};
 use crate::eval::gaussian::Gaussian;
-use crate::eval::{stein, EvalError, Used, Value};
+use crate::eval::EvalError;
 use crate::limit::{Limit, ScalarDefinition, SteinRhs};
 use crate::symbolic::AtomId;
 use rand::{Rng, SeedableRng};
@@ -51,17 +51,11 @@ impl Run<'_> {
             .iter()
             .map(|f| FamilyFactor::new(f.sigma2))
             .collect();
-        let mut solves: FxHashMap<usize, Vec<Value>> = FxHashMap::default();
+        let mut solves: FxHashMap<usize, Vec<f64>> = FxHashMap::default();
         let mut scratch = Vec::new();
-        let deterministic = |tape: &super::batch::BatchTape, scalars: &[f64]| -> Vec<f64> {
-            tape.deterministic()
-                .iter()
-                .map(|&d| {
-                    limit
-                        .arena
-                        .eval(d, |_| f64::NAN, |k| scalars[k.0 as usize])
-                })
-                .collect()
+        let mut tape_scratch = Vec::new();
+        let mut deterministic = |tape: &super::batch::BatchTape, scalars: &[f64]| {
+            tape.deterministic_values(scalars, &mut tape_scratch)
         };
         for (i, step) in self.schedule.steps.iter().enumerate() {
             match step {
@@ -157,7 +151,7 @@ impl Run<'_> {
                             let c = solves.entry(solve).or_insert_with(|| {
                                 stein_solution(limit, solve, &gram, &scalars)
                             });
-                            c[index].value
+                            c[index]
                         }
                     };
                     if !value.is_finite() {
@@ -180,34 +174,28 @@ impl Run<'_> {
     }
 }
 
-/// `Gram⁺ b` of a Stein solve, from this replica's Gram and moments.
+/// The coefficients `Gram⁺ b` of a Stein solve, from this replica's Gram and moments.
 fn stein_solution(
     limit: &Limit,
     solve: usize,
     gram: &FxHashMap<(AtomId, AtomId), f64>,
     scalars: &[f64],
-) -> Vec<Value> {
-    let exact = |value| Value {
-        value,
-        error: 0.0,
-        method: Used::Particles,
-    };
+) -> Vec<f64> {
     let s = &limit.stein[solve];
-    let g: Vec<Value> = s
+    let g: Vec<f64> = s
         .atoms
         .iter()
-        .flat_map(|&a| s.atoms.iter().map(move |&b| (a, b)))
-        .map(|pair| exact(gram[&pair]))
+        .flat_map(|&a| s.atoms.iter().map(move |&b| gram[&(a, b)]))
         .collect();
-    let b: Vec<Value> = s
+    let b: Vec<f64> = s
         .moments
         .iter()
         .map(|m| match m {
-            SteinRhs::Expectation(k) => exact(scalars[k.0 as usize]),
-            SteinRhs::Odd(_) => exact(0.0),
+            SteinRhs::Expectation(k) => scalars[k.0 as usize],
+            SteinRhs::Odd(_) => 0.0,
         })
         .collect();
-    stein::solve(&g, &b)
+    super::family::gram_solve(&g, &b)
 }
 
 /// The span of an instruction's equation.
