@@ -187,6 +187,41 @@ impl Builtin {
         }
     }
 
+    /// [`Builtin::eval`] at every point of `x`, written to `out`, without allocating per
+    /// point: the polynomial of a tanh or sigmoid derivative is formed once.
+    ///
+    /// Panics if the slices differ in length.
+    pub fn eval_slice(self, order: u32, x: &[f64], out: &mut [f64]) {
+        assert_eq!(x.len(), out.len(), "one output per point");
+        let logistic = match self {
+            _ if self.derivative_vanishes(order) => {
+                out.fill(0.0);
+                return;
+            }
+            Builtin::Tanh if order > 0 => Some((
+                logistic_like_poly(order, &[0.0, 1.0], &[1.0, 0.0, -1.0]),
+                f64::tanh as fn(f64) -> f64,
+            )),
+            Builtin::Sigmoid if order > 0 => Some((
+                logistic_like_poly(order, &[0.0, 1.0], &[0.0, 1.0, -1.0]),
+                sigmoid as fn(f64) -> f64,
+            )),
+            _ => None,
+        };
+        match logistic {
+            Some((poly, f)) => {
+                for (y, &x) in out.iter_mut().zip(x) {
+                    *y = horner(&poly, f(x));
+                }
+            }
+            None => {
+                for (y, &x) in out.iter_mut().zip(x) {
+                    *y = self.eval(order, x);
+                }
+            }
+        }
+    }
+
     /// Evaluates the derivative of the given order at `x` (order 0 is the function).
     ///
     /// Weak derivatives are used where the classical one does not exist: `relu'(0) = 0`,

@@ -91,7 +91,16 @@ pub fn evaluate_outputs(
     progress: eval::Progress,
 ) -> Result<Evaluated, Diagnostic> {
     let mut notes = Vec::new();
-    if options.method != eval::Method::Mc {
+    let switched;
+    let options = match eval::particles::auto_switch(bytes, lower, options)? {
+        Some((switch, note)) => {
+            notes.push(note);
+            switched = switch;
+            &switched
+        }
+        None => options,
+    };
+    if !matches!(options.method, eval::Method::Mc | eval::Method::Particles) {
         let parallel = ir::LowerOptions {
             parallel: true,
             ..lower.clone()
@@ -137,7 +146,13 @@ pub fn evaluate_outputs(
         ));
     }
     let program = compile(bytes, lower)?;
-    let limit = limit::derive(&program).map_err(|e| e.to_diagnostic())?;
+    // Particles estimate Ż coefficients by the Stein form: a particle mean per atom, where
+    // forward-mode derivatives grow with every training step.
+    let rule = match options.method {
+        eval::Method::Particles => limit::ZDotRule::Stein,
+        _ => limit::ZDotRule::Auto,
+    };
+    let limit = limit::derive_with(&program, rule).map_err(|e| e.to_diagnostic())?;
     let evaluation = eval::evaluate(&limit, options, progress).map_err(|e| e.to_diagnostic())?;
     notes.extend(evaluation.notes.iter().cloned());
     Ok(Evaluated {

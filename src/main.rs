@@ -114,6 +114,8 @@ enum MethodArg {
     Quad,
     /// Monte Carlo for every expectation.
     Mc,
+    /// Particles: the atoms sampled jointly, S particles in R replicas (many training steps).
+    Particles,
 }
 
 /// Options shared by the commands that evaluate a limit.
@@ -133,9 +135,21 @@ struct EvalArgs {
     #[arg(long, default_value_t = 1_000_000, value_name = "M",
           value_parser = commands::values::count)]
     samples: usize,
-    /// Monte Carlo seed.
+    /// Monte Carlo and particle seed.
     #[arg(long = "mc-seed", default_value_t = 0, value_name = "S")]
     mc_seed: u64,
+    /// Particles per replica (`--method particles`, and `auto` past the quadrature limit).
+    #[arg(long, default_value_t = tpc::eval::EvalOptions::default().particles, value_name = "S",
+          value_parser = commands::values::count)]
+    particles: usize,
+    /// Independent particle replicas; their spread is the error bar (at least 2).
+    #[arg(long, default_value_t = tpc::eval::EvalOptions::default().replicas, value_name = "R",
+          value_parser = commands::values::replicas)]
+    replicas: usize,
+    /// Most memory the particles may take, in GiB.
+    #[arg(long, default_value_t = 4.0, value_name = "GIB",
+          value_parser = commands::values::gibibytes)]
+    max_memory: f64,
     /// Every note of the evaluation on a line of its own, not one line per kind.
     #[arg(long)]
     verbose: bool,
@@ -149,12 +163,16 @@ impl EvalArgs {
                 MethodArg::Exact => tpc::eval::Method::Exact,
                 MethodArg::Quad => tpc::eval::Method::Quad,
                 MethodArg::Mc => tpc::eval::Method::Mc,
+                MethodArg::Particles => tpc::eval::Method::Particles,
             },
             tolerance: self.tolerance,
             max_dim: self.max_dim,
             max_points: tpc::eval::EvalOptions::default().max_points,
             samples: self.samples,
             seed: self.mc_seed,
+            particles: self.particles,
+            replicas: self.replicas,
+            max_memory: (self.max_memory * f64::from(1u32 << 30)) as usize,
         }
     }
 }

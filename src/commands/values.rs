@@ -23,6 +23,23 @@ pub fn count(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A number of particle replicas: at least 2, which a standard error needs.
+pub fn replicas(text: &str) -> Result<usize, String> {
+    match count(text)? {
+        1 => Err("at least 2 replicas are needed for an error bar".to_string()),
+        n => Ok(n),
+    }
+}
+
+/// An amount of memory in GiB: a positive finite number.
+pub fn gibibytes(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(g) if g > 0.0 && g.is_finite() => Ok(g),
+        Ok(g) => Err(format!("{g} is not an amount of memory (positive GiB)")),
+        Err(_) => Err(format!("`{text}` is not a number")),
+    }
+}
+
 /// A tolerance: a positive finite number.
 pub fn tolerance(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -47,6 +64,10 @@ mod tests {
         assert_eq!(count("8"), Ok(8));
         assert!(count("0").is_err());
         assert_eq!(tolerance("1e-10"), Ok(1e-10));
+        assert_eq!(replicas("2"), Ok(2));
+        assert!(replicas("1").is_err());
+        assert_eq!(gibibytes("0.5"), Ok(0.5));
+        assert!(gibibytes("-1").is_err());
         for bad in ["nan", "inf", "-1", "0", "x"] {
             assert!(tolerance(bad).is_err(), "{bad}");
         }

@@ -36,6 +36,9 @@ pub fn evaluate(
     options: &EvalOptions,
     progress: Progress,
 ) -> Result<Evaluation, EvalError> {
+    if options.method == Method::Particles {
+        return super::particles::evaluate(limit, options, progress);
+    }
     let mut e = Evaluator::new(limit, options, progress);
     for eq in &limit.equations {
         match &eq.kind {

@@ -33,6 +33,7 @@ pub mod integrability;
 pub mod kernel_map;
 pub mod kink;
 pub mod monte_carlo;
+pub mod particles;
 pub mod polynomial;
 pub mod quadrature;
 pub mod sensitivity;
@@ -56,6 +57,8 @@ pub enum Method {
     Quad,
     /// Monte Carlo for every expectation.
     Mc,
+    /// Particles: the atoms sampled jointly, every expectation a particle mean ([`particles`]).
+    Particles,
 }
 
 /// Settings of [`evaluate`].
@@ -71,8 +74,14 @@ pub struct EvalOptions {
     pub max_points: usize,
     /// Monte Carlo samples per expectation.
     pub samples: usize,
-    /// Monte Carlo seed.
+    /// Monte Carlo and particle seed.
     pub seed: u64,
+    /// Particles per replica ([`particles`]).
+    pub particles: usize,
+    /// Independent replicas of a particle evaluation, whose spread gives its error bars.
+    pub replicas: usize,
+    /// Most bytes the particle columns may take at once.
+    pub max_memory: usize,
 }
 
 impl Default for EvalOptions {
@@ -84,6 +93,9 @@ impl Default for EvalOptions {
             max_points: 1 << 20,
             samples: 1_000_000,
             seed: 0,
+            particles: 1 << 15,
+            replicas: 8,
+            max_memory: 4 << 30,
         }
     }
 }
@@ -104,6 +116,8 @@ pub enum Used {
     Quadrature,
     /// Monte Carlo; the error is a standard error.
     MonteCarlo,
+    /// Particles; the error is the standard error over replicas.
+    Particles,
 }
 
 impl Used {
@@ -116,6 +130,7 @@ impl Used {
             Used::KinkAware => "kink-aware quadrature",
             Used::Quadrature => "quadrature",
             Used::MonteCarlo => "Monte Carlo",
+            Used::Particles => "particles",
         }
     }
 }
@@ -243,6 +258,19 @@ pub enum EvalError {
         /// What the probe measured.
         reason: String,
     },
+    /// The particle columns would take more memory than allowed.
+    Memory {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes allowed.
+        limit: usize,
+        /// Columns live at once in one replica.
+        columns: usize,
+        /// Particles per replica.
+        particles: usize,
+        /// Replicas run at once.
+        at_once: usize,
+    },
     /// A numerical routine failed.
     Numerical {
         /// The quantity.
@@ -273,6 +301,12 @@ impl EvalError {
                 .with_primary(*span, reason.clone())
                 .with_note("no method can give it a value: quadrature and Monte Carlo would print a number that means nothing")
                 .with_help("keep denominators away from zero (e.g. `1/(1 + x*x)` instead of `1/(x*x)`) and growth below exp(x²/2)"),
+            EvalError::Memory { needed, limit, columns, particles, at_once } => Diagnostic::error("E0408", format!(
+                "particle evaluation needs {:.1} GiB, above the limit of {:.1} GiB",
+                *needed as f64 / f64::from(1u32 << 30),
+                *limit as f64 / f64::from(1u32 << 30)))
+                .with_note(format!("{columns} columns of {particles} particles live at once, 8 bytes each, in {at_once} replica(s) at a time"))
+                .with_help("use fewer `--particles` (and more `--replicas`), or raise `--max-memory`"),
             EvalError::Numerical { name, span, message } => Diagnostic::error("E0405", format!("numerical failure while evaluating {name}"))
                 .with_primary(*span, message.clone()),
         }

@@ -124,6 +124,12 @@ impl Arena {
         self.facts[expr.index()].random_jump
     }
 
+    /// The partial derivative of `expr` with respect to `atom`, if [`Arena::diff`] has
+    /// computed it (it memoises every node it differentiates).
+    pub fn memoised_derivative(&self, expr: ExprId, atom: AtomId) -> Option<ExprId> {
+        self.derivatives.get(&(expr, atom)).copied()
+    }
+
     /// The id of atom `a`'s node, if it has one: no expression stored before it mentions `a`.
     pub(super) fn atom_node(&self, a: AtomId) -> Option<ExprId> {
         let node = Node::Atom(a);

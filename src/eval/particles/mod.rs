@@ -1,0 +1,163 @@
+//! Particle evaluation: the limit of a program with many Gaussian atoms (a network trained
+//! for many steps) by sampling its atoms jointly (docs/evaluation.md, "Particles").
+//!
+//! Every atom is a column of `S` particles, drawn in program order: an initial group from
+//! its given law, a ZHat atom conditionally on the earlier atoms of its family with the
+//! covariance `σ² E[Z^x Z^y]` computed from the particles themselves ([`family`]). Every Z
+//! and every derivative `∂Z/∂Ẑ` that derivation produced is a column computed by a batched
+//! tape ([`batch`]); every Moment, Gram entry and Ż coefficient `E[∂Z/∂Ẑ]` is a particle
+//! mean and feeds forward as a number; Stein-form coefficients solve `Gram⁺ b` with the
+//! particles' Gram. The schedule ([`schedule`]) frees each column after its last use.
+//!
+//! `R` replicas, each from its own random streams, give the value (their mean) and its
+//! error bar (their standard error). Time is `O(R · S · N)` for `N` expression nodes
+//! evaluated, memory `8 · S · (peak live columns)` bytes per replica running at once.
+
+mod batch;
+mod dimension;
+mod family;
+mod replica;
+mod schedule;
+
+pub use dimension::beyond_quadrature;
+
+use super::{EvalError, EvalOptions, Evaluation, Method, Note, Progress, Used, Value};
+use crate::limit::{Limit, ScalarDefinition};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Under `--method auto`, the options to evaluate the program in `bytes` by particles and a
+/// note saying why, when one of its expectations is an integral in more dimensions than
+/// quadrature takes ([`beyond_quadrature`]); `None` otherwise.
+pub fn auto_switch(
+    bytes: &[u8],
+    lower: &crate::ir::LowerOptions,
+    options: &EvalOptions,
+) -> Result<Option<(EvalOptions, Note)>, crate::Diagnostic> {
+    if options.method != Method::Auto {
+        return Ok(None);
+    }
+    let program = crate::compile(bytes, lower)?;
+    let limit = crate::limit::derive(&program).map_err(|e| e.to_diagnostic())?;
+    Ok(
+        beyond_quadrature(&limit, options.max_dim).map(|(dimension, name)| {
+            let note = Note::new(
+                "the program",
+                format!(
+                    "evaluated by particles, because an expectation of {name} is \
+                     {dimension}-dimensional, above the quadrature limit of {}",
+                    options.max_dim
+                ),
+            );
+            let particles = EvalOptions {
+                method: Method::Particles,
+                ..options.clone()
+            };
+            (particles, note)
+        }),
+    )
+}
+
+/// The memory a particle evaluation of `limit` needs, in bytes, for replicas run `at_once`.
+pub fn memory_needed(limit: &Limit, particles: usize, at_once: usize) -> usize {
+    schedule::build(limit)
+        .peak_columns
+        .saturating_mul(particles)
+        .saturating_mul(8)
+        .saturating_mul(at_once)
+}
+
+/// Evaluates every limit scalar of `limit` by `options.replicas` replicas of
+/// `options.particles` particles (seeded by `options.seed`; at least 2 replicas, which the
+/// error bar needs).
+///
+/// Every value is the mean over replicas and its error the standard error of that mean.
+/// The result depends on the seed, `S` and `R` only, not on the number of threads. Fails
+/// with [`EvalError::Memory`] before allocating when the columns would exceed
+/// `options.max_memory` bytes.
+pub fn evaluate(
+    limit: &Limit,
+    options: &EvalOptions,
+    progress: Progress,
+) -> Result<Evaluation, EvalError> {
+    let particles = options.particles.max(1);
+    let replicas = options.replicas.max(2);
+    let schedule = schedule::build(limit);
+    let at_once = replicas.min(rayon::current_num_threads().max(1));
+    let needed = schedule
+        .peak_columns
+        .saturating_mul(particles)
+        .saturating_mul(8)
+        .saturating_mul(at_once);
+    if needed > options.max_memory {
+        return Err(EvalError::Memory {
+            needed,
+            limit: options.max_memory,
+            columns: schedule.peak_columns,
+            particles,
+            at_once,
+        });
+    }
+    if std::env::var_os("TPC_PARTICLE_STATS").is_some() {
+        eprintln!("{}", schedule.stats());
+    }
+    let total = schedule.steps.len() * replicas;
+    let done = AtomicUsize::new(0);
+    let every = (total / 200).max(1);
+    let step_done = || {
+        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(report) = progress {
+            if d % every == 0 || d == total {
+                report(d, total);
+            }
+        }
+    };
+    let run = replica::Run {
+        limit,
+        schedule: &schedule,
+        particles,
+        seed: options.seed,
+        step_done: &step_done,
+    };
+    let results: Vec<Result<Vec<f64>, EvalError>> = (0..replicas)
+        .into_par_iter()
+        .map(|r| run.replica(r))
+        .collect();
+    let runs: Vec<Vec<f64>> = results.into_iter().collect::<Result<_, _>>()?;
+    let scalars = (0..limit.scalars.len())
+        .map(|k| {
+            let given = matches!(limit.scalars[k].definition, ScalarDefinition::Given(_));
+            combine(runs.iter().map(|r| r[k]), given)
+        })
+        .collect();
+    Ok(Evaluation {
+        scalars,
+        notes: vec![Note::new(
+            "the program",
+            format!(
+                "evaluated by particles: {replicas} replicas of {particles} particles; the ± is \
+                 the standard error over replicas"
+            ),
+        )],
+    })
+}
+
+/// The mean of the replicas' values and its standard error; a value every replica agrees on
+/// exactly (it depends on given numbers only) is exact.
+fn combine(values: impl Iterator<Item = f64>, given: bool) -> Value {
+    let values: Vec<f64> = values.collect();
+    let r = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / r;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (r - 1.0);
+    let same = values.iter().all(|v| v.to_bits() == values[0].to_bits());
+    let method = match (given, same) {
+        (true, _) => Used::Given,
+        (false, true) => Used::Exact,
+        (false, false) => Used::Particles,
+    };
+    Value {
+        value: if same { values[0] } else { mean },
+        error: if same { 0.0 } else { (variance / r).sqrt() },
+        method,
+    }
+}
