@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def cli() -> Path:
-    """The `tpc` binary ($TPC_CLI, else target/debug/tpc): build it with `cargo build`."""
-    path = Path(os.environ.get("TPC_CLI", ROOT / "target" / "debug" / "tpc"))
-    assert path.is_file(), f"no CLI binary at {path}: run `cargo build` or set TPC_CLI"
+    """The `tpc` binary ($TPC_CLI, else target/release/tpc): `cargo build --release`."""
+    path = Path(os.environ.get("TPC_CLI", ROOT / "target" / "release" / "tpc"))
+    assert path.is_file(), f"no CLI binary at {path}: run `cargo build --release` or set TPC_CLI"
     return path
 
 
