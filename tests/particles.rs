@@ -131,15 +131,22 @@ fn the_seed_alone_decides_the_result() {
     assert_ne!(one, run(2, 8));
 }
 
+/// A declared covariance that is not positive semi-definite is refused, pointing at it,
+/// before any particle is drawn (sampling noise alone never makes a covariance indefinite).
 #[test]
 fn an_indefinite_covariance_is_still_rejected() {
     let source = "vector a, b ~ N(0, [[1, 2], [2, 1]])\nm = mean(tanh(a) * b)\noutput m\n";
-    let program = compile(source);
-    let limit = tpc::limit::derive(&program).unwrap();
-    let error = tpc::eval::evaluate(&limit, &particles(64, 0), None).unwrap_err();
-    let text = error.to_diagnostic().render("t.tp", source);
-    assert!(text.contains("E0402"), "{text}");
-    assert!(text.contains("vector a, b"), "{text}");
+    let error = tpc::evaluate_outputs(
+        source.as_bytes(),
+        &LowerOptions::default(),
+        &particles(64, 0),
+        None,
+        None,
+    )
+    .unwrap_err();
+    let text = error.render("t.tp", source);
+    assert!(text.contains("not positive semi-definite"), "{text}");
+    assert!(text.contains("[[1, 2], [2, 1]]"), "{text}");
 }
 
 #[test]
@@ -154,7 +161,10 @@ fn a_memory_limit_is_a_clear_error() {
         .unwrap_err()
         .to_diagnostic()
         .render("t.tp", "");
-    assert!(text.contains("E0408") && text.contains("--max-memory"), "{text}");
+    assert!(
+        text.contains("E0408") && text.contains("--max-memory"),
+        "{text}"
+    );
 }
 
 /// Ten steps of a depth-2 μP tanh network: the limit against finite-width runs at n = 4096

@@ -34,6 +34,9 @@ enum Op {
     },
 }
 
+/// `(operand, coefficient or exponent)` pairs of a sum or product.
+type Operands = Vec<(usize, f64)>;
+
 /// An expression compiled for evaluation over particles.
 #[derive(Clone, Debug)]
 pub(super) struct BatchTape {
@@ -82,10 +85,9 @@ impl BatchTape {
             .map(|(k, &id)| (id, k))
             .collect();
         // Operands that are deterministic are folded into one number per call.
-        let split = |pairs: &[(ExprId, f64)]| -> (Vec<(usize, f64)>, Vec<(usize, f64)>) {
-            let (fixed, random): (Vec<_>, Vec<_>) = pairs
-                .iter()
-                .partition(|(e, _)| arena.is_deterministic(*e));
+        let split = |pairs: &[(ExprId, f64)]| -> (Operands, Operands) {
+            let (fixed, random): (Vec<_>, Vec<_>) =
+                pairs.iter().partition(|(e, _)| arena.is_deterministic(*e));
             (
                 fixed.iter().map(|(e, x)| (fixed_index[e], *x)).collect(),
                 random.iter().map(|(e, x)| (register[e], *x)).collect(),
@@ -138,15 +140,14 @@ impl BatchTape {
         let Some(tape) = &self.deterministic else {
             return Vec::new();
         };
-        let inputs: Vec<f64> = tape.scalars().iter().map(|s| scalars[s.0 as usize]).collect();
+        let inputs: Vec<f64> = tape
+            .scalars()
+            .iter()
+            .map(|s| scalars[s.0 as usize])
+            .collect();
         let mut out = vec![0.0; tape.outputs()];
         tape.eval(&[], &inputs, scratch, &mut out);
         out
-    }
-
-    /// The number of operations.
-    pub(super) fn len(&self) -> usize {
-        self.ops.len()
     }
 
     /// The store slots the tape reads.

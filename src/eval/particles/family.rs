@@ -35,7 +35,11 @@ impl FamilyFactor {
     /// its own second moment); returns its weights on the noise vectors `ξ_0..=ξ_k`.
     pub(super) fn push(&mut self, gram_row: &[f64]) -> Vec<f64> {
         let k = self.rows.len();
-        assert_eq!(gram_row.len(), k + 1, "one Gram entry per earlier atom and itself");
+        assert_eq!(
+            gram_row.len(),
+            k + 1,
+            "one Gram entry per earlier atom and itself"
+        );
         let mut row = vec![0.0; k + 1];
         for j in 0..k {
             let pivot = self.rows[j][j];
@@ -101,9 +105,7 @@ mod tests {
             .map(|i| g[i * 3] - g[i * 3 + 1] + 0.5 * g[i * 3 + 2])
             .collect();
         let c = gram_solve(&g, &b);
-        let combination = |c: &[f64]| {
-            [0, 1].map(|d| (0..3).map(|i| c[i] * x[i][d]).sum::<f64>())
-        };
+        let combination = |c: &[f64]| [0, 1].map(|d| (0..3).map(|i| c[i] * x[i][d]).sum::<f64>());
         let (got, want) = (combination(&c), combination(&[1.0, -1.0, 0.5]));
         assert!((got[0] - want[0]).abs() < 1e-13 && (got[1] - want[1]).abs() < 1e-13);
         assert_eq!(c[2], 0.0);

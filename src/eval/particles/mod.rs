@@ -58,15 +58,6 @@ pub fn auto_switch(
     )
 }
 
-/// The memory a particle evaluation of `limit` needs, in bytes, for replicas run `at_once`.
-pub fn memory_needed(limit: &Limit, particles: usize, at_once: usize) -> usize {
-    schedule::build(limit)
-        .peak_columns
-        .saturating_mul(particles)
-        .saturating_mul(8)
-        .saturating_mul(at_once)
-}
-
 /// Evaluates every limit scalar of `limit` by `options.replicas` replicas of
 /// `options.particles` particles (seeded by `options.seed`; at least 2 replicas, which the
 /// error bar needs).
@@ -97,9 +88,6 @@ pub fn evaluate(
             particles,
             at_once,
         });
-    }
-    if std::env::var_os("TPC_PARTICLE_STATS").is_some() {
-        eprintln!("{}", schedule.stats());
     }
     let total = schedule.steps.len() * replicas;
     let done = AtomicUsize::new(0);

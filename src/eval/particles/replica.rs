@@ -68,8 +68,8 @@ impl Run<'_> {
                     name,
                 } => {
                     let k = atoms.len();
-                    let matrix = ndarray::Array2::from_shape_vec((k, k), covariance.clone())
-                        .expect("k × k");
+                    let matrix =
+                        ndarray::Array2::from_shape_vec((k, k), covariance.clone()).expect("k × k");
                     let law = Gaussian::new(mean.clone(), &matrix).map_err(|e| {
                         EvalError::Covariance {
                             name: name.clone(),
@@ -144,13 +144,11 @@ impl Run<'_> {
                         (
                             ScalarDefinition::Deterministic(e) | ScalarDefinition::Expectation(e),
                             None,
-                        ) => limit
-                            .arena
-                            .eval(e, |_| f64::NAN, |k| scalars[k.0 as usize]),
+                        ) => limit.arena.eval(e, |_| f64::NAN, |k| scalars[k.0 as usize]),
                         (ScalarDefinition::SteinSolution { solve, index }, None) => {
-                            let c = solves.entry(solve).or_insert_with(|| {
-                                stein_solution(limit, solve, &gram, &scalars)
-                            });
+                            let c = solves
+                                .entry(solve)
+                                .or_insert_with(|| stein_solution(limit, solve, &gram, &scalars));
                             c[index]
                         }
                     };
@@ -205,4 +203,3 @@ pub(super) fn span_of(limit: &Limit, instruction: usize) -> crate::diagnostics::
         .map(|e| e.span)
         .unwrap_or_default()
 }
-
