@@ -92,7 +92,7 @@ pub fn evaluate_outputs(
 ) -> Result<Evaluated, Diagnostic> {
     let mut notes = Vec::new();
     let switched;
-    let options = match eval::particles::auto_switch(bytes, lower, options)? {
+    let options = match eval::particles::auto_switch(bytes, lower, options) {
         Some((switch, note)) => {
             notes.push(note);
             switched = switch;

@@ -34,6 +34,9 @@ enum Op {
     },
 }
 
+/// `(operand, coefficient or exponent)` pairs of a sum or product.
+type Operands = Vec<(usize, f64)>;
+
 /// An expression compiled for evaluation over particles.
 #[derive(Clone, Debug)]
 pub(super) struct BatchTape {
@@ -82,7 +85,7 @@ impl BatchTape {
             .map(|(k, &id)| (id, k))
             .collect();
         // Operands that are deterministic are folded into one number per call.
-        let split = |pairs: &[(ExprId, f64)]| -> (Vec<(usize, f64)>, Vec<(usize, f64)>) {
+        let split = |pairs: &[(ExprId, f64)]| -> (Operands, Operands) {
             let (fixed, random): (Vec<_>, Vec<_>) =
                 pairs.iter().partition(|(e, _)| arena.is_deterministic(*e));
             (
@@ -145,11 +148,6 @@ impl BatchTape {
         let mut out = vec![0.0; tape.outputs()];
         tape.eval(&[], &inputs, scratch, &mut out);
         out
-    }
-
-    /// The number of operations.
-    pub(super) fn len(&self) -> usize {
-        self.ops.len()
     }
 
     /// The store slots the tape reads.

@@ -25,7 +25,7 @@ pub fn beyond_quadrature(limit: &Limit, max_dim: usize) -> Option<(usize, String
     let mut worst: Option<(usize, usize)> = None;
     for (e, instruction) in scalars.chain(covariances) {
         let d = dimension(limit, e);
-        if d > max_dim && worst.is_none_or(|(w, _)| d > w) {
+        if d > max_dim && worst.map_or(true, |(w, _)| d > w) {
             worst = Some((d, instruction));
         }
     }
@@ -49,7 +49,7 @@ fn dimension(limit: &Limit, e: ExprId) -> usize {
             _ => vec![t],
         };
         // Blocks of factors whose atoms share a source (a family or an initial group).
-        let mut blocks: Vec<(FxHashSet<(bool, usize)>, FxHashSet<AtomId>)> = Vec::new();
+        let mut blocks: Vec<Block> = Vec::new();
         for f in factors {
             let atoms: FxHashSet<AtomId> = arena.atoms(f).into_iter().collect();
             let sources: FxHashSet<(bool, usize)> =
@@ -69,6 +69,9 @@ fn dimension(limit: &Limit, e: ExprId) -> usize {
     }
     worst
 }
+
+/// A block of factors: the sources of its atoms, and the atoms.
+type Block = (FxHashSet<(bool, usize)>, FxHashSet<AtomId>);
 
 /// Where an atom's correlations live: its ZHat family, or its initial group.
 fn source(limit: &Limit, a: AtomId) -> (bool, usize) {

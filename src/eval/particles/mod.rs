@@ -33,38 +33,37 @@ pub fn auto_switch(
     bytes: &[u8],
     lower: &crate::ir::LowerOptions,
     options: &EvalOptions,
-) -> Result<Option<(EvalOptions, Note)>, crate::Diagnostic> {
+) -> Option<(EvalOptions, Note)> {
     if options.method != Method::Auto {
-        return Ok(None);
+        return None;
     }
-    let program = crate::compile(bytes, lower)?;
-    let limit = crate::limit::derive(&program).map_err(|e| e.to_diagnostic())?;
-    Ok(
-        beyond_quadrature(&limit, options.max_dim).map(|(dimension, name)| {
-            let note = Note::new(
-                "the program",
-                format!(
-                    "evaluated by particles, because an expectation of {name} is \
+    // A parallel index space is lowered by representatives, whose integrals are those of
+    // every member; a program that does not compile or derive is reported by the caller.
+    let parallel = crate::ir::LowerOptions {
+        parallel: true,
+        ..lower.clone()
+    };
+    let Ok(program) = crate::compile(bytes, &parallel) else {
+        return None;
+    };
+    let Ok(limit) = crate::limit::derive(&program) else {
+        return None;
+    };
+    beyond_quadrature(&limit, options.max_dim).map(|(dimension, name)| {
+        let note = Note::new(
+            "the program",
+            format!(
+                "evaluated by particles, because an expectation of {name} is \
                      {dimension}-dimensional, above the quadrature limit of {}",
-                    options.max_dim
-                ),
-            );
-            let particles = EvalOptions {
-                method: Method::Particles,
-                ..options.clone()
-            };
-            (particles, note)
-        }),
-    )
-}
-
-/// The memory a particle evaluation of `limit` needs, in bytes, for replicas run `at_once`.
-pub fn memory_needed(limit: &Limit, particles: usize, at_once: usize) -> usize {
-    schedule::build(limit)
-        .peak_columns
-        .saturating_mul(particles)
-        .saturating_mul(8)
-        .saturating_mul(at_once)
+                options.max_dim
+            ),
+        );
+        let particles = EvalOptions {
+            method: Method::Particles,
+            ..options.clone()
+        };
+        (particles, note)
+    })
 }
 
 /// Evaluates every limit scalar of `limit` by `options.replicas` replicas of
@@ -97,9 +96,6 @@ pub fn evaluate(
             particles,
             at_once,
         });
-    }
-    if std::env::var_os("TPC_PARTICLE_STATS").is_some() {
-        eprintln!("{}", schedule.stats());
     }
     let total = schedule.steps.len() * replicas;
     let done = AtomicUsize::new(0);

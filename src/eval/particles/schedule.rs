@@ -83,29 +83,6 @@ pub(super) struct Schedule {
     pub peak_columns: usize,
 }
 
-impl Schedule {
-    /// Counts of steps and tape operations by kind.
-    pub fn stats(&self) -> String {
-        let mut counts = [0usize; 5];
-        let mut ops = [0usize; 5];
-        for step in &self.steps {
-            let (k, n) = match step {
-                Step::Initial { .. } => (0, 0),
-                Step::Gram { tape, .. } => (1, tape.len()),
-                Step::Hat { earlier, .. } => (2, earlier.len()),
-                Step::Node { tape, .. } => (3, tape.len()),
-                Step::Scalar { tape, .. } => (4, tape.as_ref().map_or(0, |t| t.len())),
-            };
-            counts[k] += 1;
-            ops[k] += n;
-        }
-        format!(
-            "steps initial/gram/hat/node/scalar {counts:?}, ops {ops:?}, peak columns {}, slots {}",
-            self.peak_columns, self.slots
-        )
-    }
-}
-
 /// Builds [`Schedule`]s.
 struct Builder<'a> {
     limit: &'a Limit,
