@@ -1,4 +1,4 @@
-//! Expectations that do not exist are refused (E0406) whatever the method; expectations that
+//! Expectations that do not exist are refused (E0409) whatever the method; expectations that
 //! exist but have integrable singularities, sharp peaks or fast (sub-Gaussian) growth get values
 //! whose error bars cover their independent values.
 
@@ -56,7 +56,7 @@ fn expectations_that_do_not_exist_are_refused_by_every_method() {
                 .map(|v| format!("{:?}", v["a"]))
                 .expect_err(&format!("{line} under {method:?} gave a value"));
             assert!(
-                error.contains("E0406") && error.contains("t.tp:2:1"),
+                error.contains("E0409") && error.contains("t.tp:2:1"),
                 "{line} under {method:?}: {error}"
             );
         }

@@ -297,7 +297,7 @@ impl EvalError {
             EvalError::NeedsMonteCarlo { name, span, reason } => Diagnostic::error("E0404", format!("quadrature cannot evaluate {name}"))
                 .with_primary(*span, reason.clone())
                 .with_help("use `--method mc` (or `--method auto`, which falls back to Monte Carlo)"),
-            EvalError::NotIntegrable { name, span, reason } => Diagnostic::error("E0406", format!("the expectation behind {name} does not exist"))
+            EvalError::NotIntegrable { name, span, reason } => Diagnostic::error("E0409", format!("the expectation behind {name} does not exist"))
                 .with_primary(*span, reason.clone())
                 .with_note("no method can give it a value: quadrature and Monte Carlo would print a number that means nothing")
                 .with_help("keep denominators away from zero (e.g. `1/(1 + x*x)` instead of `1/(x*x)`) and growth below exp(x²/2)"),
