@@ -1,6 +1,6 @@
-//! Expectations that do not exist are refused (E0409) whatever the method; expectations that
-//! exist but have integrable singularities, sharp peaks or fast (sub-Gaussian) growth get values
-//! whose error bars cover their independent values.
+//! Expectations that do not exist are refused (E0409) whatever the method, particles included;
+//! expectations that exist but have integrable singularities, sharp peaks or fast
+//! (sub-Gaussian) growth get values whose error bars cover their independent values.
 
 use std::collections::HashMap;
 use tpc::eval::{EvalOptions, Method, Value};
@@ -46,10 +46,12 @@ const ATOMS: &str = "vector x, y, u, v, w ~ N(0, [[1, 0.3, 0, 0, 0], [0.3, 1, 0,
 fn expectations_that_do_not_exist_are_refused_by_every_method() {
     for line in NOT_INTEGRABLE {
         let source = format!("{ATOMS}{line}\n");
-        for method in [Method::Auto, Method::Quad, Method::Mc] {
+        for method in [Method::Auto, Method::Quad, Method::Mc, Method::Particles] {
             let options = EvalOptions {
                 method,
                 samples: 1000,
+                particles: 1024,
+                replicas: 2,
                 ..Default::default()
             };
             let error = evaluate_source(&source, &options)

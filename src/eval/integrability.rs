@@ -20,10 +20,13 @@
 //!   decay along the ray, nor in a cone around it, and the expectation is infinite
 //!   (`E exp(x²)`, `E exp(x₁² + … + x₅²)`).
 //!
-//! The probes cost a few hundred integrand evaluations, far fewer than any rule.
+//! The probes cost a few hundred integrand evaluations, far fewer than any rule; the tail
+//! probe runs only where fast growth is possible at all (`exp` of a random argument, or a
+//! negative power).
 
 use super::forms::{self, Affine};
 use super::gaussian::Gaussian;
+use crate::builtins::Builtin;
 use crate::symbolic::{format_number, Arena, AtomId, ExprId, Node, ScalarId, Style, Symbols, Tape};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -160,9 +163,31 @@ pub fn check(
             });
         }
     }
+    if !may_grow_fast(arena, roots) {
+        return None;
+    }
     probe
         .tail_growth()
         .map(|growth| Divergence::Tail { growth })
+}
+
+/// Whether the integrand can grow faster than a polynomial times `exp(c·r)`: only through
+/// `exp` of a random argument, or a negative power (of something that may decay like a
+/// Gaussian, such as `erf'`). Every other built-in grows at most linearly or is bounded, so
+/// without these the tail probe cannot find anything and is skipped.
+fn may_grow_fast(arena: &Arena, roots: &[(ExprId, f64)]) -> bool {
+    if roots.iter().any(|(_, e)| *e < 0.0) {
+        return true;
+    }
+    let ids: Vec<ExprId> = roots.iter().map(|(r, _)| *r).collect();
+    arena
+        .reachable(&ids)
+        .into_iter()
+        .any(|id| match arena.node(id) {
+            Node::Apply { f, arg, .. } => *f == Builtin::Exp && !arena.is_deterministic(*arg),
+            Node::Product { factors } => factors.iter().any(|(_, e)| *e < 0.0),
+            _ => false,
+        })
 }
 
 /// The expressions whose vanishing makes the integrand divide by zero: the zero sets of the

@@ -15,6 +15,7 @@
 
 mod batch;
 mod dimension;
+mod existence;
 mod family;
 mod replica;
 mod schedule;

@@ -1,5 +1,6 @@
 //! One replica of a particle evaluation: the schedule run on `S` particles from one seed.
 
+use super::existence::Laws;
 use super::family::FamilyFactor;
 use super::schedule::{scalar_context, Schedule, Step};
 use crate::eval::gaussian::Gaussian;
@@ -52,6 +53,8 @@ impl Run<'_> {
             .map(|f| FamilyFactor::new(f.sigma2))
             .collect();
         let mut solves: FxHashMap<usize, Vec<f64>> = FxHashMap::default();
+        // The first replica checks that every expectation it estimates exists.
+        let mut laws = (replica == 0).then(Laws::default);
         let mut scratch = Vec::new();
         let mut tape_scratch = Vec::new();
         let mut deterministic = |tape: &super::batch::BatchTape, scalars: &[f64]| {
@@ -67,6 +70,9 @@ impl Run<'_> {
                     span,
                     name,
                 } => {
+                    if let Some(laws) = laws.as_mut() {
+                        laws.add_group(atoms, mean, covariance);
+                    }
                     let k = atoms.len();
                     let matrix =
                         ndarray::Array2::from_shape_vec((k, k), covariance.clone()).expect("k × k");
@@ -135,7 +141,13 @@ impl Run<'_> {
                     store[*slot] = Some(column);
                 }
                 Step::Scalar { scalar, tape } => {
-                    let value = match (limit.scalars[scalar.0 as usize].definition, tape) {
+                    let definition = limit.scalars[scalar.0 as usize].definition;
+                    if let (Some(laws), ScalarDefinition::Expectation(e)) = (&laws, definition) {
+                        let (name, instruction) = scalar_context(limit, *scalar);
+                        let context = (name, span_of(limit, instruction));
+                        laws.check(limit, e, &gram, &scalars, context)?;
+                    }
+                    let value = match (definition, tape) {
                         (_, Some(tape)) => {
                             let values = deterministic(tape, &scalars);
                             tape.eval(&store, &values, s, &mut scratch, None) / s as f64
