@@ -15,7 +15,16 @@ PROGRAM = ROOT / "programs" / "transpose_minimal.tp"
 
 def test_other_threads_run_during_a_simulation():
     program = tpc.compile(PROGRAM)
-    worker = threading.Thread(target=lambda: program.simulate(widths=[1024], seeds=24))
+    busy_for = 0.6
+
+    def simulate_repeatedly():
+        # Repeat the simulation until `busy_for` seconds have passed, so the test does not
+        # depend on how fast one simulation runs on this machine.
+        started = time.monotonic()
+        while time.monotonic() - started < busy_for:
+            program.simulate(widths=[1024], seeds=24)
+
+    worker = threading.Thread(target=simulate_repeatedly)
     ticks = 0
     worker.start()
     started = time.monotonic()
@@ -23,10 +32,10 @@ def test_other_threads_run_during_a_simulation():
         ticks += 1
         time.sleep(0.002)
     elapsed = time.monotonic() - started
-    # Holding the GIL, the simulation would stop this loop for its whole run (a tick or two);
-    # released, the loop ticks throughout: at least 5% of the ticks the elapsed time allows
-    # (sleeps overshoot on a loaded machine).
-    assert elapsed > 0.2, "the simulation is too short to tell"
+    # Holding the GIL, each simulation would stop this loop for its whole run (a tick or two
+    # per simulation, a handful in all); released, the loop ticks throughout: at least 5% of
+    # the ticks the elapsed time allows (sleeps overshoot on a loaded machine).
+    assert elapsed >= busy_for
     assert ticks > 0.05 * elapsed / 0.002, (ticks, elapsed)
 
 
