@@ -46,17 +46,18 @@ const TIME_BUDGET: Duration = Duration::from_secs(10);
 const MEMORY_BUDGET_KIB: u64 = 2 * 1024 * 1024;
 
 /// Mutants that fail on today's code for reasons already filed (issue #13), as
-/// (program, mutant index, command, kind of failure). Such a failure is reported but does not
+/// (program, mutant index, command, kind of failure); the command `"*"` stands for every
+/// command (a mutant that is slow but bounded in each of them, whose time is near the budget
+/// and so passes or not with the machine's load). Such a failure is reported but does not
 /// fail the test; a marked mutant that no longer fails is reported so its mark can go.
 const KNOWN_FAILURES: &[(&str, usize, &str, Kind)] = &[
     // Item 2: unrolling 10^6 matrices takes longer than the budget at opt-level 1.
-    ("mup_mlp3_sgd", 319, "check", Kind::Timeout),
+    ("mup_mlp3_sgd", 319, "*", Kind::Timeout),
     // Item 3: derivation grows as a high power of T.
-    ("mup_mlp3_sgd", 674, "derive", Kind::Timeout),
-    ("mup_mlp3_sgd", 674, "derive --scaling", Kind::Timeout),
-    // Item 2: a family of 10^6 matrices is 10^6 instructions: 3.4 s to check in release, near
-    // the budget at opt-level 1 when the machine is loaded.
-    ("mup_mlp3_sgd", 1018, "check", Kind::Timeout),
+    ("mup_mlp3_sgd", 674, "*", Kind::Timeout),
+    // Item 2: a family of 10^6 matrices is 10^6 instructions: 1.5 s to check and to derive
+    // in release, 2-10 s at opt-level 1 depending on the machine's load.
+    ("mup_mlp3_sgd", 1018, "*", Kind::Timeout),
 ];
 
 /// Mutants that long runs (`TPC_FUZZ_MUTANTS=20000`) found failing, as (program, mutant
@@ -602,7 +603,7 @@ fn mutants_of_the_examples_never_crash_hang_or_exhaust_memory() {
     failures.sort_by(|a, b| a.name.cmp(&b.name));
     let known = |f: &Failure| {
         KNOWN_FAILURES.iter().any(|&(p, i, c, k)| {
-            p == f.program && i == f.index && c == f.command.join(" ") && k == f.kind
+            p == f.program && i == f.index && (c == "*" || c == f.command.join(" ")) && k == f.kind
         })
     };
     for f in &failures {
@@ -618,9 +619,9 @@ fn mutants_of_the_examples_never_crash_hang_or_exhaust_memory() {
     for &(p, i, c, k) in KNOWN_FAILURES {
         let position = programs.iter().position(|(name, _)| name == p);
         let ran = position.is_some_and(|at| jobs.contains(&(at, i)));
-        let still = failures
-            .iter()
-            .any(|f| f.program == p && f.index == i && f.command.join(" ") == c && f.kind == k);
+        let still = failures.iter().any(|f| {
+            f.program == p && f.index == i && (c == "*" || f.command.join(" ") == c) && f.kind == k
+        });
         if ran && !still {
             eprintln!("mark no longer needed: {p} mutant {i}, tpc {c}, {k:?} passes now");
         }
