@@ -151,15 +151,16 @@ TOKENS = jnp.array(
 
 def gen_transformer(kind, blocks, heads, phi, sw):
     # tpc gen transformer-block: dense embedding -> blocks x [x + Attention(LayerNorm(x)),
-    # x + Dense(phi(Dense(LayerNorm(x))))] -> average over tokens -> dense
+    # x + Dense(phi(Dense(LayerNorm(x))))] -> average over tokens -> dense. LayerNorm with eps = 0
+    # (the limit has no epsilon; the default 1e-12 would move every entry by about 1e-12 relative).
     attention = stax.GlobalSelfAttention(
         n_chan_out=1, n_chan_key=1, n_chan_val=1, n_heads=heads, linear_scaling=True,
         W_key_std=1.0, W_query_std=1.0, W_value_std=1.0, W_out_std=1.0, b_std=None,
     )
     mlp = stax.serial(stax.Dense(1, W_std=sw, b_std=None), phi, stax.Dense(1, W_std=sw, b_std=None))
     block = stax.serial(
-        stax.FanOut(2), stax.parallel(stax.Identity(), stax.serial(stax.LayerNorm(), attention)), stax.FanInSum(),
-        stax.FanOut(2), stax.parallel(stax.Identity(), stax.serial(stax.LayerNorm(), mlp)), stax.FanInSum(),
+        stax.FanOut(2), stax.parallel(stax.Identity(), stax.serial(stax.LayerNorm(eps=0.0), attention)), stax.FanInSum(),
+        stax.FanOut(2), stax.parallel(stax.Identity(), stax.serial(stax.LayerNorm(eps=0.0), mlp)), stax.FanInSum(),
     )
     _, _, kernel_fn = stax.serial(
         stax.Dense(1, W_std=sw, b_std=None), *[block] * blocks, stax.GlobalAvgPool(), stax.Dense(1, W_std=sw, b_std=None)
