@@ -491,3 +491,30 @@ fn gen_transformer_block_on_the_command_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at most 64"));
 }
+
+/// The transformer program shown in docs/architectures.md is what `tpc gen transformer-block`
+/// prints for the command shown above it (so the page cannot go stale).
+#[test]
+fn the_documented_transformer_program_is_what_gen_prints() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tpc"))
+        .args([
+            "gen",
+            "transformer-block",
+            "--blocks",
+            "2",
+            "--ntk",
+            "--inputs",
+            "[[[1,0],[0.6,0.8],[-0.5,0.5]],[[0.2,-1],[0.9,0.3],[0,1.2]]]",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let program = String::from_utf8(out.stdout).unwrap();
+    let docs = include_str!("../docs/architectures.md");
+    let section = &docs[docs
+        .find("`transformer.tp`:\n\n```tp\n")
+        .expect("the documented program")..];
+    let start = section.find("```tp\n").unwrap() + "```tp\n".len();
+    let end = start + section[start..].find("```").unwrap();
+    assert_eq!(&section[start..end], program);
+}
