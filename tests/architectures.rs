@@ -464,6 +464,7 @@ fn gen_transformer_block_on_the_command_line() {
             vec!["--inputs", "[[[1,0],[0,1,2]]]"],
             "tokens of one dimension",
         ),
+        (vec!["--inputs", "[[[1e200, 0]]]"], "finite number"),
         (
             vec!["--nonlin", "nope", "--inputs", tokens],
             "unknown nonlinearity",
@@ -517,4 +518,48 @@ fn the_documented_transformer_program_is_what_gen_prints() {
     let start = section.find("```tp\n").unwrap() + "```tp\n".len();
     let end = start + section[start..].find("```").unwrap();
     assert_eq!(&section[start..end], program);
+}
+
+/// The heads of `tpc gen transformer-block` share the limit of their scores, so one head and
+/// three heads give the same kernels; the programs differ (three sets of attention matrices,
+/// W_O of variance 1/(3n)), so the values are computed independently and agree up to rounding:
+/// 1e-13 relative is asserted.
+#[test]
+fn transformer_kernels_do_not_depend_on_the_number_of_heads() {
+    use tpc::param::{generate_transformer, TransformerSpec};
+    let kernels = |heads: usize| -> Vec<f64> {
+        let spec = TransformerSpec {
+            nonlin: tpc::builtins::Builtin::Tanh,
+            blocks: 1,
+            heads,
+            weight_var: 1.0,
+            inputs: vec![
+                vec![vec![1.0, 0.5], vec![-0.3, 0.7]],
+                vec![vec![0.2, -1.0], vec![0.8, 0.4]],
+            ],
+            ntk: true,
+        };
+        let source = generate_transformer(&spec).expect("generates");
+        let program = tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("checks");
+        let limit = tpc::limit::derive(&program).expect("derives");
+        let evaluation =
+            tpc::eval::evaluate(&limit, &EvalOptions::default(), None).expect("evaluates");
+        let mut values = Vec::new();
+        for output in ["NNGP", "NTK"] {
+            for (i, j) in [(0, 0), (0, 1), (1, 1)] {
+                let entry = format!("{output}[{i}, {j}]");
+                let s = limit
+                    .scalars
+                    .iter()
+                    .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
+                    .expect("an output entry");
+                values.push(evaluation.scalars[s].value);
+            }
+        }
+        values
+    };
+    let (one, three) = (kernels(1), kernels(3));
+    for (a, b) in one.iter().zip(&three) {
+        assert!((a - b).abs() <= 1e-13 * a.abs(), "{one:?} vs {three:?}");
+    }
 }

@@ -75,14 +75,12 @@ pub fn generate_transformer(spec: &TransformerSpec) -> Result<String, GenError> 
             "the inputs must be sequences of one length, of tokens of one dimension".into(),
         ));
     }
-    if spec
-        .inputs
-        .iter()
-        .flatten()
-        .flatten()
-        .any(|x| !x.is_finite())
-    {
-        return Err(GenError::Inputs("the inputs must be finite numbers".into()));
+    // The embedding's covariance is the Gram matrix of the tokens: its entries must be finite.
+    let norm2 = |x: &Vec<f64>| x.iter().map(|v| v * v).sum::<f64>();
+    if spec.inputs.iter().flatten().any(|x| !norm2(x).is_finite()) {
+        return Err(GenError::Inputs(
+            "every token's squared norm must be a finite number".into(),
+        ));
     }
     let total = spec.inputs.len() * tokens;
     if total > MAX_TOKENS {
