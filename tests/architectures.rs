@@ -464,7 +464,11 @@ fn gen_transformer_block_on_the_command_line() {
             vec!["--inputs", "[[[1,0],[0,1,2]]]"],
             "tokens of one dimension",
         ),
-        (vec!["--inputs", "[[[1e200, 0]]]"], "finite number"),
+        (vec!["--inputs", "[[[1e200, 0]]]"], "not a finite number"),
+        (
+            vec!["--inputs", "[[[1, 0]], [[0, 0]]]"],
+            "sequence 1 has a token",
+        ),
         (
             vec!["--nonlin", "nope", "--inputs", tokens],
             "unknown nonlinearity",

@@ -1,6 +1,7 @@
-//! `tpc gen mlp`, `tpc gen kernel` and `tpc gen cnn`: write the Tensor Program of SGD training
-//! of an abc-parametrized MLP, of the NNGP and NTK kernel matrices of a network over a data
-//! file, or of the kernels of a convolutional network.
+//! `tpc gen mlp`, `tpc gen kernel`, `tpc gen cnn`, `tpc gen resnet` and
+//! `tpc gen transformer-block`: write the Tensor Program of SGD training of an abc-parametrized
+//! MLP, of the NNGP and NTK kernel matrices of a network over a data file, or of the kernels of
+//! a convolutional, residual or transformer network.
 
 use super::param_args::ParamArgs;
 use clap::{Args, Subcommand, ValueEnum};

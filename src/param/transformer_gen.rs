@@ -75,12 +75,17 @@ pub fn generate_transformer(spec: &TransformerSpec) -> Result<String, GenError> 
             "the inputs must be sequences of one length, of tokens of one dimension".into(),
         ));
     }
-    // The embedding's covariance is the Gram matrix of the tokens: its entries must be finite.
+    // The embedding's covariance is the Gram matrix of the tokens: its entries must be finite,
+    // and the first LayerNorm divides each token by its norm, which must not be zero.
     let norm2 = |x: &Vec<f64>| x.iter().map(|v| v * v).sum::<f64>();
-    if spec.inputs.iter().flatten().any(|x| !norm2(x).is_finite()) {
-        return Err(GenError::Inputs(
-            "every token's squared norm must be a finite number".into(),
-        ));
+    if let Some(i) = spec
+        .inputs
+        .iter()
+        .position(|s| s.iter().any(|x| !(norm2(x).is_finite() && norm2(x) > 0.0)))
+    {
+        return Err(GenError::Inputs(format!(
+            "sequence {i} has a token whose squared norm is 0 or not a finite number (LayerNorm divides every token by its norm)"
+        )));
     }
     let total = spec.inputs.len() * tokens;
     if total > MAX_TOKENS {
@@ -121,7 +126,13 @@ fn write_transformer(
     )?;
     writeln!(
         out,
-        "# ({h} head(s), queries tied to keys, scores ⟨k_a, k_b⟩/n) has every weight of variance 1/n."
+        "# ({h} head{}, queries tied to keys, scores ⟨k_a, k_b⟩/n) has weights of variance 1/n{}.",
+        if h == 1 { "" } else { "s" },
+        if h == 1 {
+            String::new()
+        } else {
+            format!(" (W_O: 1/({h}n))")
+        }
     )?;
     writeln!(
         out,
