@@ -117,7 +117,9 @@ fn write_transformer(
     )?;
     writeln!(
         out,
-        "# x + MLP(LayerNorm(x)) with {phi}] → average over tokens → dense, on {n_seq} sequences of {t} tokens in R^{d}."
+        "# x + MLP(LayerNorm(x)) with {phi}] → average over tokens → dense, on {} of {} in R^{d}.",
+        plural(n_seq, "sequence"),
+        plural(t, "token")
     )?;
     writeln!(
         out,
@@ -351,6 +353,11 @@ fn command(spec: &TransformerSpec) -> String {
         number(spec.weight_var),
         if spec.ntk { " --ntk" } else { "" }
     )
+}
+
+/// `count` and `noun`, plural unless the count is 1.
+fn plural(count: usize, noun: &str) -> String {
+    format!("{count} {noun}{}", if count == 1 { "" } else { "s" })
 }
 
 /// A number as the language reads it back exactly.
