@@ -369,3 +369,201 @@ fn generated_resnet_kernels_match_neural_tangents() {
         }
     }
 }
+
+/// `tpc gen transformer-block` (NNGP and NTK) against neural-tangents' network of the same
+/// layers (Dense embedding, FanOut/FanInSum residuals around LayerNorm → GlobalSelfAttention with
+/// linear scaling and LayerNorm → Dense → φ → Dense, GlobalAvgPool, Dense) on two sequences of
+/// three tokens: two blocks with relu, and one block of two heads with erf and σw² = 1.5.
+/// Exact under `--method exact`; the references use LayerNorm with ε = 0 (as the limit has), so
+/// both sides are exact up to the rounding of a few hundred operations (observed: 7e-16
+/// relative): 1e-13 relative is asserted.
+#[test]
+fn generated_transformer_kernels_match_neural_tangents() {
+    use tpc::builtins::Builtin;
+    use tpc::param::{generate_transformer, TransformerSpec};
+    let tokens = vec![
+        vec![vec![1.0, 0.0], vec![0.6, 0.8], vec![-0.5, 0.5]],
+        vec![vec![0.2, -1.0], vec![0.9, 0.3], vec![0.0, 1.2]],
+    ];
+    let cases = [
+        (Builtin::Relu, 2, 1, 2.0, "gen_transformer"),
+        (Builtin::Erf, 1, 2, 1.5, "gen_transformer_erf"),
+    ];
+    for (nonlin, blocks, heads, weight_var, name) in cases {
+        let spec = TransformerSpec {
+            nonlin,
+            blocks,
+            heads,
+            weight_var,
+            inputs: tokens.clone(),
+            ntk: true,
+        };
+        let source = generate_transformer(&spec).expect("generates");
+        let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
+            .unwrap_or_else(|d| panic!("{}", d.render("gen.tp", &source)));
+        let limit = tpc::limit::derive(&program).expect("derives");
+        let options = EvalOptions {
+            method: Method::Exact,
+            ..EvalOptions::default()
+        };
+        let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("exact");
+        for output in ["NNGP", "NTK"] {
+            let reference_name = format!("{name}_{}", output.to_lowercase());
+            for (i, j, want) in reference(&reference_name) {
+                let entry = format!("{output}[{i}, {j}]");
+                let s = limit
+                    .scalars
+                    .iter()
+                    .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
+                    .expect("an output entry");
+                let got = evaluation.scalars[s];
+                assert!(
+                    (got.value - want).abs() <= 1e-13 * want.abs(),
+                    "{reference_name} {entry} = {}, neural-tangents {want}",
+                    got.value
+                );
+                assert!(matches!(got.method, Used::Exact | Used::ClosedForm));
+            }
+        }
+    }
+}
+
+/// `tpc gen transformer-block` prints a program that `tpc check` accepts, and refuses bad
+/// inputs and options with a usage error (exit code 2) that says why, never a panic.
+#[test]
+fn gen_transformer_block_on_the_command_line() {
+    let tpc = env!("CARGO_BIN_EXE_tpc");
+    let run = |args: &[&str]| std::process::Command::new(tpc).args(args).output().unwrap();
+    let out = run(&[
+        "gen",
+        "transformer-block",
+        "--blocks",
+        "2",
+        "--heads",
+        "2",
+        "--ntk",
+        "--inputs",
+        "[[[1,0],[0,1]],[[0.5,1],[-1,0]]]",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let program = String::from_utf8(out.stdout).unwrap();
+    tpc::compile(program.as_bytes(), &LowerOptions::default()).expect("checks");
+    let tokens = "[[[1,0],[0,1]]]";
+    for (args, message) in [
+        (vec!["--inputs", "[[1, 2]]"], "JSON list of sequences"),
+        (vec!["--inputs", "[]"], "sequences of one length"),
+        (
+            vec!["--inputs", "[[[1,0],[0,1]],[[1,0]]]"],
+            "sequences of one length",
+        ),
+        (
+            vec!["--inputs", "[[[1,0],[0,1,2]]]"],
+            "tokens of one dimension",
+        ),
+        (vec!["--inputs", "[[[1e200, 0]]]"], "not a finite number"),
+        (
+            vec!["--inputs", "[[[1, 0]], [[0, 0]]]"],
+            "sequence 1 has a token",
+        ),
+        (
+            vec!["--nonlin", "nope", "--inputs", tokens],
+            "unknown nonlinearity",
+        ),
+        (
+            vec!["--nonlin", "step", "--ntk", "--inputs", tokens],
+            "derivative is zero",
+        ),
+        (
+            vec!["--weight-var", "-1", "--inputs", tokens],
+            "positive number",
+        ),
+        (vec!["--blocks", "0", "--inputs", tokens], "--blocks"),
+        (vec!["--heads", "0", "--inputs", tokens], "--heads"),
+    ] {
+        let mut all = vec!["gen", "transformer-block"];
+        all.extend(args.iter().copied());
+        let out = run(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let many = format!("[{}]", vec!["[[1,0],[0,1]]"; 33].join(","));
+    let out = run(&["gen", "transformer-block", "--inputs", &many]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at most 64"));
+}
+
+/// The transformer program shown in docs/architectures.md is what `tpc gen transformer-block`
+/// prints for the command shown above it (so the page cannot go stale).
+#[test]
+fn the_documented_transformer_program_is_what_gen_prints() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tpc"))
+        .args([
+            "gen",
+            "transformer-block",
+            "--blocks",
+            "2",
+            "--ntk",
+            "--inputs",
+            "[[[1,0],[0.6,0.8],[-0.5,0.5]],[[0.2,-1],[0.9,0.3],[0,1.2]]]",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let program = String::from_utf8(out.stdout).unwrap();
+    let docs = include_str!("../docs/architectures.md");
+    let section = &docs[docs
+        .find("`transformer.tp`:\n\n```tp\n")
+        .expect("the documented program")..];
+    let start = section.find("```tp\n").unwrap() + "```tp\n".len();
+    let end = start + section[start..].find("```").unwrap();
+    assert_eq!(&section[start..end], program);
+}
+
+/// The heads of `tpc gen transformer-block` share the limit of their scores, so one head and
+/// three heads give the same kernels; the programs differ (three sets of attention matrices,
+/// W_O of variance 1/(3n)), so the values are computed independently and agree up to rounding:
+/// 1e-13 relative is asserted.
+#[test]
+fn transformer_kernels_do_not_depend_on_the_number_of_heads() {
+    use tpc::param::{generate_transformer, TransformerSpec};
+    let kernels = |heads: usize| -> Vec<f64> {
+        let spec = TransformerSpec {
+            nonlin: tpc::builtins::Builtin::Tanh,
+            blocks: 1,
+            heads,
+            weight_var: 1.0,
+            inputs: vec![
+                vec![vec![1.0, 0.5], vec![-0.3, 0.7]],
+                vec![vec![0.2, -1.0], vec![0.8, 0.4]],
+            ],
+            ntk: true,
+        };
+        let source = generate_transformer(&spec).expect("generates");
+        let program = tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("checks");
+        let limit = tpc::limit::derive(&program).expect("derives");
+        let evaluation =
+            tpc::eval::evaluate(&limit, &EvalOptions::default(), None).expect("evaluates");
+        let mut values = Vec::new();
+        for output in ["NNGP", "NTK"] {
+            for (i, j) in [(0, 0), (0, 1), (1, 1)] {
+                let entry = format!("{output}[{i}, {j}]");
+                let s = limit
+                    .scalars
+                    .iter()
+                    .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
+                    .expect("an output entry");
+                values.push(evaluation.scalars[s].value);
+            }
+        }
+        values
+    };
+    let (one, three) = (kernels(1), kernels(3));
+    for (a, b) in one.iter().zip(&three) {
+        assert!((a - b).abs() <= 1e-13 * a.abs(), "{one:?} vs {three:?}");
+    }
+}

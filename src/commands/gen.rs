@@ -1,13 +1,14 @@
-//! `tpc gen mlp`, `tpc gen kernel` and `tpc gen cnn`: write the Tensor Program of SGD training
-//! of an abc-parametrized MLP, of the NNGP and NTK kernel matrices of a network over a data
-//! file, or of the kernels of a convolutional network.
+//! `tpc gen mlp`, `tpc gen kernel`, `tpc gen cnn`, `tpc gen resnet` and
+//! `tpc gen transformer-block`: write the Tensor Program of SGD training of an abc-parametrized
+//! MLP, of the NNGP and NTK kernel matrices of a network over a data file, or of the kernels of
+//! a convolutional, residual or transformer network.
 
 use super::param_args::ParamArgs;
 use clap::{Args, Subcommand, ValueEnum};
 use tpc::builtins::Builtin;
 use tpc::param::{
-    generate_cnn, generate_kernel, generate_mlp, generate_resnet, CnnSpec, KernelSpec, Loss,
-    MlpSpec, Padding, ResnetSpec,
+    generate_cnn, generate_kernel, generate_mlp, generate_resnet, generate_transformer, CnnSpec,
+    KernelSpec, Loss, MlpSpec, Padding, ResnetSpec, TransformerSpec,
 };
 
 /// What to generate.
@@ -35,6 +36,56 @@ pub enum GenCommand {
         after_help = "Examples:\n  tpc gen resnet --blocks 2 --inputs '[[1,0],[0.9,1.2]]' --ntk > resnet.tp\n\nNetwork: dense → B × [identity + (φ → dense)] → φ → dense. Outputs NNGP[i, j] (and NTK[i, j]), i ≤ j."
     )]
     Resnet(ResnetArgs),
+    /// The NNGP (and NTK) kernels of a transformer (pre-LayerNorm blocks of attention and MLP
+    /// with residual connections) on inline sequences of tokens.
+    #[command(
+        after_help = "Examples:\n  tpc gen transformer-block --blocks 2 --inputs '[[[1,0],[0.6,0.8],[-0.5,0.5]],[[0.2,-1],[0.9,0.3],[0,1.2]]]' --ntk > transformer.tp\n\nNetwork: dense embedding → B × [x + Attention(LayerNorm(x)), x + W₂ φ(W₁ LayerNorm(x))] → average over\ntokens → dense. Attention ties queries to keys and scales scores by 1/n (neural-tangents'\nGlobalSelfAttention with linear scaling). Inputs: a JSON list of sequences of one length, each a\nlist of tokens (vectors of one dimension). Outputs NNGP[i, j] (and NTK[i, j]), i ≤ j."
+    )]
+    TransformerBlock(TransformerArgs),
+}
+
+/// Arguments of `tpc gen transformer-block`.
+#[derive(Args, Debug)]
+pub struct TransformerArgs {
+    /// The number of transformer blocks.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=20))]
+    blocks: u64,
+    /// The number of attention heads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+    heads: u64,
+    /// The nonlinearity φ of the MLP.
+    #[arg(long, default_value = "relu")]
+    nonlin: String,
+    /// σw² of the embedding, the MLP and the readout [default: 2 for relu, 1 otherwise].
+    #[arg(long, value_name = "SW2", allow_hyphen_values = true)]
+    weight_var: Option<f64>,
+    /// The inputs, a JSON list of sequences of tokens.
+    #[arg(long)]
+    inputs: String,
+    /// Also compute the NTK.
+    #[arg(long)]
+    ntk: bool,
+}
+
+/// Parses `tpc gen transformer-block`'s arguments into a specification.
+fn transformer_spec(args: &TransformerArgs) -> Result<TransformerSpec, String> {
+    let nonlin = Builtin::from_name(&args.nonlin)
+        .ok_or_else(|| format!("unknown nonlinearity `{}`", args.nonlin))?;
+    let inputs: Vec<Vec<Vec<f64>>> = serde_json::from_str(&args.inputs).map_err(|e| {
+        format!(
+            "--inputs must be a JSON list of sequences of tokens such as [[[1, 0], [0.5, -1]], [[0, 1], [1, 1]]]: {e}"
+        )
+    })?;
+    Ok(TransformerSpec {
+        nonlin,
+        blocks: args.blocks as usize,
+        heads: args.heads as usize,
+        weight_var: args
+            .weight_var
+            .unwrap_or_else(|| KernelSpec::default_weight_var(nonlin)),
+        inputs,
+        ntk: args.ntk,
+    })
 }
 
 /// Arguments of `tpc gen resnet`.
@@ -334,15 +385,17 @@ pub fn run(command: &GenCommand) -> Result<(), crate::Reported> {
             let spec = resnet_spec(args).unwrap_or_else(|message| crate::usage_error(&message));
             generate_resnet(&spec)
         }
+        GenCommand::TransformerBlock(args) => {
+            let spec =
+                transformer_spec(args).unwrap_or_else(|message| crate::usage_error(&message));
+            generate_transformer(&spec)
+        }
     };
     let program = program.unwrap_or_else(|e| crate::usage_error(&e.to_string()));
     // Every training program `gen` writes must pass `tpc check` as it is: check it before
     // printing it. (A kernel program loads its inputs relative to wherever it will be saved,
     // so it is checked by its tests instead.)
-    if matches!(
-        command,
-        GenCommand::Mlp(_) | GenCommand::Cnn(_) | GenCommand::Resnet(_)
-    ) {
+    if !matches!(command, GenCommand::Kernel(_)) {
         if let Err(diagnostic) = tpc::compile(program.as_bytes(), &Default::default()) {
             eprintln!(
                 "error: these options generate a program that tpc check refuses; \

@@ -23,6 +23,7 @@ mod gen;
 mod kernel_gen;
 mod report;
 mod resnet_gen;
+mod transformer_gen;
 
 pub use abc::{parse_exponent, Abc, Exponent, ParamError, Preset};
 pub use adam::{classify_adam, AdamAbc, AdamClassification, AdamLayer};
@@ -31,3 +32,4 @@ pub use cnn_gen::{generate_cnn, CnnSpec, Padding};
 pub use gen::{generate_mlp, GenError, Loss, MlpSpec};
 pub use kernel_gen::{generate_kernel, KernelSpec};
 pub use resnet_gen::{generate_resnet, ResnetSpec};
+pub use transformer_gen::{generate_transformer, TransformerSpec};

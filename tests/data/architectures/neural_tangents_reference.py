@@ -144,10 +144,39 @@ def gen_resnet(kind):
     return kernel_fn(XI, XI, kind)
 
 
+TOKENS = jnp.array(
+    [[[1, 0], [0.6, 0.8], [-0.5, 0.5]], [[0.2, -1], [0.9, 0.3], [0, 1.2]]], dtype=jnp.float64
+)
+
+
+def gen_transformer(kind, blocks, heads, phi, sw):
+    # tpc gen transformer-block: dense embedding -> blocks x [x + Attention(LayerNorm(x)),
+    # x + Dense(phi(Dense(LayerNorm(x))))] -> average over tokens -> dense. LayerNorm with eps = 0
+    # (the limit has no epsilon; the default 1e-12 would move every entry by about 1e-12 relative).
+    attention = stax.GlobalSelfAttention(
+        n_chan_out=1, n_chan_key=1, n_chan_val=1, n_heads=heads, linear_scaling=True,
+        W_key_std=1.0, W_query_std=1.0, W_value_std=1.0, W_out_std=1.0, b_std=None,
+    )
+    mlp = stax.serial(stax.Dense(1, W_std=sw, b_std=None), phi, stax.Dense(1, W_std=sw, b_std=None))
+    block = stax.serial(
+        stax.FanOut(2), stax.parallel(stax.Identity(), stax.serial(stax.LayerNorm(eps=0.0), attention)), stax.FanInSum(),
+        stax.FanOut(2), stax.parallel(stax.Identity(), stax.serial(stax.LayerNorm(eps=0.0), mlp)), stax.FanInSum(),
+    )
+    _, _, kernel_fn = stax.serial(
+        stax.Dense(1, W_std=sw, b_std=None), *[block] * blocks, stax.GlobalAvgPool(), stax.Dense(1, W_std=sw, b_std=None)
+    )
+    return kernel_fn(TOKENS, TOKENS, kind)
+
+
 def main():
     for name, k in [("cnn1d", cnn1d()), ("layernorm", layernorm()), ("resnet_block", resnet_block()), ("cnn2d", cnn2d()), ("attention", attention()),
         ("gen_cnn1d_ntk", gen_cnn1d()), ("gen_cnn2d_nngp", gen_cnn2d("nngp")), ("gen_cnn2d_ntk", gen_cnn2d("ntk")),
-        ("gen_resnet_nngp", gen_resnet("nngp")), ("gen_resnet_ntk", gen_resnet("ntk"))]:
+        ("gen_resnet_nngp", gen_resnet("nngp")), ("gen_resnet_ntk", gen_resnet("ntk")),
+        # tpc gen transformer-block --blocks 2 (relu, σw² = 2), and --blocks 1 --heads 2 --nonlin erf --weight-var 1.5
+        ("gen_transformer_nngp", gen_transformer("nngp", 2, 1, stax.Relu(), SW)),
+        ("gen_transformer_ntk", gen_transformer("ntk", 2, 1, stax.Relu(), SW)),
+        ("gen_transformer_erf_nngp", gen_transformer("nngp", 1, 2, stax.Erf(), np.sqrt(1.5))),
+        ("gen_transformer_erf_ntk", gen_transformer("ntk", 1, 2, stax.Erf(), np.sqrt(1.5)))]:
         k = np.asarray(k)
         for i in range(k.shape[0]):
             for j in range(i, k.shape[1]):
