@@ -594,7 +594,7 @@ impl<'a> ArrayEvaluator<'a> {
         if pool.len() > KEPT {
             // Drop the smallest: large buffers save the most page faults.
             let smallest = (0..pool.len())
-                .min_by_key(|&i| pool[i].len())
+                .min_by_key(|&i| pool[i].capacity())
                 .expect("not empty");
             pool.swap_remove(smallest);
         }
@@ -605,16 +605,17 @@ impl<'a> ArrayEvaluator<'a> {
     /// ever written and read.
     fn buffer(&self, n: usize) -> Vec<f64> {
         let mut pool = self.pool.lock().expect("no panic");
+        // By capacity, not length: a large buffer that served a small array keeps its pages.
         let best = pool
             .iter()
             .enumerate()
-            .filter(|(_, b)| b.len() >= n)
-            .min_by_key(|(_, b)| b.len())
+            .filter(|(_, b)| b.capacity() >= n)
+            .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i);
         match best {
             Some(i) => {
                 let mut buffer = pool.swap_remove(i);
-                buffer.truncate(n);
+                buffer.resize(n, f64::NAN);
                 buffer
             }
             // Touched in parallel: the first write of each page is a page fault.
@@ -1277,8 +1278,18 @@ impl<'a> ArrayEvaluator<'a> {
                 return theta.clone();
             }
         }
+        // The previous layer's angles are not needed again: their buffer serves this layer
+        // (a fresh n² buffer costs a page fault per 512 entries).
+        if let Some((old_key, old_theta)) = cache.take() {
+            drop(old_key);
+            if let Ok(buffer) = Arc::try_unwrap(old_theta) {
+                self.recycle(buffer);
+            }
+        }
         let (alpha, beta, law) = (kernel.alpha, kernel.beta, &kernel.law);
-        let mut theta = vec![f64::NAN; n * n];
+        // Entries outside the pairs written below hold anything; they are never read (the
+        // kernels read an angle only where `correlation` gave one, as here).
+        let mut theta = self.buffer(n * n);
         theta.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
             for (j, t) in row.iter_mut().enumerate().skip(i + 1) {
                 if self.tile.is_some() && !self.active(&[i, j]) {
