@@ -1,64 +1,24 @@
-//! `plot_svg`: the coord check as a grid of log-log panels, in the form of μP coord checks.
-//!
-//! Drawn with plotters' SVG backend without a font engine: text becomes SVG `<text>`
-//! elements that the viewer renders, so nothing depends on fonts installed here.
+//! `plot_svg`: the coord check as a grid of log-log panels, in the form of μP coord checks
+//! (drawn as [`crate::plot`] draws every plot).
 
 use super::table::{hundredths, slope_text};
 use super::{CoordCheck, Fit, Measure, PanelReport};
+use crate::plot::{panel_grid, Area, Drawn, COLOURS};
 use plotters::coord::combinators::{BindKeyPoints, IntoLogRange};
 use plotters::prelude::*;
-
-/// Size of one panel in pixels.
-const PANEL: (u32, u32) = (420, 320);
-
-/// Panels per row, at most.
-const COLUMNS: usize = 3;
-
-/// Line colours, cycled: matplotlib's `tab10`, which μP coord-check plots use.
-const COLOURS: [RGBColor; 10] = [
-    RGBColor(0x1f, 0x77, 0xb4),
-    RGBColor(0xff, 0x7f, 0x0e),
-    RGBColor(0x2c, 0xa0, 0x2c),
-    RGBColor(0xd6, 0x27, 0x28),
-    RGBColor(0x94, 0x67, 0xbd),
-    RGBColor(0x8c, 0x56, 0x4b),
-    RGBColor(0xe3, 0x77, 0xc2),
-    RGBColor(0x7f, 0x7f, 0x7f),
-    RGBColor(0xbc, 0xbd, 0x22),
-    RGBColor(0x17, 0xbe, 0xcf),
-];
 
 /// Draws `check` as an SVG document: one panel per [`PanelReport`] (x = width, y = size, both
 /// logarithmic; a line with markers per quantity, labelled with its slope), titled with the
 /// panel's name and fitted slopes. Quantities that are zero (or have no positive size) are
 /// listed in the legend but not drawn.
 pub fn plot_svg(check: &CoordCheck) -> String {
-    let columns = check.panels.len().clamp(1, COLUMNS);
-    let rows = check.panels.len().div_ceil(columns).max(1);
-    let size = (PANEL.0 * columns as u32, PANEL.1 * rows as u32);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        root.fill(&WHITE).expect(WRITING_TO_A_STRING);
-        let areas = root.split_evenly((rows, columns));
-        for (panel, area) in check.panels.iter().zip(&areas) {
-            draw_panel(panel, &check.widths, area).expect(WRITING_TO_A_STRING);
-        }
-        root.present().expect(WRITING_TO_A_STRING);
-    }
-    svg
+    panel_grid(&check.panels, (1.0, 1.0), |panel, area| {
+        draw_panel(panel, &check.widths, area)
+    })
 }
 
-/// Why drawing cannot fail: the backend appends to a `String`, the panels have a fixed size
-/// large enough for their labels, and every range is finite and positive.
-const WRITING_TO_A_STRING: &str = "drawing SVG into a string cannot fail";
-
 /// One panel: axes, one line with markers per quantity, a legend.
-fn draw_panel<DB: DrawingBackend>(
-    panel: &PanelReport,
-    widths: &[usize],
-    area: &DrawingArea<DB, plotters::coord::Shift>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+fn draw_panel(panel: &PanelReport, widths: &[usize], area: &Area<'_>) -> Drawn {
     let points: Vec<Vec<(f64, f64)>> = panel
         .lines
         .iter()
