@@ -239,12 +239,12 @@ fn split_names(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Each program's label: its file stem (`mup` for `runs/mup.tp`, `stdin` for `-`), or the
+/// Each program's label: its file stem (`mup` for `runs/mup.tp`, `<stdin>` for `-`), or the
 /// path as given where stems repeat.
 fn labels(files: &[PathBuf]) -> Vec<String> {
     let stem = |file: &Path| -> String {
         if file.as_os_str() == "-" {
-            return "stdin".to_string();
+            return "<stdin>".to_string();
         }
         file.file_stem().map_or_else(
             || file.display().to_string(),
