@@ -63,3 +63,66 @@ pub(crate) fn panel_grid<T>(
     }
     svg
 }
+
+/// A positive range around `values` for a log axis, widened by `pad` on each side and then,
+/// if it spans less than a factor 10, to a factor 10 about its geometric centre (so that a
+/// Θ(1) line looks flat); (0.1, 10) if there are no values.
+pub(crate) fn log_range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if hi == 0.0 {
+        return (0.1, 10.0);
+    }
+    let (lo, hi) = (lo / pad, hi * pad);
+    if hi / lo >= 10.0 {
+        return (lo, hi);
+    }
+    let centre = (lo * hi).sqrt();
+    (centre / 10f64.sqrt(), centre * 10f64.sqrt())
+}
+
+/// Tick values for a log axis over `range`: the powers of 10 in it, or if fewer than three,
+/// 1, 2, 5 times powers of 10, or else every digit times powers of 10.
+pub(crate) fn log_ticks((lo, hi): (f64, f64)) -> Vec<f64> {
+    let first = lo.log10().floor() as i32;
+    let last = hi.log10().ceil() as i32;
+    let candidates = |mantissas: &[f64]| -> Vec<f64> {
+        (first..=last)
+            .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|t| (lo..=hi).contains(t))
+            .collect()
+    };
+    let sets: [&[f64]; 2] = [&[1.0], &[1.0, 2.0, 5.0]];
+    sets.iter()
+        .map(|m| candidates(m))
+        .find(|ticks| ticks.len() >= 3)
+        .unwrap_or_else(|| candidates(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ranges_are_positive_and_padded() {
+        assert_eq!(
+            log_range([4.0, 1.0, 0.0, f64::NAN].into_iter(), 2.0),
+            (0.5, 8.0)
+        );
+        assert_eq!(log_range(std::iter::empty(), 2.0), (0.1, 10.0));
+        // A flat line gets a decade around it.
+        let (lo, hi) = log_range([1.0, 1.0].into_iter(), 1.5);
+        assert!((lo * hi - 1.0).abs() < 1e-12 && (hi / lo - 10.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_ticks_have_at_least_three_labels_when_possible() {
+        assert_eq!(log_ticks((0.5, 2000.0)), [1.0, 10.0, 100.0, 1000.0]);
+        assert_eq!(log_ticks((0.3, 3.0)), [0.5, 1.0, 2.0]);
+        let ticks = log_ticks((0.62, 1.63));
+        assert_eq!(ticks.len(), 4, "{ticks:?}");
+    }
+}

@@ -239,6 +239,25 @@ fn json_and_svg_name_every_program_width_and_curve() {
         assert!(texts.contains(&text), "the SVG lacks the text {text}");
     }
     assert!(!svg.contains("ntk limit"), "NTK has no limit to draw");
+    // On a log axis: ticks are powers of ten and the same series are drawn.
+    let mut args = vec![
+        "curves", "mup.tp", "ntk.tp", "--output", "fc1", "--svg", "log.svg",
+    ];
+    args.extend([
+        "--log-y",
+        "--particles",
+        "200",
+        "--widths",
+        "64",
+        "--seeds",
+        "2",
+    ]);
+    run(&dir.0, &args);
+    let log = std::fs::read_to_string(dir.0.join("log.svg")).expect("the SVG is written");
+    let texts: Vec<&str> = log.lines().map(str::trim).collect();
+    for text in ["fc1", "mup limit", "mup n = 64", "ntk n = 64", "1e-2"] {
+        assert!(texts.contains(&text), "the log SVG lacks the text {text}");
+    }
 }
 
 /// The feature change fc_l[t] = ⟨x^l_t − x^l_0, same⟩/(ηχ₀)² is Θ(n^{-2r}) (TP4): r = 0 in

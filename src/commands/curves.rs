@@ -1,7 +1,9 @@
 //! `tpc curves`: training programs' outputs at every step, the limit beside finite widths.
 
 use std::path::{Path, PathBuf};
-use tpc::curves::{curve_outlines, curves_text, plot_svg, same_steps, training_curves, Curve};
+use tpc::curves::{
+    curve_outlines, curves_text, plot_svg, same_steps, training_curves, Curve, ValueScale,
+};
 use tpc::ir::Program;
 use tpc::output::OutputValue;
 
@@ -47,6 +49,10 @@ pub struct CurvesArgs {
     /// Also draw the curves as SVG to this file: a panel per curve, x = step.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// In the SVG, a logarithmic value axis (for positive curves spanning decades, like a
+    /// feature change that falls as 1/n); values that are not positive are left out.
+    #[arg(long, requires = "svg")]
+    log_y: bool,
 }
 
 /// The table's formats.
@@ -129,7 +135,12 @@ pub fn run(args: &CurvesArgs) -> Result<(), crate::Reported> {
     }
     curves.sort_by_key(|c| names.iter().position(|n| *n == c.name));
     if let Some(path) = &args.svg {
-        std::fs::write(path, plot_svg(&curves)).map_err(|e| {
+        let scale = if args.log_y {
+            ValueScale::Log
+        } else {
+            ValueScale::Linear
+        };
+        std::fs::write(path, plot_svg(&curves, scale)).map_err(|e| {
             eprintln!("error: cannot write `{}`: {e}", path.display());
             crate::Reported::File
         })?;

@@ -24,7 +24,7 @@ mod plot;
 mod table;
 
 pub use error::CurveError;
-pub use plot::plot_svg;
+pub use plot::{plot_svg, ValueScale};
 pub use table::{curves_text, write_csv};
 
 use crate::eval::Value;

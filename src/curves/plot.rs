@@ -2,7 +2,9 @@
 
 use super::Curve;
 use crate::output::format_significant;
-use crate::plot::{panel_grid, Area, Drawn, COLOURS, PANEL};
+use crate::plot::{log_range, log_ticks, panel_grid, Area, Drawn, COLOURS, PANEL};
+use plotters::coord::combinators::{BindKeyPoints, IntoLogRange};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// Width of the legend beside each panel's chart, in pixels.
@@ -17,7 +19,7 @@ const DODGE: f64 = 0.05;
 /// its limit is a dashed line inside a shaded band of ± its error, and each width a line
 /// with markers and ± standard-error bars, lighter for smaller widths. The legend beside
 /// each panel names every series as `PROGRAM limit` and `PROGRAM n = WIDTH`.
-pub fn plot_svg(curves: &[Curve]) -> String {
+pub fn plot_svg(curves: &[Curve], scale: ValueScale) -> String {
     let mut names: Vec<&str> = Vec::new();
     let mut programs: Vec<&str> = Vec::new();
     let mut widths: Vec<usize> = Vec::new();
@@ -45,6 +47,7 @@ pub fn plot_svg(curves: &[Curve]) -> String {
                 programs: &programs,
                 widths: &widths,
             },
+            scale,
             area,
         )
     })
@@ -91,8 +94,27 @@ impl Series<'_> {
     }
 }
 
+/// The scale of the value axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueScale {
+    /// Linear: every value, signs and zero included.
+    Linear,
+    /// Logarithmic: for positive quantities spanning decades (a feature change that falls as
+    /// 1/n); values that are not positive are left out, error bars and bands cut at the axis.
+    Log,
+}
+
+/// The chart of a panel on either value scale.
+type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
+
 /// One panel: the chart of every program's curve of this name, and the legend beside it.
-fn draw_panel(name: &str, curves: &[&Curve], series: &Series, area: &Area<'_>) -> Drawn {
+fn draw_panel(
+    name: &str,
+    curves: &[&Curve],
+    series: &Series,
+    scale: ValueScale,
+    area: &Area<'_>,
+) -> Drawn {
     let (plot, legend) = area.split_horizontally(area.dim_in_pixel().0 - LEGEND);
     let steps = curves.iter().flat_map(|c| &c.steps).map(|s| s.step as f64);
     let (first, last) = steps.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
@@ -103,18 +125,50 @@ fn draw_panel(name: &str, curves: &[&Curve], series: &Series, area: &Area<'_>) -
     } else {
         (0.0, 1.0)
     };
-    let y_range = value_range(curves);
-    let mut chart = ChartBuilder::on(&plot)
+    let steps = (first - 0.5)..(last + 0.5);
+    let x_labels = ((last - first) as usize + 1).min(11);
+    let mut builder = ChartBuilder::on(&plot);
+    builder
         .caption(name, ("sans-serif", 15))
         .margin(8)
         .x_label_area_size(34)
-        .y_label_area_size(58)
-        .build_cartesian_2d((first - 0.5)..(last + 0.5), y_range.0..y_range.1)?;
-    let step_count = (last - first) as usize + 1;
+        .y_label_area_size(58);
+    let entries = match scale {
+        ValueScale::Linear => {
+            let (lo, hi) = value_range(curves);
+            let mut chart = builder.build_cartesian_2d(steps, lo..hi)?;
+            // A tick a rounding error away from zero (-5.55e-17) is zero.
+            let zero = 1e-9 * hi.abs().max(lo.abs());
+            let label = |v: &f64| format_significant(if v.abs() < zero { 0.0 } else { *v }, 3);
+            configure(&mut chart, x_labels, &label)?;
+            draw_curves(&mut chart, curves, series, f64::NEG_INFINITY)?
+        }
+        ValueScale::Log => {
+            let range = log_range(bar_ends(curves), 1.3);
+            let axis = (range.0..range.1)
+                .log_scale()
+                .with_key_points(log_ticks(range));
+            let mut chart = builder.build_cartesian_2d(steps, axis)?;
+            configure(&mut chart, x_labels, &|v| format!("{v:.0e}"))?;
+            draw_curves(&mut chart, curves, series, range.0)?
+        }
+    };
+    draw_legend(&legend, &entries)
+}
+
+/// Axes with step labels at whole steps and values by `format`.
+fn configure<Y>(
+    chart: &mut Chart<'_, '_, Y>,
+    x_labels: usize,
+    format: &dyn Fn(&f64) -> String,
+) -> Drawn
+where
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
     chart
         .configure_mesh()
         .x_desc("step")
-        .x_labels(step_count.min(11))
+        .x_labels(x_labels)
         .x_label_formatter(&|s| {
             if s.fract() == 0.0 {
                 format!("{s}")
@@ -122,10 +176,24 @@ fn draw_panel(name: &str, curves: &[&Curve], series: &Series, area: &Area<'_>) -
                 String::new()
             }
         })
-        .y_label_formatter(&|v| format_significant(*v, 3))
+        .y_label_formatter(format)
         .label_style(("sans-serif", 11))
         .light_line_style(WHITE)
-        .draw()?;
+        .draw()
+}
+
+/// Every series of the panel: per curve its limit band and line, and a line with error bars
+/// per width; values below `floor` (the bottom of a log axis) are left out and bars and bands
+/// cut there. Returns the legend entries: label, colour, whether it is a limit.
+fn draw_curves<Y>(
+    chart: &mut Chart<'_, '_, Y>,
+    curves: &[&Curve],
+    series: &Series,
+    floor: f64,
+) -> Result<Vec<(String, RGBColor, bool)>, DrawingAreaErrorKind<std::io::Error>>
+where
+    Y: Ranged<ValueType = f64>,
+{
     let mut entries: Vec<(String, RGBColor, bool)> = Vec::new();
     for curve in curves {
         let p = series.program(curve);
@@ -134,13 +202,19 @@ fn draw_panel(name: &str, curves: &[&Curve], series: &Series, area: &Area<'_>) -
             .steps
             .iter()
             .filter_map(|s| s.limit.map(|l| (s.step as f64, l.value, l.error)))
+            .filter(|&(_, v, _)| v >= floor)
             .collect();
         if !limits.is_empty() {
             let dx = series.dodge(p, None);
             let band: Vec<(f64, f64)> = limits
                 .iter()
                 .map(|&(s, v, e)| (s + dx, v + e))
-                .chain(limits.iter().rev().map(|&(s, v, e)| (s + dx, v - e)))
+                .chain(
+                    limits
+                        .iter()
+                        .rev()
+                        .map(|&(s, v, e)| (s + dx, (v - e).max(floor))),
+                )
                 .collect();
             chart.draw_series(std::iter::once(Polygon::new(
                 band,
@@ -162,6 +236,7 @@ fn draw_panel(name: &str, curves: &[&Curve], series: &Series, area: &Area<'_>) -
                     let w = s.widths.iter().find(|w| w.width == width)?;
                     Some((s.step as f64, w.mean, w.standard_error))
                 })
+                .filter(|&(_, mean, _)| mean >= floor)
                 .collect();
             if points.is_empty() {
                 continue;
@@ -177,25 +252,25 @@ fn draw_panel(name: &str, curves: &[&Curve], series: &Series, area: &Area<'_>) -
             )?;
             chart.draw_series(points.iter().filter_map(|&(s, m, se)| {
                 let se = se?;
-                Some(error_bar(s + dx, m, se, shade))
+                Some(error_bar(s + dx, (m - se).max(floor), m + se, shade))
             }))?;
             entries.push((format!("{} n = {width}", curve.program), shade, false));
         }
     }
-    draw_legend(&legend, &entries)
+    Ok(entries)
 }
 
-/// A vertical bar from `mean − se` to `mean + se` with short caps.
-fn error_bar(x: f64, mean: f64, se: f64, colour: RGBColor) -> PathElement<(f64, f64)> {
+/// A vertical bar from `low` to `high` with short caps.
+fn error_bar(x: f64, low: f64, high: f64, colour: RGBColor) -> PathElement<(f64, f64)> {
     let cap = DODGE * 0.4;
     PathElement::new(
         vec![
-            (x - cap, mean - se),
-            (x + cap, mean - se),
-            (x, mean - se),
-            (x, mean + se),
-            (x - cap, mean + se),
-            (x + cap, mean + se),
+            (x - cap, low),
+            (x + cap, low),
+            (x, low),
+            (x, high),
+            (x - cap, high),
+            (x + cap, high),
         ],
         colour.stroke_width(1),
     )
@@ -231,21 +306,25 @@ fn draw_legend(area: &Area<'_>, entries: &[(String, RGBColor, bool)]) -> Drawn {
     Ok(())
 }
 
+/// The ends of every limit band and error bar, and every value: what a value axis must hold.
+fn bar_ends<'a>(curves: &'a [&'a Curve]) -> impl Iterator<Item = f64> + 'a {
+    curves.iter().flat_map(|c| &c.steps).flat_map(|step| {
+        let limit = step
+            .limit
+            .map(|l| [l.value - l.error, l.value, l.value + l.error]);
+        let widths = step.widths.iter().flat_map(|w| {
+            let se = w.standard_error.unwrap_or(0.0);
+            [w.mean - se, w.mean, w.mean + se]
+        });
+        limit.into_iter().flatten().chain(widths)
+    })
+}
+
 /// A range of the y axis holding every limit band and error bar, padded by 6% on each side;
 /// ±10% around a single value (±1 around zero), and (0, 1) with no values.
 fn value_range(curves: &[&Curve]) -> (f64, f64) {
-    let mut values = Vec::new();
-    for step in curves.iter().flat_map(|c| &c.steps) {
-        if let Some(l) = step.limit {
-            values.extend([l.value - l.error, l.value + l.error]);
-        }
-        for w in &step.widths {
-            let se = w.standard_error.unwrap_or(0.0);
-            values.extend([w.mean - se, w.mean + se]);
-        }
-    }
+    let values = bar_ends(curves);
     let (lo, hi) = values
-        .into_iter()
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
