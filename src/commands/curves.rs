@@ -10,8 +10,8 @@ use tpc::output::OutputValue;
 /// The examples and conventions under `tpc curves --help`.
 pub const AFTER_HELP: &str = "Examples:
   tpc gen mlp --depth 2 --param mup --nonlin tanh --steps 10 > mup.tp
-  tpc gen mlp --depth 2 --param ntk --nonlin tanh --steps 10 > ntk.tp
-  tpc curves mup.tp ntk.tp --output fc1,fc2 --widths 256,1024,4096 --seeds 4 --svg fc.svg
+  tpc gen mlp --depth 2 --param ntp --nonlin tanh --steps 10 > ntk.tp
+  tpc curves mup.tp ntk.tp --output fc1,fc2 --widths 256,1024,4096 --svg fc.svg --log-y
   tpc curves mup.tp --format csv > mup.csv
 
 Every output family is read with its first index as the training step (`fc1[t]`, `chi[t]`);
@@ -31,16 +31,8 @@ pub struct CurvesArgs {
     /// curve (`f[t, 0]`).
     #[arg(long, value_name = "NAME")]
     output: Vec<String>,
-    /// Widths n to run at, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "256,1024,4096",
-          value_parser = super::values::width)]
-    widths: Vec<usize>,
-    /// Number of seeds (independent networks) per width.
-    #[arg(long, default_value_t = 8, value_parser = super::values::count)]
-    seeds: usize,
-    /// The first seed; seed s of each width is SEED + s.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    runs: super::simulate::RunArgs,
     #[command(flatten)]
     eval: crate::EvalArgs,
     /// Output format of the table.
@@ -106,9 +98,9 @@ pub fn run(args: &CurvesArgs) -> Result<(), crate::Reported> {
         let bar = crate::Progress::new("simulating");
         let runs = tpc::simulate::simulate_many(
             &input.program,
-            &args.widths,
-            args.seeds,
-            args.seed,
+            &args.runs.widths,
+            args.runs.seeds,
+            args.runs.seed,
             &|done, total| bar.update(done, total),
         )
         .map_err(|e| crate::report(&e.to_diagnostic(), &input.name, &input.bytes))?;
@@ -146,12 +138,12 @@ pub fn run(args: &CurvesArgs) -> Result<(), crate::Reported> {
         })?;
     }
     let text = match args.format {
-        CurvesFormat::Text => curves_text(&curves, &args.widths, args.seeds),
+        CurvesFormat::Text => curves_text(&curves, &args.runs.widths, args.runs.seeds),
         CurvesFormat::Json => {
             let document = CurvesJson {
-                widths: &args.widths,
-                seeds: args.seeds,
-                seed: args.seed,
+                widths: &args.runs.widths,
+                seeds: args.runs.seeds,
+                seed: args.runs.seed,
                 programs,
                 curves: &curves,
             };
@@ -159,7 +151,7 @@ pub fn run(args: &CurvesArgs) -> Result<(), crate::Reported> {
         }
         CurvesFormat::Csv => {
             let mut csv = Vec::new();
-            tpc::curves::write_csv(&mut csv, &curves, &args.widths)
+            tpc::curves::write_csv(&mut csv, &curves, &args.runs.widths)
                 .expect("writing to memory succeeds");
             String::from_utf8(csv).expect("CSV is UTF-8")
         }
