@@ -369,3 +369,29 @@ fn a_selected_curve_is_found_with_or_without_spaces() {
         assert!(json["curves"][0]["steps"][0]["widths"][0]["standard_error"].is_null());
     }
 }
+
+/// A family too sparse for dense arrays (`tpc eval` reports its members as scalars) is still
+/// one curve, its limits found by member name: E[x²] = 1 and E[x⁴] = 3 for x ~ N(0, 1),
+/// which tpc computes exactly (Isserlis), so they are compared exactly.
+#[test]
+fn a_sparse_family_is_one_curve_with_its_exact_limits() {
+    let program =
+        "vector x ~ N(0, 1)\nm[0] = mean(x * x)\nm[20000000] = mean(x * x * x * x)\noutput m\n";
+    let args = [
+        "curves", "-", "--widths", "64", "--seeds", "2", "--format", "json",
+    ];
+    let json: Value = serde_json::from_str(&stdout(&tpc_in(&args, ".", program))).unwrap();
+    let m = curve(&json, "<stdin>", "m");
+    let steps: Vec<(i64, f64)> = m["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_i64().unwrap(),
+                s["limit"]["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(steps, [(0, 1.0), (20_000_000, 3.0)]);
+}
