@@ -17,6 +17,7 @@
 
 pub mod builtins;
 pub mod coordcheck;
+pub mod curves;
 pub mod diagnostics;
 pub mod eval;
 pub mod ir;
@@ -24,6 +25,7 @@ pub mod limit;
 pub mod linalg;
 pub mod output;
 pub mod param;
+mod plot;
 pub mod scaling;
 pub mod simulate;
 pub mod snapshot;

@@ -96,6 +96,10 @@ enum Command {
         after_help = "Examples:\n  tpc coordcheck train.tp --widths 256,512,1024,2048,4096 --seeds 4 --plot coordcheck.svg\n  tpc coordcheck train.tp --only x,f --format json\n\nSize of a vector: its coordinate RMS; of an output: |value|; both averaged over seeds.\nSlope: of log size against log n (0 = Θ(1), −1/2 = Θ(n^(−1/2))), ± jackknife s.e. over seeds.\nPredicted: the exponent `tpc derive --scaling` finds, where exact; MISMATCH where the slope contradicts it."
     )]
     Coordcheck(commands::coordcheck::CoordCheckArgs),
+    /// Training curves: every output over the steps, the limit beside finite widths, as a
+    /// table and an SVG plot.
+    #[command(after_help = commands::curves::AFTER_HELP)]
+    Curves(commands::curves::CurvesArgs),
     /// Check programs against their snapshots: derived equations, scaling report, values
     /// within tolerances, coord-check exponents; `--accept` records them.
     #[command(
@@ -263,6 +267,7 @@ fn run(cli: Cli) -> Result<(), Reported> {
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::Gen { what } => commands::gen::run(&what),
         Command::Coordcheck(args) => commands::coordcheck::run(&args),
+        Command::Curves(args) => commands::curves::run(&args),
         Command::Classify(args) => commands::classify::run(&args),
         Command::Test(args) => commands::test::run(&args),
         Command::Derive {

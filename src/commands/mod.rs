@@ -5,6 +5,7 @@
 
 pub mod classify;
 pub mod coordcheck;
+pub mod curves;
 pub mod eval;
 pub mod gen;
 pub mod param_args;

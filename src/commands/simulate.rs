@@ -8,21 +8,28 @@ use tpc::output::{format_error, format_measured, format_significant};
 pub struct SimulateArgs {
     /// The `.tp` file, or `-` for standard input.
     file: PathBuf,
-    /// Widths n to run at, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "256,1024,4096",
-          value_parser = super::values::width)]
-    widths: Vec<usize>,
-    /// Number of seeds (independent networks) per width.
-    #[arg(long, default_value_t = 8, value_parser = super::values::count)]
-    seeds: usize,
-    /// The first seed; seed s of each width is SEED + s.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    runs: RunArgs,
     #[command(flatten)]
     eval: crate::EvalArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = crate::Format::Text)]
     format: crate::Format,
+}
+
+/// The widths and seeds of finite-width runs (`tpc simulate`, `tpc curves`).
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Widths n to run at, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "256,1024,4096",
+          value_parser = super::values::width)]
+    pub widths: Vec<usize>,
+    /// Number of seeds (independent networks) per width.
+    #[arg(long, default_value_t = 8, value_parser = super::values::count)]
+    pub seeds: usize,
+    /// The first seed; seed s of each width is SEED + s.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// Runs the program at every width and seed and prints the table or JSON.
@@ -34,9 +41,9 @@ pub fn run(args: &SimulateArgs) -> Result<(), crate::Reported> {
     let bar = crate::Progress::new("simulating");
     let runs = tpc::simulate::simulate_many(
         &program,
-        &args.widths,
-        args.seeds,
-        args.seed,
+        &args.runs.widths,
+        args.runs.seeds,
+        args.runs.seed,
         &|done, total| bar.update(done, total),
     )
     .map_err(|e| crate::report(&e.to_diagnostic(), &name, &bytes))?;

@@ -45,7 +45,7 @@ pub fn write_csv(out: &mut impl Write, family: &FamilyValue) -> io::Result<()> {
 }
 
 /// The shortest round-trip digits; scientific notation outside [1e-5, 1e16); NaN empty.
-fn csv_number(x: f64) -> String {
+pub(crate) fn csv_number(x: f64) -> String {
     let x = x + 0.0; // −0 → 0
     if x.is_nan() {
         String::new()

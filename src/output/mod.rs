@@ -12,6 +12,7 @@ mod npy;
 mod number;
 mod text;
 
+pub(crate) use csv::csv_number;
 pub use csv::write_csv;
 pub use json::{write_json, JsonOutputs};
 pub use notes::note_lines;
