@@ -163,6 +163,37 @@ pub fn evaluate_outputs(
     })
 }
 
+/// The limits of a program's outputs, as [`output_limits`] gives them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputLimits {
+    /// One per output, in the order of `program.outputs`; `None` where the evaluation does
+    /// not report that output.
+    pub values: Vec<Option<eval::Value>>,
+    /// What the user should know about the evaluation.
+    pub notes: Vec<eval::Note>,
+}
+
+/// The limit of every output of `program` (the unrolled lowering of `bytes`), in the order of
+/// `program.outputs`, evaluated as [`evaluate_outputs`] does (so `auto` hands a
+/// high-dimensional program to particles here too), with the evaluation's notes; `None` for a
+/// program that writes powers of the width explicitly (E0201), which has no limit.
+pub fn output_limits(
+    bytes: &[u8],
+    program: &ir::Program,
+    lower: &ir::LowerOptions,
+    options: &eval::EvalOptions,
+    progress: eval::Progress,
+) -> Result<Option<OutputLimits>, Diagnostic> {
+    match evaluate_outputs(bytes, lower, options, None, progress) {
+        Ok(evaluated) => Ok(Some(OutputLimits {
+            values: output::output_scalars(program, &evaluated.outputs),
+            notes: evaluated.notes,
+        })),
+        Err(d) if d.code == "E0201" => Ok(None),
+        Err(d) => Err(d),
+    }
+}
+
 /// The directory a program's `load("…")` paths are relative to, for a program read from
 /// `path`: the file's own directory; `None` (the current directory) for `-`, standard input.
 pub fn program_dir(path: &std::path::Path) -> Option<std::path::PathBuf> {

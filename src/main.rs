@@ -347,52 +347,39 @@ fn representatives_note(program: &tpc::ir::Program) -> Option<String> {
     Some(note)
 }
 
-/// Evaluates a derived limit, with a progress bar for long Monte Carlo runs.
-fn evaluate_limit(
-    limit: &tpc::limit::Limit,
-    args: &EvalArgs,
-    name: &str,
-    bytes: &[u8],
-) -> Result<tpc::eval::Evaluation, Reported> {
-    let bar = Progress::new("Monte Carlo");
-    let evaluation = tpc::eval::evaluate(
-        limit,
-        &args.options(),
-        Some(&|done, total| bar.update(done, total)),
-    )
-    .map_err(|e| report(&e.to_diagnostic(), name, bytes))?;
-    bar.finish();
-    Ok(evaluation)
-}
-
-/// The limit of every output of a program, or `None` (with a note) for a program that writes
-/// powers of the width explicitly: such a program is simulated without a limit.
+/// The limit of every output of a program, as `tpc eval` evaluates it, or `None` (with a
+/// note) for a program that writes powers of the width explicitly: such a program is
+/// simulated without a limit.
 fn output_limits(
     program: &tpc::ir::Program,
     args: &EvalArgs,
+    file: &std::path::Path,
     name: &str,
     bytes: &[u8],
-) -> Result<Option<Vec<tpc::eval::Value>>, Reported> {
-    let limit = match tpc::limit::derive(program) {
-        Ok(limit) => limit,
-        Err(tpc::limit::LimitError::WidthInExpression { .. }) => {
+) -> Result<Option<Vec<Option<tpc::eval::Value>>>, Reported> {
+    let bar = Progress::new("limit");
+    let limits = tpc::output_limits(
+        bytes,
+        program,
+        &lower_options(file),
+        &args.options(),
+        Some(&|done, total| bar.update(done, total)),
+    )
+    .map_err(|d| report(&d, name, bytes))?;
+    bar.finish();
+    match limits {
+        Some(limits) => {
+            print_notes(&limits.notes, args.verbose);
+            Ok(Some(limits.values))
+        }
+        None => {
             eprintln!(
                 "note: the program writes powers of the width explicitly, so it has no limit to \
                  compare with; simulating only (see `tpc derive --scaling` and `tpc coordcheck`)"
             );
-            return Ok(None);
+            Ok(None)
         }
-        Err(e) => return Err(report(&e.to_diagnostic(), name, bytes)),
-    };
-    let evaluation = evaluate_limit(&limit, args, name, bytes)?;
-    print_notes(&evaluation.notes, args.verbose);
-    Ok(Some(
-        limit
-            .outputs
-            .iter()
-            .map(|s| evaluation.scalars[s.0 as usize])
-            .collect(),
-    ))
+    }
 }
 
 /// The notes of an evaluation on standard error: one line per kind, or every note with

@@ -153,6 +153,46 @@ fn the_width_columns_are_what_tpc_simulate_prints() {
     }
 }
 
+/// `tpc simulate`'s limit column comes from the evaluation `tpc eval` runs, also where `auto`
+/// hands a training program to particles (before, simulate derived and evaluated the limit by
+/// its own route: Monte Carlo over 13-dimensional marginals, which failed with E0402 at 10
+/// steps). Five steps already have expectations above quadrature's 4 dimensions. Equal JSON
+/// text is equal bits: the seed and the particle count fix the values.
+#[test]
+fn simulate_reports_the_limit_tpc_eval_computes() {
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("tpc-simulate-auto-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).expect("a temporary directory");
+    let args = [
+        "gen", "mlp", "--depth", "2", "--param", "mup", "--nonlin", "tanh", "--steps", "5",
+    ];
+    let text = stdout(&tpc_in(&args, ".", ""));
+    std::fs::write(dir.0.join("t5.tp"), text).expect("the program is written");
+    let options = ["--particles", "1000", "--mc-seed", "3", "--format", "json"];
+    let mut eval_args = vec!["eval", "t5.tp"];
+    eval_args.extend(options);
+    let eval: Value = serde_json::from_str(&run(&dir.0, &eval_args)).expect("eval JSON parses");
+    let mut simulate_args = vec!["simulate", "t5.tp", "--widths", "64", "--seeds", "2"];
+    simulate_args.extend(options);
+    let simulate: Value = serde_json::from_str(&run(&dir.0, &simulate_args)).expect("JSON");
+    let fc1 = &eval["outputs"]["fc1"];
+    assert_eq!(fc1["method"], "particles", "auto chose particles: {fc1}");
+    let start = fc1["start"][0].as_i64().expect("a start index");
+    let table = simulate.as_array().expect("one entry per output");
+    let mut compared = 0;
+    for (t, value) in fc1["value"].as_array().expect("values").iter().enumerate() {
+        let name = format!("fc1[{}]", start + t as i64);
+        let entry = table
+            .iter()
+            .find(|e| e["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("`tpc simulate` has no {name}"));
+        assert_eq!(&entry["limit"]["value"], value, "{name}");
+        assert_eq!(&entry["limit"]["error"], &fc1["error"][t], "{name}");
+        compared += 1;
+    }
+    assert_eq!(compared, 5);
+}
+
 #[test]
 fn csv_has_a_header_and_a_line_per_curve_and_step() {
     let dir = programs("csv");

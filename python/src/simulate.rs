@@ -110,25 +110,21 @@ fn run(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Simulated, tpc::Diagnostic> {
     let program = tpc::compile(&source.bytes, &source.options)?;
-    let (limits, notes) = match tpc::limit::derive(&program) {
-        Ok(limit) => {
-            let evaluation = tpc::eval::evaluate(&limit, options, Some(progress))
-                .map_err(|e| e.to_diagnostic())?;
-            let limits: Vec<Value> = limit
-                .outputs
-                .iter()
-                .map(|s| evaluation.scalars[s.0 as usize])
-                .collect();
-            (Some(limits), evaluation.notes)
-        }
-        Err(tpc::limit::LimitError::WidthInExpression { .. }) => (
+    let (limits, notes) = match tpc::output_limits(
+        &source.bytes,
+        &program,
+        &source.options,
+        options,
+        Some(progress),
+    )? {
+        Some(limits) => (Some(limits.values), limits.notes),
+        None => (
             None,
             vec![Note::new(
                 "the program",
                 "it writes powers of the width explicitly, so it has no limit to compare with",
             )],
         ),
-        Err(e) => return Err(e.to_diagnostic()),
     };
     let runs =
         simulate_many(&program, widths, seeds, seed, progress).map_err(|e| e.to_diagnostic())?;

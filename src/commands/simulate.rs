@@ -37,7 +37,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), crate::Reported> {
     let (name, bytes) = crate::read_input(&args.file)?;
     let options = crate::lower_options(&args.file);
     let program = tpc::compile(&bytes, &options).map_err(|d| crate::report(&d, &name, &bytes))?;
-    let limits = crate::output_limits(&program, &args.eval, &name, &bytes)?;
+    let limits = crate::output_limits(&program, &args.eval, &args.file, &name, &bytes)?;
     let bar = crate::Progress::new("simulating");
     let runs = tpc::simulate::simulate_many(
         &program,

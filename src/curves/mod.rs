@@ -29,7 +29,7 @@ pub use table::{curves_text, write_csv};
 
 use crate::eval::Value;
 use crate::ir::Program;
-use crate::output::OutputValue;
+use crate::output::{output_scalars, OutputValue};
 use crate::simulate::{report_order, simulation_table, Runs};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -164,7 +164,7 @@ pub fn training_curves(
     limits: Option<&[OutputValue]>,
     runs: &Runs,
 ) -> Vec<Curve> {
-    let limit_of = limit_lookup(limits.unwrap_or_default());
+    let limit_of = output_scalars(program, limits.unwrap_or_default());
     let tables = simulation_table(program, None, runs);
     let mut table_of = vec![None; program.outputs.len()];
     for (o, table) in report_order(program).into_iter().zip(&tables) {
@@ -177,16 +177,7 @@ pub fn training_curves(
                 .steps
                 .iter()
                 .map(|&(step, o)| {
-                    let mut member = vec![step];
-                    member.extend(&outline.index);
-                    let limit = limit_of
-                        .by_member
-                        .get(&(outline.family.as_str(), member))
-                        .or_else(|| {
-                            let instruction = program.outputs[o].index();
-                            limit_of.by_name.get(&program.display_name(instruction))
-                        })
-                        .copied();
+                    let limit = limit_of[o];
                     let widths = table_of[o].map_or(Vec::new(), |t| {
                         t.widths
                             .iter()
@@ -294,48 +285,6 @@ fn stepped_members(program: &Program) -> SteppedMembers {
         curve.steps.sort_by_key(|&(step, _)| step);
     }
     SteppedMembers { curves, scalars }
-}
-
-/// The evaluated outputs by family member and, for outputs reported as scalars, by name.
-struct LimitLookup<'a> {
-    by_member: HashMap<(&'a str, Vec<i64>), Value>,
-    by_name: HashMap<String, Value>,
-}
-
-fn limit_lookup(outputs: &[OutputValue]) -> LimitLookup<'_> {
-    let mut lookup = LimitLookup {
-        by_member: HashMap::new(),
-        by_name: HashMap::new(),
-    };
-    for output in outputs {
-        match output {
-            OutputValue::Scalar { name, value } => {
-                lookup.by_name.insert(name.clone(), *value);
-            }
-            OutputValue::Family(family) => {
-                for (at, &value) in family.values.indexed_iter() {
-                    if value.is_nan() {
-                        continue;
-                    }
-                    let index: Vec<i64> = family
-                        .start
-                        .iter()
-                        .enumerate()
-                        .map(|(d, s)| s + at[d] as i64)
-                        .collect();
-                    let value = Value {
-                        value,
-                        error: family.errors[at],
-                        method: family.method,
-                    };
-                    lookup
-                        .by_member
-                        .insert((family.name.as_str(), index), value);
-                }
-            }
-        }
-    }
-    lookup
 }
 
 /// Checks that curves of the same name (from different programs) run over the same steps.

@@ -24,6 +24,7 @@ use crate::eval::{Evaluation, Used, Value};
 use crate::ir::Program;
 use crate::limit::Limit;
 use ndarray::{ArrayD, IxDyn};
+use std::collections::HashMap;
 
 /// One entry of a program's `output` statement, evaluated.
 // A program has few outputs, so a family inline (not boxed) costs nothing worth a `Box`.
@@ -205,4 +206,54 @@ fn dense_family(name: &str, members: &[(&[i64], Value)]) -> Option<FamilyValue> 
         errors,
         method: members.iter().map(|m| m.1.method).max().expect("a member"),
     })
+}
+
+/// The value of every output of `program`, in the order of `program.outputs`, looked up in
+/// its evaluated outputs (as [`collect`] or [`crate::evaluate_outputs`] give them, possibly
+/// from another lowering of the same source): a family member by its family's name and its
+/// index, any other output by its name; `None` where `outputs` has no such entry.
+pub fn output_scalars(program: &Program, outputs: &[OutputValue]) -> Vec<Option<Value>> {
+    let mut by_member: HashMap<(&str, Vec<i64>), Value> = HashMap::new();
+    let mut by_name: HashMap<&str, Value> = HashMap::new();
+    for output in outputs {
+        match output {
+            OutputValue::Scalar { name, value } => {
+                by_name.insert(name, *value);
+            }
+            OutputValue::Family(family) => {
+                for (at, &value) in family.values.indexed_iter() {
+                    if value.is_nan() {
+                        continue;
+                    }
+                    let index: Vec<i64> = (family.start.iter().enumerate())
+                        .map(|(d, s)| s + at[d] as i64)
+                        .collect();
+                    let value = Value {
+                        value,
+                        error: family.errors[at],
+                        method: family.method,
+                    };
+                    by_member.insert((family.name.as_str(), index), value);
+                }
+            }
+        }
+    }
+    let mut member_of: HashMap<usize, (&str, &[i64])> = HashMap::new();
+    for family in &program.families {
+        for (index, instruction) in &family.members {
+            member_of.insert(*instruction, (&*family.name, index));
+        }
+    }
+    program
+        .outputs
+        .iter()
+        .map(|o| {
+            let instruction = o.index();
+            member_of
+                .get(&instruction)
+                .and_then(|&(name, index)| by_member.get(&(name, index.to_vec())))
+                .or_else(|| by_name.get(program.display_name(instruction).as_str()))
+                .copied()
+        })
+        .collect()
 }

@@ -62,13 +62,13 @@ pub fn report_order(program: &Program) -> Vec<usize> {
 /// deviation against the width.
 pub fn simulation_table(
     program: &Program,
-    limits: Option<&[Value]>,
+    limits: Option<&[Option<Value>]>,
     runs: &Runs,
 ) -> Vec<OutputTable> {
     report_order(program)
         .into_iter()
         .map(|o| {
-            let limit = limits.map(|l| l[o]);
+            let limit = limits.and_then(|l| l[o]);
             let widths: Vec<WidthRow> = runs
                 .widths
                 .iter()
