@@ -13,15 +13,21 @@ fn evaluate(file: &str, method: Method) -> HashMap<String, Value> {
         .join("programs")
         .join(file);
     let source = std::fs::read_to_string(path).expect("program");
+    evaluate_source(&source, file, method)
+}
+
+/// Every output entry of the program `source` (reported as `file`) by name, evaluated with
+/// `method`.
+fn evaluate_source(source: &str, file: &str, method: Method) -> HashMap<String, Value> {
     let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
-        .unwrap_or_else(|d| panic!("{}", d.render(file, &source)));
+        .unwrap_or_else(|d| panic!("{}", d.render(file, source)));
     let limit = tpc::limit::derive(&program).expect("derives");
     let options = EvalOptions {
         method,
         ..EvalOptions::default()
     };
     let evaluation = tpc::eval::evaluate(&limit, &options, None)
-        .unwrap_or_else(|e| panic!("{}", e.to_diagnostic().render(file, &source)));
+        .unwrap_or_else(|e| panic!("{}", e.to_diagnostic().render(file, source)));
     limit
         .scalars
         .iter()
@@ -254,23 +260,11 @@ fn generated_cnn_kernels_match_neural_tangents() {
     ];
     for (spec, references) in cases {
         let source = generate_cnn(&spec).expect("generates");
-        let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
-            .unwrap_or_else(|d| panic!("{}", d.render("gen.tp", &source)));
-        let limit = tpc::limit::derive(&program).expect("derives");
-        let options = EvalOptions {
-            method: Method::Exact,
-            ..EvalOptions::default()
-        };
-        let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("exact");
+        let values = evaluate_source(&source, "gen.tp", Method::Exact);
         for (output, name) in references {
             for (i, j, want) in reference(name) {
                 let entry = format!("{output}[{i}, {j}]");
-                let s = limit
-                    .scalars
-                    .iter()
-                    .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
-                    .expect("an output entry");
-                let got = evaluation.scalars[s].value;
+                let got = values[&entry].value;
                 assert!(
                     (got - want).abs() <= 1e-12,
                     "{name} {entry} = {got}, neural-tangents {want}"
@@ -345,23 +339,11 @@ fn generated_resnet_kernels_match_neural_tangents() {
         ntk: true,
     };
     let source = generate_resnet(&spec).expect("generates");
-    let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
-        .unwrap_or_else(|d| panic!("{}", d.render("gen.tp", &source)));
-    let limit = tpc::limit::derive(&program).expect("derives");
-    let options = EvalOptions {
-        method: Method::Exact,
-        ..EvalOptions::default()
-    };
-    let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("exact");
+    let values = evaluate_source(&source, "gen.tp", Method::Exact);
     for (output, name) in [("NNGP", "gen_resnet_nngp"), ("NTK", "gen_resnet_ntk")] {
         for (i, j, want) in reference(name) {
             let entry = format!("{output}[{i}, {j}]");
-            let s = limit
-                .scalars
-                .iter()
-                .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
-                .expect("an output entry");
-            let got = evaluation.scalars[s].value;
+            let got = values[&entry].value;
             assert!(
                 (got - want).abs() <= 1e-11,
                 "{entry} = {got}, neural-tangents {want}"
@@ -399,24 +381,12 @@ fn generated_transformer_kernels_match_neural_tangents() {
             ntk: true,
         };
         let source = generate_transformer(&spec).expect("generates");
-        let program = tpc::compile(source.as_bytes(), &LowerOptions::default())
-            .unwrap_or_else(|d| panic!("{}", d.render("gen.tp", &source)));
-        let limit = tpc::limit::derive(&program).expect("derives");
-        let options = EvalOptions {
-            method: Method::Exact,
-            ..EvalOptions::default()
-        };
-        let evaluation = tpc::eval::evaluate(&limit, &options, None).expect("exact");
+        let values = evaluate_source(&source, "gen.tp", Method::Exact);
         for output in ["NNGP", "NTK"] {
             let reference_name = format!("{name}_{}", output.to_lowercase());
             for (i, j, want) in reference(&reference_name) {
                 let entry = format!("{output}[{i}, {j}]");
-                let s = limit
-                    .scalars
-                    .iter()
-                    .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
-                    .expect("an output entry");
-                let got = evaluation.scalars[s];
+                let got = values[&entry];
                 assert!(
                     (got.value - want).abs() <= 1e-13 * want.abs(),
                     "{reference_name} {entry} = {}, neural-tangents {want}",
@@ -544,20 +514,11 @@ fn transformer_kernels_do_not_depend_on_the_number_of_heads() {
             ntk: true,
         };
         let source = generate_transformer(&spec).expect("generates");
-        let program = tpc::compile(source.as_bytes(), &LowerOptions::default()).expect("checks");
-        let limit = tpc::limit::derive(&program).expect("derives");
-        let evaluation =
-            tpc::eval::evaluate(&limit, &EvalOptions::default(), None).expect("evaluates");
+        let evaluated = evaluate_source(&source, "gen.tp", Method::Auto);
         let mut values = Vec::new();
         for output in ["NNGP", "NTK"] {
             for (i, j) in [(0, 0), (0, 1), (1, 1)] {
-                let entry = format!("{output}[{i}, {j}]");
-                let s = limit
-                    .scalars
-                    .iter()
-                    .position(|s| matches!(s.role, tpc::limit::ScalarRole::Instruction(k) if limit.names[k] == entry))
-                    .expect("an output entry");
-                values.push(evaluation.scalars[s].value);
+                values.push(evaluated[&format!("{output}[{i}, {j}]")].value);
             }
         }
         values
