@@ -743,7 +743,7 @@ impl<'a> Evaluator<'a> {
                 let result = if rank >= trapezoid::FROM_RANK && rank <= self.options.max_dim {
                     let options = trapezoid::TrapezoidOptions {
                         tolerance,
-                        max_points: self.options.max_points,
+                        max_points: self.options.max_points * trapezoid::BUDGET_FACTOR,
                     };
                     trapezoid::expectation(&gaussian, &integrand, &options)
                 } else {
