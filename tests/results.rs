@@ -181,10 +181,6 @@ fn notes_are_grouped_on_standard_error_and_name_their_entries() {
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
 
-fn stderr_of(args: &[&str]) -> String {
-    stderr(&tpc(args, ""))
-}
-
 /// The simulate table prints significant digits: no negative zero, no 309-digit integer.
 #[test]
 fn simulate_prints_significant_digits() {
