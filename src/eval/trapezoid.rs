@@ -155,8 +155,9 @@ impl<F> Pass<'_, F>
 where
     F: Fn(&[f64]) -> f64 + Sync + ?Sized,
 {
-    /// Number of grid points inside the ball (no integrand evaluations).
-    fn count(&self, axis: usize, used: f64) -> usize {
+    /// Number of grid points inside the ball (no integrand evaluations), counted only up to
+    /// just past `cap` (a 10-dimensional grid is never enumerated).
+    fn count(&self, axis: usize, used: f64, cap: usize) -> usize {
         let rule = &self.rules[axis];
         let mut n = 0;
         for &x in &rule.nodes {
@@ -167,8 +168,11 @@ where
             n += if axis + 1 == self.rules.len() {
                 1
             } else {
-                self.count(axis + 1, r2)
+                self.count(axis + 1, r2, cap - n)
             };
+            if n > cap {
+                break;
+            }
         }
         n
     }
@@ -358,7 +362,16 @@ where
             radius2: radius * radius,
             inner2: (radius - 1.0).powi(2),
         };
-        let points = pass.count(0, 0.0);
+        let points = pass.count(0, 0.0, options.max_points);
+        if points > options.max_points {
+            // Only the first grid can be over the budget (refinements check before they
+            // grow): nothing was evaluated.
+            return Err(QuadratureError::NotConverged(Estimate {
+                value: f64::NAN,
+                error: f64::INFINITY,
+                evaluations,
+            }));
+        }
         let sums = pass.run(points);
         evaluations += sums.points;
         if !sums.value.is_finite() {
