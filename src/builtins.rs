@@ -246,6 +246,16 @@ impl Builtin {
                 0 => x,
                 _ => 1.0,
             },
+            // The first two derivatives without forming their polynomial (no allocation:
+            // quadrature evaluates them millions of times).
+            Builtin::Tanh if order <= 2 => {
+                let t = x.tanh();
+                match order {
+                    0 => t,
+                    1 => 1.0 - t * t,
+                    _ => -2.0 * t * (1.0 - t * t),
+                }
+            }
             Builtin::Tanh => {
                 // d/dx P(t) = P'(t) (1 - t²) for t = tanh x.
                 let poly = logistic_like_poly(order, &[0.0, 1.0], &[1.0, 0.0, -1.0]);

@@ -5,6 +5,7 @@ use super::forms::{self, Affine, Moments};
 use super::gaussian::{Estimate, Gaussian, Tolerance};
 use super::{
     adaptive, expand, integrability, kink, monte_carlo, polynomial, quadrature, sensitivity, stein,
+    trapezoid,
 };
 use super::{EvalError, EvalOptions, Evaluation, Method, Note, Used, Value};
 use crate::diagnostics::Span;
@@ -739,7 +740,16 @@ impl<'a> Evaluator<'a> {
                     max_points: self.options.max_points,
                     ..Default::default()
                 };
-                match quadrature::expectation(&gaussian, &integrand, &options) {
+                let result = if rank >= trapezoid::FROM_RANK && rank <= self.options.max_dim {
+                    let options = trapezoid::TrapezoidOptions {
+                        tolerance,
+                        max_points: self.options.max_points * trapezoid::BUDGET_FACTOR,
+                    };
+                    trapezoid::expectation(&gaussian, &integrand, &options)
+                } else {
+                    quadrature::expectation(&gaussian, &integrand, &options)
+                };
+                match result {
                     Ok(est) => {
                         return Ok(Value {
                             value: est.value,

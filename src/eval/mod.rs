@@ -38,6 +38,7 @@ pub mod polynomial;
 pub mod quadrature;
 pub mod sensitivity;
 pub mod stein;
+pub mod trapezoid;
 
 pub use evaluate::{evaluate, Progress};
 pub use family::{evaluate_families, FamilyError, FamilyEvaluation, Tile, MAX_ARRAY_ENTRIES};
