@@ -17,6 +17,8 @@
 //! (`mean(x[i] * x[j])` and `mean(x[j] * x[i])`, a Moment and the ZHat covariance built from
 //! the same product), and an array is freed after its last use.
 
+mod columns;
+
 use super::evaluate::block_expectation;
 use super::forms::{self, Moments};
 use super::{polynomial, EvalError, EvalOptions, Method, Used, Value};
@@ -26,6 +28,7 @@ use crate::ir::{self, GroupData, ParallelSpaces, Program};
 use crate::limit::{AtomKind, EquationKind, Limit, ScalarDefinition};
 use crate::output::{FamilyValue, OutputValue};
 use crate::symbolic::{AtomId, ExprId, Node, ScalarId, Tape};
+use columns::{Column, ColumnProgram};
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -792,60 +795,27 @@ impl<'a> ArrayEvaluator<'a> {
             .into_iter()
             .map(|s| (s, self.arrays[&Task::Scalar(s)].clone()))
             .collect();
-        let nodes = arena.reachable(&[e]);
-        let slot: FxHashMap<ExprId, usize> =
-            nodes.iter().enumerate().map(|(k, &id)| (id, k)).collect();
-        // Node by node over one chunk of entries; `shift` adds an input's error.
+        let program = ColumnProgram::new(arena, e);
+        // Over one chunk of entries; `shift` adds an input's error.
         let chunk = |offset: usize, out: &mut [f64], shift: Option<ScalarId>| {
             let len = out.len();
-            let mut done: Vec<Column> = Vec::with_capacity(nodes.len());
-            for &id in &nodes {
-                let column = match arena.node(id) {
-                    Node::Const(c) => Column::Number(*c),
-                    Node::Atom(_) => Column::Number(f64::NAN),
-                    Node::Scalar(s) => {
-                        let a = &inputs.iter().find(|(t, _)| t == s).expect("an input").1;
-                        let shifted = shift == Some(*s);
-                        match (a.values.len() == 1, shifted) {
-                            (true, false) => Column::Number(a.values[0]),
-                            (true, true) => Column::Number(a.values[0] + a.error(0)),
-                            (false, false) => Column::Slice(&a.values[offset..offset + len]),
-                            (false, true) => Column::Owned(
-                                a.values[offset..offset + len]
-                                    .iter()
-                                    .zip(&a.errors[offset..offset + len])
-                                    .map(|(v, e)| v + e)
-                                    .collect(),
-                            ),
-                        }
-                    }
-                    Node::Apply { f, order, arg } => match &done[slot[arg]] {
-                        Column::Number(x) => Column::Number(f.eval(*order, *x)),
-                        column => {
-                            Column::Owned((0..len).map(|k| f.eval(*order, column.at(k))).collect())
-                        }
-                    },
-                    Node::Sum { constant, terms } => {
-                        let mut acc = vec![*constant; len];
-                        for (t, c) in terms.iter() {
-                            done[slot[t]].add_scaled(&mut acc, *c);
-                        }
-                        Column::Owned(acc)
-                    }
-                    Node::Product { factors } => {
-                        let mut acc = vec![1.0; len];
-                        for (f, p) in factors.iter() {
-                            done[slot[f]].multiply_power(&mut acc, *p);
-                        }
-                        Column::Owned(acc)
-                    }
-                };
-                done.push(column);
-            }
-            let root = &done[slot[&e]];
-            for (k, o) in out.iter_mut().enumerate() {
-                *o = root.at(k);
-            }
+            let input = |s: ScalarId| {
+                let a = &inputs.iter().find(|(t, _)| *t == s).expect("an input").1;
+                let shifted = shift == Some(s);
+                match (a.values.len() == 1, shifted) {
+                    (true, false) => Column::Number(a.values[0]),
+                    (true, true) => Column::Number(a.values[0] + a.error(0)),
+                    (false, false) => Column::Slice(&a.values[offset..offset + len]),
+                    (false, true) => Column::Owned(
+                        a.values[offset..offset + len]
+                            .iter()
+                            .zip(&a.errors[offset..offset + len])
+                            .map(|(v, e)| v + e)
+                            .collect(),
+                    ),
+                }
+            };
+            program.eval(&input, out);
         };
         // The entries to compute: for a template over two members of one space, the pairs
         // `i < j` of each row; otherwise everything, in chunks.
@@ -1756,54 +1726,6 @@ impl<'a> ArrayEvaluator<'a> {
             errors: ArrayD::from_shape_vec(IxDyn(&shape), errors).expect("shape fits"),
             method,
         })
-    }
-}
-
-/// Values of one node over a chunk of entries.
-enum Column<'a> {
-    Number(f64),
-    Slice(&'a [f64]),
-    Owned(Vec<f64>),
-}
-
-impl Column<'_> {
-    fn at(&self, k: usize) -> f64 {
-        match self {
-            Column::Number(x) => *x,
-            Column::Slice(v) => v[k],
-            Column::Owned(v) => v[k],
-        }
-    }
-
-    fn values(&self) -> Option<&[f64]> {
-        match self {
-            Column::Number(_) => None,
-            Column::Slice(v) => Some(v),
-            Column::Owned(v) => Some(v),
-        }
-    }
-
-    /// `acc += c · self`.
-    fn add_scaled(&self, acc: &mut [f64], c: f64) {
-        match self.values() {
-            None => acc.iter_mut().for_each(|a| *a += c * self.at(0)),
-            Some(v) => acc.iter_mut().zip(v).for_each(|(a, x)| *a += c * x),
-        }
-    }
-
-    /// `acc *= self^p`.
-    fn multiply_power(&self, acc: &mut [f64], p: f64) {
-        match (self.values(), p == 1.0) {
-            (None, _) => {
-                let x = crate::ir::power(self.at(0), p);
-                acc.iter_mut().for_each(|a| *a *= x);
-            }
-            (Some(v), true) => acc.iter_mut().zip(v).for_each(|(a, x)| *a *= x),
-            (Some(v), false) => acc
-                .iter_mut()
-                .zip(v)
-                .for_each(|(a, x)| *a *= crate::ir::power(*x, p)),
-        }
     }
 }
 
