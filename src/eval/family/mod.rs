@@ -18,6 +18,7 @@
 //! the same product), and an array is freed after its last use.
 
 mod columns;
+mod fusion;
 
 use super::evaluate::block_expectation;
 use super::forms::{self, Moments};
@@ -270,6 +271,8 @@ struct ArrayEvaluator<'a> {
     /// Buffers of freed arrays, reused (a fresh buffer costs a page fault per 4 KiB).
     pool: Mutex<Vec<Vec<f64>>>,
     notes: Mutex<Vec<super::Note>>,
+    /// The pair templates evaluated together, entry by entry.
+    fusion: fusion::FusionPlan,
 }
 
 impl<'a> ArrayEvaluator<'a> {
@@ -342,8 +345,10 @@ impl<'a> ArrayEvaluator<'a> {
             angles: Mutex::new(None),
             pool: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
+            fusion: fusion::FusionPlan::default(),
         };
         e.plan();
+        e.plan_fusion();
         Ok(e)
     }
 
@@ -478,11 +483,17 @@ impl<'a> ArrayEvaluator<'a> {
     fn run(&mut self) -> Result<(), FamilyError> {
         let order = self.order.clone();
         for (position, &task) in order.iter().enumerate() {
-            let mut array = self.task(task)?;
-            if let Some(a) = Arc::get_mut(&mut array) {
-                self.drop_zero_errors(a);
+            let segments: Vec<usize> = self.fusion.segments_before(position).collect();
+            for k in segments {
+                self.run_segment(k)?;
             }
-            self.arrays.insert(task, array);
+            if !self.fusion.is_fused(task) {
+                let mut array = self.task(task)?;
+                if let Some(a) = Arc::get_mut(&mut array) {
+                    self.drop_zero_errors(a);
+                }
+                self.arrays.insert(task, array);
+            }
             // Free what is no longer needed.
             let mut freed: Vec<Arc<Array>> = Vec::new();
             let last_use = &self.last_use;
@@ -509,6 +520,10 @@ impl<'a> ArrayEvaluator<'a> {
                     }
                 }
             }
+        }
+        let segments: Vec<usize> = self.fusion.segments_before(order.len()).collect();
+        for k in segments {
+            self.run_segment(k)?;
         }
         Ok(())
     }
@@ -1030,6 +1045,31 @@ impl<'a> ArrayEvaluator<'a> {
     /// members of one space, with `f, g` a pair the closed-form tables cover: the kernel map of
     /// a layer, evaluated by one tight loop over the pairs.
     fn pairwise_kernel(&self, e: ExprId, signature: &Signature) -> Option<PairwiseKernel> {
+        let shape = self.kernel_shape(e, signature)?;
+        let law = match self.pair_law_source(shape.a, shape.b)? {
+            PairLawSource::Covariances { aa, bb, ab } => PairLaw::Arrays {
+                aa: self.arrays[&aa].clone(),
+                bb: self.arrays[&bb].clone(),
+                ab: self.arrays[&ab].clone(),
+            },
+            PairLawSource::Group(law) => law,
+        };
+        let map = match closed_form_pair(shape.f, shape.g) {
+            Some(map) => PairMap::Closed(map),
+            None => self.smooth_map(shape.f, shape.alpha, shape.g, shape.beta, &law)?,
+        };
+        Some(PairwiseKernel {
+            map,
+            alpha: shape.alpha,
+            beta: shape.beta,
+            a_first: shape.a_first,
+            law,
+        })
+    }
+
+    /// The form `E[f(α Ẑ_a) g(β Ẑ_b)]` of an integrand over two atoms standing for one member
+    /// each of one space, its signature two representatives of that space; its law is not read.
+    fn kernel_shape(&self, e: ExprId, signature: &Signature) -> Option<KernelShape> {
         let arena = &self.limit.arena;
         let Node::Product { factors } = arena.node(e) else {
             return None;
@@ -1040,7 +1080,7 @@ impl<'a> ArrayEvaluator<'a> {
         if !arena.scalars(e).is_empty() {
             return None;
         }
-        let call = |f: ExprId| -> Option<(Builtin, u32, AtomId, f64)> {
+        let call = |f: ExprId| -> Option<((Builtin, u32), AtomId, f64)> {
             let (f, order, arg) = match arena.node(f) {
                 Node::Apply { f, order, arg } => (*f, *order, *arg),
                 // A bare atom (or a multiple of one): the identity.
@@ -1057,11 +1097,10 @@ impl<'a> ArrayEvaluator<'a> {
                 }
                 _ => return None,
             };
-            Some((f, order, atom, coefficient))
+            Some(((f, order), atom, coefficient))
         };
-        let (f, f_order, a, alpha) = call(factors[0].0)?;
-        let (g, g_order, b, beta) = call(factors[1].0)?;
-        let law = self.pair_law(a, b)?;
+        let (f, a, alpha) = call(factors[0].0)?;
+        let (g, b, beta) = call(factors[1].0)?;
         let (sa, sb) = (
             &self.atom_signature[a.0 as usize],
             &self.atom_signature[b.0 as usize],
@@ -1072,16 +1111,14 @@ impl<'a> ArrayEvaluator<'a> {
         if signature.len() != 2 || !signature.contains(&sa[0]) || !signature.contains(&sb[0]) {
             return None;
         }
-        let map = match closed_form_pair((f, f_order), (g, g_order)) {
-            Some(map) => PairMap::Closed(map),
-            None => self.smooth_map((f, f_order), alpha, (g, g_order), beta, &law)?,
-        };
-        Some(PairwiseKernel {
-            map,
+        Some(KernelShape {
+            f,
+            g,
+            a,
+            b,
             alpha,
             beta,
             a_first: sa[0] < sb[0],
-            law,
         })
     }
 
@@ -1122,15 +1159,11 @@ impl<'a> ArrayEvaluator<'a> {
     }
 
     /// Where the joint law of two centered atoms standing for one member each is: the
-    /// covariance arrays of a ZHat family, or the data of an initial group.
-    fn pair_law(&self, a: AtomId, b: AtomId) -> Option<PairLaw> {
+    /// covariance tasks of a ZHat family, or the data of an initial group.
+    fn pair_law_source(&self, a: AtomId, b: AtomId) -> Option<PairLawSource> {
         let cov = |x: AtomId, y: AtomId| self.hat_covariance_task(x, y);
         if let (Some(aa), Some(bb), Some(ab)) = (cov(a, a), cov(b, b), cov(a, b)) {
-            return Some(PairLaw::Arrays {
-                aa: self.arrays[&aa].clone(),
-                bb: self.arrays[&bb].clone(),
-                ab: self.arrays[&ab].clone(),
-            });
+            return Some(PairLawSource::Covariances { aa, bb, ab });
         }
         let (Some((g, m)), Some((h, k))) =
             (self.atom_group[a.0 as usize], self.atom_group[b.0 as usize])
@@ -1145,11 +1178,11 @@ impl<'a> ArrayEvaluator<'a> {
             [(_, _, stride)] => Some((data.rows[m].offset, stride)),
             _ => None,
         };
-        Some(PairLaw::Group {
+        Some(PairLawSource::Group(PairLaw::Group {
             covariance: data.covariance.clone(),
             a: line(m)?,
             b: line(k)?,
-        })
+        }))
     }
 
     /// The kernel map of [`Self::pairwise_kernel`] over every pair `i < j`, in parallel over rows.
@@ -1800,7 +1833,28 @@ impl AngleKey {
     }
 }
 
+/// The form of a kernel map `E[f(α Ẑ_a) g(β Ẑ_b)]`, `f` and `g` with their derivative orders.
+struct KernelShape {
+    f: (Builtin, u32),
+    g: (Builtin, u32),
+    a: AtomId,
+    b: AtomId,
+    alpha: f64,
+    beta: f64,
+    /// Whether `a` stands for the lower member of each pair.
+    a_first: bool,
+}
+
+/// Where the law of a kernel map's two atoms comes from, before any array is computed.
+enum PairLawSource {
+    /// The ZHat covariance tasks `Var a`, `Var b` (per member) and `Cov(a, b)` (per pair).
+    Covariances { aa: Task, bb: Task, ab: Task },
+    /// The data of an initial group.
+    Group(PairLaw),
+}
+
 /// The joint law of the two atoms of a [`PairwiseKernel`].
+#[derive(Clone)]
 enum PairLaw {
     /// ZHat atoms: `Var Ẑ_a`, `Var Ẑ_b` per member, `Cov` per pair.
     Arrays {

@@ -1,0 +1,879 @@
+//! Fusing entry-local pair templates. A kernel recursion (`Σ^{l+1} = σw² E[φ(u)φ(v)] + σb²`,
+//! `Θ^{l+1} = Σ^{l+1} + σw² E[φ'(u)φ'(v)] Θ^l`, layer after layer) is a chain of templates over
+//! the pairs `i < j` of one space in which entry `[i, j]` of each reads only entry `[i, j]` of
+//! the others, plus per-member variances computed before. Evaluated template by template,
+//! every layer writes and reads several n × n arrays; fused, the whole chain runs entry by
+//! entry (in chunks of a row) with its intermediate values in a small scratch buffer, and only
+//! the templates read elsewhere (outputs, later non-fused work) are written as arrays.
+//!
+//! A template is fused when its signature is two representatives of one space and it is
+//! whole-array arithmetic of same-signature or constant scalars, a copy of a fused template, or
+//! a kernel map `E[f(α Ẑ_a) g(β Ẑ_b)]` with a closed form. Consecutive fused templates of one
+//! signature form a *segment*, evaluated just before the first task that reads one of them
+//! (or at the end). Each fused value is computed by the same arithmetic, in the same order, as
+//! template by template, so the results are the same bits.
+
+use super::columns::{Column, ColumnProgram};
+use super::{
+    check_finite, closed_form_pair, not_finite, Array, ArrayEvaluator, ClosedPair, FamilyError,
+    PairLaw, PairLawSource, Signature, Task,
+};
+use crate::diagnostics::Span;
+use crate::eval::closed_form as cf;
+use crate::eval::{EvalError, Used};
+use crate::limit::ScalarDefinition;
+use crate::symbolic::{ExprId, Node, ScalarId};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Entries of a row evaluated together: the scratch of a segment is slots × CHUNK numbers.
+const CHUNK: usize = 256;
+
+/// Which tasks are fused, how they group into segments, and when each segment runs.
+#[derive(Default)]
+pub(super) struct FusionPlan {
+    /// The segment of each fused task.
+    segment_of: FxHashMap<Task, usize>,
+    /// The segments, in evaluation order.
+    segments: Vec<Segment>,
+}
+
+/// Fused tasks of one signature, evaluated together.
+struct Segment {
+    signature: Signature,
+    /// In evaluation order.
+    tasks: Vec<Task>,
+    /// The position in the task order before which the segment runs (the order's length: at
+    /// the end).
+    runs_before: usize,
+    /// The tasks read outside the segment, written as arrays.
+    written: FxHashSet<Task>,
+}
+
+impl FusionPlan {
+    /// Whether `task` is evaluated in a segment rather than on its own.
+    pub(super) fn is_fused(&self, task: Task) -> bool {
+        self.segment_of.contains_key(&task)
+    }
+
+    /// The segments that run just before position `position` of the task order.
+    pub(super) fn segments_before(&self, position: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.segments.len()).filter(move |&k| self.segments[k].runs_before == position)
+    }
+}
+
+/// How a fused template is computed.
+enum Definition {
+    /// The same values as another fused task.
+    Copy(Task),
+    /// Whole-array arithmetic of scalars.
+    Arithmetic(ExprId),
+    /// `scale · E[e]` by a closed-form kernel map.
+    Kernel { integrand: ExprId, scale: f64 },
+}
+
+impl<'a> ArrayEvaluator<'a> {
+    /// Plans fusion over the task order and extends the last use of every array a segment
+    /// reads to the segment's run.
+    pub(super) fn plan_fusion(&mut self) {
+        let order = self.order.clone();
+        let mut plan = FusionPlan::default();
+        let mut open: Option<Segment> = None;
+        let close = |plan: &mut FusionPlan, open: &mut Option<Segment>, at: usize| {
+            if let Some(mut segment) = open.take() {
+                segment.runs_before = at;
+                let k = plan.segments.len();
+                for &t in &segment.tasks {
+                    plan.segment_of.insert(t, k);
+                }
+                plan.segments.push(segment);
+            }
+        };
+        for (position, &task) in order.iter().enumerate() {
+            let in_open = |t: &Task| open.as_ref().is_some_and(|s| s.tasks.contains(t));
+            match self.fused_signature(task, &in_open) {
+                Some(signature) => {
+                    if open.as_ref().is_some_and(|s| s.signature != signature) {
+                        close(&mut plan, &mut open, position);
+                    }
+                    open.get_or_insert_with(|| Segment {
+                        signature,
+                        tasks: Vec::new(),
+                        runs_before: usize::MAX,
+                        written: FxHashSet::default(),
+                    })
+                    .tasks
+                    .push(task);
+                }
+                None => {
+                    if self.dependencies(task).iter().any(in_open) {
+                        close(&mut plan, &mut open, position);
+                    }
+                }
+            }
+        }
+        close(&mut plan, &mut open, order.len());
+        // Written: outputs, and tasks read outside their segment.
+        for &s in &self.limit.outputs {
+            if let Some(&k) = plan.segment_of.get(&Task::Scalar(s)) {
+                plan.segments[k].written.insert(Task::Scalar(s));
+            }
+        }
+        for &task in &order {
+            let reader = plan.segment_of.get(&task).copied();
+            for d in self.dependencies(task) {
+                if let Some(&k) = plan.segment_of.get(&d) {
+                    if reader != Some(k) {
+                        plan.segments[k].written.insert(d);
+                    }
+                }
+            }
+        }
+        // What a segment reads from outside stays alive until it runs.
+        for segment in &plan.segments {
+            for &task in &segment.tasks {
+                for d in self.dependencies(task) {
+                    if !segment.tasks.contains(&d) {
+                        let last = self.last_use.entry(d).or_insert(0);
+                        *last = (*last).max(segment.runs_before);
+                    }
+                }
+            }
+        }
+        self.fusion = plan;
+    }
+
+    /// The signature of `task` if it can be fused (`in_open`: whether a task is in the segment
+    /// being formed).
+    fn fused_signature(&self, task: Task, in_open: &dyn Fn(&Task) -> bool) -> Option<Signature> {
+        let definition = self.definition(task, in_open)?;
+        let e = match definition {
+            Definition::Copy(source) => return self.fused_signature(source, in_open),
+            Definition::Arithmetic(e) | Definition::Kernel { integrand: e, .. } => e,
+        };
+        let signature = self.signature_of_expression(e);
+        let pair = signature.len() == 2 && signature[0].0 == signature[1].0;
+        pair.then_some(signature)
+    }
+
+    /// How `task` would be computed fused, if it can be.
+    fn definition(&self, task: Task, in_open: &dyn Fn(&Task) -> bool) -> Option<Definition> {
+        let arena = &self.limit.arena;
+        let (integrand, scale) = match task {
+            Task::Scalar(s) => match self.limit.scalars[s.0 as usize].definition {
+                ScalarDefinition::Deterministic(e) => {
+                    if let Node::Scalar(source) = arena.node(e) {
+                        let source = Task::Scalar(*source);
+                        return in_open(&source).then_some(Definition::Copy(source));
+                    }
+                    let signature = self.signature_of_expression(e);
+                    let whole = arena.scalars(e).iter().all(|s| {
+                        let sig = &self.scalar_signature[s.0 as usize];
+                        sig.is_empty() || *sig == signature
+                    });
+                    return (whole && arena.atoms(e).is_empty())
+                        .then_some(Definition::Arithmetic(e));
+                }
+                ScalarDefinition::Expectation(e) => (e, 1.0),
+                _ => return None,
+            },
+            Task::Covariance(..) => {
+                let Task::Covariance(a, _) = task else {
+                    unreachable!()
+                };
+                let family = self.limit.family_of(a)?;
+                (self.expression(task)?, family.sigma2)
+            }
+        };
+        let signature = self.signature_of_expression(integrand);
+        let shape = self.kernel_shape(integrand, &signature)?;
+        closed_form_pair(shape.f, shape.g)?;
+        self.pair_law_source(shape.a, shape.b)?;
+        Some(Definition::Kernel { integrand, scale })
+    }
+
+    /// Evaluates segment `k` and stores the arrays of its written tasks.
+    pub(super) fn run_segment(&mut self, k: usize) -> Result<(), FamilyError> {
+        let segment = &self.fusion.segments[k];
+        let tasks = segment.tasks.clone();
+        let written = segment.written.clone();
+        let signature = segment.signature.clone();
+        let in_segment = |t: &Task| tasks.contains(t);
+        let mut builder = Builder::default();
+        for &task in &tasks {
+            let definition = self
+                .definition(task, &in_segment)
+                .expect("planned as fused");
+            let slot = self.compile(&mut builder, task, definition)?;
+            builder.slot_of.insert(task, slot);
+        }
+        let slot_of_written: Vec<(Task, usize)> =
+            written.iter().map(|&t| (t, builder.slot_of[&t])).collect();
+        let mut outputs: Vec<usize> = slot_of_written.iter().map(|&(_, s)| s).collect();
+        outputs.sort_unstable();
+        outputs.dedup();
+        let fused = builder.finish(&outputs);
+        let n = self.parallel.spaces[signature[0].0].size;
+        let arrays = self.evaluate_fused(&fused, &outputs, n, signature)?;
+        for (slot, array) in outputs.iter().zip(arrays) {
+            let array = Arc::new(array);
+            for (task, _) in slot_of_written.iter().filter(|(_, s)| s == slot) {
+                self.arrays.insert(*task, array.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the operations of one task; returns the slot holding its values.
+    fn compile(
+        &self,
+        builder: &mut Builder<'a>,
+        task: Task,
+        definition: Definition,
+    ) -> Result<usize, FamilyError> {
+        let (name, span) = self.name(task);
+        let limit: &'a crate::limit::Limit = self.limit;
+        Ok(match definition {
+            Definition::Copy(source) => builder.slot_of[&source],
+            Definition::Arithmetic(e) => {
+                let inputs: Vec<(ScalarId, usize)> = self
+                    .limit
+                    .arena
+                    .scalars(e)
+                    .into_iter()
+                    .map(|s| (s, self.input_slot(builder, Task::Scalar(s))))
+                    .collect();
+                let method = inputs
+                    .iter()
+                    .map(|&(_, slot)| builder.slots[slot].method)
+                    .max()
+                    .unwrap_or(Used::Given);
+                builder.push(
+                    Slot::varying(method),
+                    Op::Arithmetic {
+                        program: ColumnProgram::new(&limit.arena, e),
+                        inputs,
+                        name,
+                        span,
+                    },
+                )
+            }
+            Definition::Kernel { integrand, scale } => {
+                let kernel = match builder.by_integrand.get(&integrand) {
+                    Some(&slot) => slot,
+                    None => {
+                        let slot = self.compile_kernel(builder, integrand, name, span);
+                        builder.by_integrand.insert(integrand, slot);
+                        slot
+                    }
+                };
+                if scale == 1.0 {
+                    kernel
+                } else {
+                    builder.push(
+                        Slot::varying(builder.slots[kernel].method),
+                        Op::Scale {
+                            from: kernel,
+                            scale,
+                        },
+                    )
+                }
+            }
+        })
+    }
+
+    fn compile_kernel(
+        &self,
+        builder: &mut Builder<'a>,
+        e: ExprId,
+        name: String,
+        span: Span,
+    ) -> usize {
+        let signature = self.signature_of_expression(e);
+        let shape = self
+            .kernel_shape(e, &signature)
+            .expect("planned as a kernel");
+        let pair = closed_form_pair(shape.f, shape.g).expect("planned as a closed form");
+        let law = match self.pair_law_source(shape.a, shape.b).expect("planned") {
+            PairLawSource::Covariances { aa, bb, ab } => FusedLaw::Covariances {
+                aa: self.arrays[&aa].clone(),
+                bb: self.arrays[&bb].clone(),
+                ab: self.input_slot(builder, ab),
+            },
+            PairLawSource::Group(law) => FusedLaw::Group(law),
+        };
+        let scaled = Scaled {
+            alpha: shape.alpha,
+            beta: shape.beta,
+            a_first: shape.a_first,
+        };
+        let angle = matches!(pair, ClosedPair::ReluRelu | ClosedPair::StepStep).then(|| {
+            let key = AngleKey::of(&law, &scaled);
+            match builder.angles.iter().find(|(k, _)| *k == key) {
+                Some(&(_, slot)) => slot,
+                None => {
+                    // `√(q1 q2)` (−1 where a variance is zero) and `ρ` beside `θ`: the maps
+                    // of the layer read them rather than recomputing them.
+                    let (s, rho) = (builder.side_slot(), builder.side_slot());
+                    let theta = builder.push(
+                        Slot::varying(Used::ClosedForm),
+                        Op::Angle {
+                            law: law.clone(),
+                            scaled,
+                            s,
+                            rho,
+                        },
+                    );
+                    builder.angles.push((key, (theta, s, rho)));
+                    (theta, s, rho)
+                }
+            }
+        });
+        builder.push(
+            Slot::varying(Used::ClosedForm),
+            Op::Kernel {
+                pair,
+                law,
+                scaled,
+                angle,
+                name,
+                span,
+            },
+        )
+    }
+
+    /// The slot of a task a segment reads: its own slot if fused in it, else its array.
+    fn input_slot(&self, builder: &mut Builder<'a>, task: Task) -> usize {
+        if let Some(&slot) = builder.slot_of.get(&task) {
+            return slot;
+        }
+        let array = self.arrays[&task].clone();
+        if array.values.len() == 1 {
+            let slot = Slot {
+                number: Some((array.values[0], array.error(0))),
+                method: array.method,
+            };
+            let k = builder.slots.len();
+            builder.slots.push(slot);
+            builder.slot_of.insert(task, k);
+            return k;
+        }
+        let slot = builder.push(Slot::varying(array.method), Op::Read { array });
+        builder.slot_of.insert(task, slot);
+        slot
+    }
+
+    /// Runs the fused operations over every pair `i < j` (rows in parallel) and returns the
+    /// arrays of the `outputs` slots.
+    fn evaluate_fused(
+        &self,
+        fused: &Fused,
+        outputs: &[usize],
+        n: usize,
+        signature: Signature,
+    ) -> Result<Vec<Array>, FamilyError> {
+        let mut buffers: Vec<(Vec<f64>, Vec<f64>)> = outputs
+            .iter()
+            .map(|_| (self.buffer(n * n), self.buffer(n * n)))
+            .collect();
+        let has_errors: Vec<AtomicBool> = outputs.iter().map(|_| AtomicBool::new(false)).collect();
+        let mut rows: Vec<Vec<(&mut [f64], &mut [f64])>> = (0..n).map(|_| Vec::new()).collect();
+        for (values, errors) in buffers.iter_mut() {
+            for (i, row) in values.chunks_mut(n).zip(errors.chunks_mut(n)).enumerate() {
+                rows[i].push(row);
+            }
+        }
+        let slots = fused.slots.len();
+        rows.into_par_iter().enumerate().try_for_each_init(
+            || Scratch::new(slots),
+            |scratch, (i, mut row)| -> Result<(), EvalError> {
+                let mut start = i + 1;
+                while start < n {
+                    let len = CHUNK.min(n - start);
+                    let active: Vec<bool> =
+                        (start..start + len).map(|j| self.active(&[i, j])).collect();
+                    fused.run_chunk(scratch, i, start, len, n, &active)?;
+                    for (k, &slot) in outputs.iter().enumerate() {
+                        let (values, errors) = &mut row[k];
+                        let mut any = false;
+                        for (o, &on) in active.iter().enumerate() {
+                            if on {
+                                values[start + o] = scratch.value(slot)[o];
+                                errors[start + o] = scratch.error(slot)[o];
+                                any |= errors[start + o] != 0.0;
+                            }
+                        }
+                        if any {
+                            has_errors[k].store(true, Ordering::Relaxed);
+                        }
+                    }
+                    start += len;
+                }
+                Ok(())
+            },
+        )?;
+        let arrays = buffers
+            .into_iter()
+            .zip(outputs)
+            .zip(has_errors)
+            .map(|(((values, errors), &slot), has_errors)| {
+                let mut array = Array {
+                    signature: signature.clone(),
+                    sizes: vec![n, n],
+                    values,
+                    errors,
+                    method: fused.slots[slot].method,
+                    has_errors: has_errors.into_inner(),
+                };
+                self.drop_zero_errors(&mut array);
+                array
+            })
+            .collect();
+        Ok(arrays)
+    }
+}
+
+/// What a slot holds: one number for every entry (a scalar without members), or a value per
+/// entry computed by an operation.
+struct Slot {
+    /// `(value, error)` of a number.
+    number: Option<(f64, f64)>,
+    method: Used,
+}
+
+impl Slot {
+    fn varying(method: Used) -> Slot {
+        Slot {
+            number: None,
+            method,
+        }
+    }
+}
+
+/// The scales and orientation of a kernel map.
+#[derive(Clone, Copy)]
+struct Scaled {
+    alpha: f64,
+    beta: f64,
+    /// Whether `a` stands for the lower member of each pair.
+    a_first: bool,
+}
+
+impl Scaled {
+    /// The members `(a, b)` stand for at entry `[i, j]`.
+    fn members(&self, i: usize, j: usize) -> (usize, usize) {
+        if self.a_first {
+            (i, j)
+        } else {
+            (j, i)
+        }
+    }
+
+    /// `(Var αa, Var βb, Cov(αa, βb))`.
+    fn law(&self, q1: f64, q2: f64, c: f64) -> (f64, f64, f64) {
+        (
+            self.alpha * q1 * self.alpha,
+            self.beta * q2 * self.beta,
+            self.alpha * c * self.beta,
+        )
+    }
+}
+
+/// The law of a fused kernel map's atoms.
+#[derive(Clone)]
+enum FusedLaw {
+    /// Variances per member from arrays, the covariance per pair from a slot.
+    Covariances {
+        aa: Arc<Array>,
+        bb: Arc<Array>,
+        ab: usize,
+    },
+    /// An initial group's data.
+    Group(PairLaw),
+}
+
+/// What the angles of a kernel map depend on, to share them between the maps of one layer.
+#[derive(PartialEq)]
+struct AngleKey {
+    law: (usize, usize, usize),
+    group: Option<(usize, usize, usize, usize)>,
+    scales: (u64, u64),
+    a_first: bool,
+}
+
+impl AngleKey {
+    fn of(law: &FusedLaw, scaled: &Scaled) -> AngleKey {
+        let (law, group) = match law {
+            FusedLaw::Covariances { aa, bb, ab } => (
+                (Arc::as_ptr(aa) as usize, Arc::as_ptr(bb) as usize, *ab),
+                None,
+            ),
+            FusedLaw::Group(PairLaw::Group { a, b, .. }) => ((0, 0, 0), Some((a.0, a.1, b.0, b.1))),
+            FusedLaw::Group(PairLaw::Arrays { .. }) => unreachable!("a group law"),
+        };
+        AngleKey {
+            law,
+            group,
+            scales: (scaled.alpha.to_bits(), scaled.beta.to_bits()),
+            a_first: scaled.a_first,
+        }
+    }
+}
+
+/// One fused operation; it fills the values and errors of its slot over a chunk.
+enum Op<'a> {
+    /// A template computed before, read from its array.
+    Read { array: Arc<Array> },
+    /// Whole-array arithmetic of `inputs` (scalar and slot).
+    Arithmetic {
+        program: ColumnProgram<'a>,
+        inputs: Vec<(ScalarId, usize)>,
+        name: String,
+        span: Span,
+    },
+    /// `θ = arccos ρ` of a kernel map's law, shared by the relu and step maps of a layer;
+    /// it also writes `√(q1 q2)` (−1 where a variance is zero) to slot `s` and `ρ` to `rho`.
+    Angle {
+        law: FusedLaw,
+        scaled: Scaled,
+        s: usize,
+        rho: usize,
+    },
+    /// A closed-form kernel map.
+    Kernel {
+        pair: ClosedPair,
+        law: FusedLaw,
+        scaled: Scaled,
+        /// The slots `(θ, √(q1 q2), ρ)` of the relu and step maps.
+        angle: Option<(usize, usize, usize)>,
+        name: String,
+        span: Span,
+    },
+    /// `scale ·` another slot (a ZHat covariance `σ² E[…]`).
+    Scale { from: usize, scale: f64 },
+}
+
+/// Operations being collected for a segment.
+#[derive(Default)]
+struct Builder<'a> {
+    slots: Vec<Slot>,
+    /// The operation of each varying slot.
+    ops: Vec<(usize, Op<'a>)>,
+    slot_of: FxHashMap<Task, usize>,
+    by_integrand: FxHashMap<ExprId, usize>,
+    angles: Vec<(AngleKey, (usize, usize, usize))>,
+}
+
+impl<'a> Builder<'a> {
+    /// A slot written by the operation of another.
+    fn side_slot(&mut self) -> usize {
+        self.slots.push(Slot::varying(Used::ClosedForm));
+        self.slots.len() - 1
+    }
+
+    fn push(&mut self, slot: Slot, op: Op<'a>) -> usize {
+        let k = self.slots.len();
+        self.slots.push(slot);
+        self.ops.push((k, op));
+        k
+    }
+
+    /// The operations the `outputs` need, in order.
+    fn finish(self, outputs: &[usize]) -> Fused<'a> {
+        let mut needed = vec![false; self.slots.len()];
+        for &o in outputs {
+            needed[o] = true;
+        }
+        for (slot, op) in self.ops.iter().rev() {
+            if !needed[*slot] {
+                continue;
+            }
+            let mut need = |s: usize| needed[s] = true;
+            match op {
+                Op::Read { .. } => {}
+                Op::Arithmetic { inputs, .. } => inputs.iter().for_each(|&(_, s)| need(s)),
+                Op::Angle { law, .. } => law.slots().for_each(&mut need),
+                Op::Kernel { law, angle, .. } => {
+                    law.slots().for_each(&mut need);
+                    angle.iter().for_each(|&(theta, _, _)| need(theta));
+                }
+                Op::Scale { from, .. } => need(*from),
+            }
+        }
+        let ops = self.ops.into_iter().filter(|(s, _)| needed[*s]).collect();
+        Fused {
+            slots: self.slots,
+            ops,
+        }
+    }
+}
+
+impl FusedLaw {
+    fn slots(&self) -> impl Iterator<Item = usize> {
+        match self {
+            FusedLaw::Covariances { ab, .. } => Some(*ab),
+            FusedLaw::Group(_) => None,
+        }
+        .into_iter()
+    }
+
+    /// `(Var a, Var b, Cov(a, b), error)` of members `(ia, ib)` at entry `o` of the chunk.
+    fn at(&self, scratch: &Scratch, ia: usize, ib: usize, o: usize) -> (f64, f64, f64, f64) {
+        match self {
+            FusedLaw::Covariances { aa, bb, ab } => (
+                aa.values[ia],
+                bb.values[ib],
+                scratch.value(*ab)[o],
+                aa.error(ia).abs() + bb.error(ib).abs() + 2.0 * scratch.error(*ab)[o].abs(),
+            ),
+            FusedLaw::Group(law) => law.at(ia, ib, 0),
+        }
+    }
+}
+
+/// A segment's operations, ready to run.
+struct Fused<'a> {
+    slots: Vec<Slot>,
+    ops: Vec<(usize, Op<'a>)>,
+}
+
+/// Values and errors of every slot over one chunk.
+struct Scratch {
+    values: Vec<f64>,
+    errors: Vec<f64>,
+    out: Vec<f64>,
+    shifted: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(slots: usize) -> Scratch {
+        Scratch {
+            values: vec![0.0; slots * CHUNK],
+            errors: vec![0.0; slots * CHUNK],
+            out: vec![0.0; CHUNK],
+            shifted: vec![0.0; CHUNK],
+        }
+    }
+
+    fn value(&self, slot: usize) -> &[f64] {
+        &self.values[slot * CHUNK..(slot + 1) * CHUNK]
+    }
+
+    fn error(&self, slot: usize) -> &[f64] {
+        &self.errors[slot * CHUNK..(slot + 1) * CHUNK]
+    }
+}
+
+impl Fused<'_> {
+    /// Computes every operation at entries `[i, start..start + len]`; `active` says which
+    /// entries a tile needs (only those are checked).
+    fn run_chunk(
+        &self,
+        scratch: &mut Scratch,
+        i: usize,
+        start: usize,
+        len: usize,
+        n: usize,
+        active: &[bool],
+    ) -> Result<(), EvalError> {
+        for (slot, op) in &self.ops {
+            let range = slot * CHUNK..slot * CHUNK + len;
+            match op {
+                Op::Read { array } => {
+                    let from = i * n + start..i * n + start + len;
+                    scratch.values[range.clone()].copy_from_slice(&array.values[from.clone()]);
+                    if array.errors.is_empty() {
+                        scratch.errors[range].fill(0.0);
+                    } else {
+                        scratch.errors[range].copy_from_slice(&array.errors[from]);
+                    }
+                }
+                Op::Scale { from, scale } => {
+                    for o in 0..len {
+                        scratch.values[range.start + o] = scale * scratch.value(*from)[o];
+                        scratch.errors[range.start + o] = scale.abs() * scratch.error(*from)[o];
+                    }
+                }
+                Op::Angle {
+                    law,
+                    scaled,
+                    s,
+                    rho,
+                } => {
+                    for o in 0..len {
+                        let (ia, ib) = scaled.members(i, start + o);
+                        let (qa, qb, c, _) = law.at(scratch, ia, ib, o);
+                        let (q1, q2, c) = scaled.law(qa, qb, c);
+                        let (root, r, theta) = match cf::correlation(q1, q2, c) {
+                            Some((root, r)) => (root, r, r.acos()),
+                            None => (-1.0, f64::NAN, f64::NAN),
+                        };
+                        scratch.values[slot * CHUNK + o] = theta;
+                        scratch.values[s * CHUNK + o] = root;
+                        scratch.values[rho * CHUNK + o] = r;
+                    }
+                }
+                Op::Kernel {
+                    pair,
+                    law,
+                    scaled,
+                    angle,
+                    name,
+                    span,
+                } => {
+                    let run = Kernel {
+                        law,
+                        scaled,
+                        out: *slot,
+                        name,
+                        span: *span,
+                    };
+                    let angle = angle.unwrap_or_default();
+                    // One loop per map, so that the map is inlined into it.
+                    match pair {
+                        ClosedPair::ReluRelu => {
+                            run.fill(scratch, i, start, active, |sc, o, _, _, _| {
+                                let root = sc.value(angle.1)[o];
+                                if root < 0.0 {
+                                    0.0
+                                } else {
+                                    cf::relu_relu_at(
+                                        root,
+                                        sc.value(angle.2)[o],
+                                        sc.value(angle.0)[o],
+                                    )
+                                }
+                            })
+                        }
+                        ClosedPair::StepStep => {
+                            run.fill(scratch, i, start, active, |sc, o, _, _, _| {
+                                if sc.value(angle.1)[o] < 0.0 {
+                                    0.0
+                                } else {
+                                    cf::step_step_at(sc.value(angle.0)[o])
+                                }
+                            })
+                        }
+                        ClosedPair::ReluStep => {
+                            run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
+                                cf::relu_step(q1, q2, c)
+                            })
+                        }
+                        ClosedPair::StepRelu => {
+                            run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
+                                cf::relu_step(q2, q1, c)
+                            })
+                        }
+                        ClosedPair::ErfErf => {
+                            run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
+                                cf::erf_erf(q1, q2, c)
+                            })
+                        }
+                        ClosedPair::ErfPrime => {
+                            run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
+                                cf::erf_prime_erf_prime(q1, q2, c)
+                            })
+                        }
+                        ClosedPair::IdId => run.fill(scratch, i, start, active, |_, _, _, _, c| c),
+                    }?;
+                }
+                Op::Arithmetic {
+                    program,
+                    inputs,
+                    name,
+                    span,
+                } => {
+                    let Scratch {
+                        values,
+                        errors,
+                        out,
+                        shifted,
+                    } = scratch;
+                    let (values, errors): (&[f64], &[f64]) = (values, errors);
+                    let slot_of =
+                        |s: ScalarId| inputs.iter().find(|(t, _)| *t == s).expect("an input").1;
+                    // Scalar `s` over the chunk, plus its error if `shift` is `s`.
+                    let column = |s: ScalarId, shift: Option<ScalarId>| -> Column {
+                        let k = slot_of(s);
+                        let shifted = shift == Some(s);
+                        let range = k * CHUNK..k * CHUNK + len;
+                        match (self.slots[k].number, shifted) {
+                            (Some((v, _)), false) => Column::Number(v),
+                            (Some((v, e)), true) => Column::Number(v + e),
+                            (None, false) => Column::Slice(&values[range]),
+                            (None, true) => Column::Owned(
+                                values[range.clone()]
+                                    .iter()
+                                    .zip(&errors[range])
+                                    .map(|(v, e)| v + e)
+                                    .collect(),
+                            ),
+                        }
+                    };
+                    let out = &mut out[..len];
+                    program.eval(&|s| column(s, None), out);
+                    let mut error = [0.0; CHUNK];
+                    for &(s, k) in inputs {
+                        let has_error = match self.slots[k].number {
+                            Some((_, e)) => e != 0.0,
+                            None => errors[k * CHUNK..k * CHUNK + len].iter().any(|&e| e != 0.0),
+                        };
+                        if !has_error {
+                            continue;
+                        }
+                        let shifted = &mut shifted[..len];
+                        program.eval(&|t| column(t, Some(s)), shifted);
+                        for ((e, w), v) in error.iter_mut().zip(&*shifted).zip(&*out) {
+                            *e += (w - v).abs();
+                        }
+                    }
+                    for (o, &v) in out.iter().enumerate() {
+                        if active[o] {
+                            check_finite(v, name, *span, &[i, start + o])?;
+                        }
+                    }
+                    scratch.values[range.clone()].copy_from_slice(&scratch.out[..len]);
+                    scratch.errors[range].copy_from_slice(&error[..len]);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One closed-form kernel map's loop over a chunk.
+struct Kernel<'k> {
+    law: &'k FusedLaw,
+    scaled: &'k Scaled,
+    out: usize,
+    name: &'k str,
+    span: Span,
+}
+
+impl Kernel<'_> {
+    /// Writes `map(scratch, entry, Var αa, Var βb, Cov(αa, βb))` at each entry of the chunk
+    /// starting at `[i, start]`, with the error of the law it read.
+    fn fill(
+        &self,
+        scratch: &mut Scratch,
+        i: usize,
+        start: usize,
+        active: &[bool],
+        map: impl Fn(&Scratch, usize, f64, f64, f64) -> f64,
+    ) -> Result<(), EvalError> {
+        for (o, &on) in active.iter().enumerate() {
+            let (ia, ib) = self.scaled.members(i, start + o);
+            let (qa, qb, c, law_error) = self.law.at(scratch, ia, ib, o);
+            let (q1, q2, c) = self.scaled.law(qa, qb, c);
+            let v = map(scratch, o, q1, q2, c);
+            if on && !v.is_finite() {
+                return Err(not_finite(v, self.name, self.span, &[i, start + o]));
+            }
+            scratch.values[self.out * CHUNK + o] = v;
+            scratch.errors[self.out * CHUNK + o] = 0.0 + law_error;
+        }
+        Ok(())
+    }
+}
