@@ -191,18 +191,9 @@ fn ten_steps_against_simulation(nonlin: Builtin, s: usize, seeds: usize) {
         let tolerance = 5.0 * se + bias + 4.0 / s as f64;
         let deviation = (wide.mean - value.value).abs();
         worst = worst.max(deviation / tolerance);
-        eprintln!(
-            "{name}: particles {:.5} ± {:.1e}, n = 4096 {:.5} ± {:.1e}, n = 1024 {:.5}, \
-             deviation {deviation:.1e} of tolerance {tolerance:.1e}",
-            value.value,
-            value.error,
-            wide.mean,
-            wide.standard_error.unwrap(),
-            narrow.mean
-        );
         assert!(
             deviation <= tolerance,
-            "{name}: simulation {} ± {} (n = 1024: {}), particles {} ± {}",
+            "{name}: simulation {} ± {} (n = 1024: {}), particles {} ± {}, tolerance {tolerance}",
             wide.mean,
             wide.standard_error.unwrap(),
             narrow.mean,
@@ -210,6 +201,7 @@ fn ten_steps_against_simulation(nonlin: Builtin, s: usize, seeds: usize) {
             value.error
         );
     }
+    // Seen with --nocapture: 0.26 for tanh, 0.30 for relu (seeds as here).
     eprintln!("largest deviation / tolerance: {worst:.2}");
 }
 
