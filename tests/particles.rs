@@ -82,6 +82,23 @@ fn particles_agree_with_quadrature_for_one_and_two_steps() {
     }
 }
 
+/// Quasi-random particles (a digitally shifted Sobol' sequence per replica) estimate the same
+/// limit: each replica is unbiased and replicas are independent, so the same tolerance holds.
+#[test]
+fn quasi_random_particles_agree_with_quadrature() {
+    for steps in [1, 2] {
+        let program = compile(&mlp(1, Builtin::Tanh, steps));
+        let s = 4096;
+        let options = EvalOptions {
+            quasi_random: true,
+            ..particles(s, 6)
+        };
+        let p = outputs(&program, ZDotRule::Stein, &options).unwrap();
+        let q = outputs(&program, ZDotRule::Auto, &EvalOptions::default()).unwrap();
+        assert_agree(&p, &q, s);
+    }
+}
+
 /// With φ = id every expectation is a polynomial in Gaussian atoms, integrated exactly.
 #[test]
 fn a_linear_network_matches_gaussian_algebra() {
@@ -118,17 +135,23 @@ fn derivative_and_stein_forms_agree() {
 #[test]
 fn the_seed_alone_decides_the_result() {
     let program = compile(&mlp(2, Builtin::Tanh, 2));
-    let run = |threads: usize, seed: u64| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| outputs(&program, ZDotRule::Stein, &particles(512, seed)).unwrap())
-    };
-    let one = run(1, 7);
-    assert_eq!(one, run(2, 7));
-    assert_eq!(one, run(3, 7));
-    assert_ne!(one, run(2, 8));
+    for quasi_random in [false, true] {
+        let run = |threads: usize, seed: u64| {
+            let options = EvalOptions {
+                quasi_random,
+                ..particles(512, seed)
+            };
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| outputs(&program, ZDotRule::Stein, &options).unwrap())
+        };
+        let one = run(1, 7);
+        assert_eq!(one, run(2, 7));
+        assert_eq!(one, run(3, 7));
+        assert_ne!(one, run(2, 8));
+    }
 }
 
 /// A declared covariance that is not positive semi-definite is refused, pointing at it,
