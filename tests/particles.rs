@@ -82,6 +82,23 @@ fn particles_agree_with_quadrature_for_one_and_two_steps() {
     }
 }
 
+/// Quasi-random particles (a digitally shifted Sobol' sequence per replica) estimate the same
+/// limit: each replica is unbiased and replicas are independent, so the same tolerance holds.
+#[test]
+fn quasi_random_particles_agree_with_quadrature() {
+    for steps in [1, 2] {
+        let program = compile(&mlp(1, Builtin::Tanh, steps));
+        let s = 4096;
+        let options = EvalOptions {
+            quasi_random: true,
+            ..particles(s, 6)
+        };
+        let p = outputs(&program, ZDotRule::Stein, &options).unwrap();
+        let q = outputs(&program, ZDotRule::Auto, &EvalOptions::default()).unwrap();
+        assert_agree(&p, &q, s);
+    }
+}
+
 /// With φ = id every expectation is a polynomial in Gaussian atoms, integrated exactly.
 #[test]
 fn a_linear_network_matches_gaussian_algebra() {
@@ -118,17 +135,23 @@ fn derivative_and_stein_forms_agree() {
 #[test]
 fn the_seed_alone_decides_the_result() {
     let program = compile(&mlp(2, Builtin::Tanh, 2));
-    let run = |threads: usize, seed: u64| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| outputs(&program, ZDotRule::Stein, &particles(512, seed)).unwrap())
-    };
-    let one = run(1, 7);
-    assert_eq!(one, run(2, 7));
-    assert_eq!(one, run(3, 7));
-    assert_ne!(one, run(2, 8));
+    for quasi_random in [false, true] {
+        let run = |threads: usize, seed: u64| {
+            let options = EvalOptions {
+                quasi_random,
+                ..particles(512, seed)
+            };
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| outputs(&program, ZDotRule::Stein, &options).unwrap())
+        };
+        let one = run(1, 7);
+        assert_eq!(one, run(2, 7));
+        assert_eq!(one, run(3, 7));
+        assert_ne!(one, run(2, 8));
+    }
 }
 
 /// A declared covariance that is not positive semi-definite is refused, pointing at it,
@@ -167,32 +190,50 @@ fn a_memory_limit_is_a_clear_error() {
     );
 }
 
-/// Ten steps of a depth-2 μP tanh network: the limit against finite-width runs at n = 4096
-/// over 6 seeds. Tolerance: 5 standard errors of the seed mean and of the particle value
-/// combined, plus the O(1/n) finite-width bias allowance 2/n·(1 + |limit|) (as in
-/// limit_vs_simulation.rs). Heavy for the test profile: run with `--ignored`.
-#[test]
-#[ignore]
-fn ten_steps_agree_with_simulation() {
-    let program = compile(&mlp(2, Builtin::Tanh, 10));
-    let s = 1 << 14;
+/// Ten steps of a μP network of depth 2 with nonlinearity `nonlin`: the limit by `s`
+/// particles against finite-width runs at n = 1024 and n = 4096 over `seeds` seeds each.
+///
+/// Tolerance, per output: 5 combined standard errors (the seed mean at n = 4096 and the
+/// particle value, independent), plus the finite-width bias at n = 4096 estimated from the
+/// trend across widths: the bias of a finite-width mean is O(1/n) (tp-math's corrections are a
+/// power series in 1/n), so `m(1024) − m(4096) ≈ 3 · bias(4096)`, and its absolute value
+/// bounds the bias with a factor 3 to spare (it also carries the noise of both means, which
+/// only widens the tolerance), plus the particles' O(1/S) mean-field bias, 4/S.
+fn ten_steps_against_simulation(nonlin: Builtin, s: usize, seeds: usize) {
+    let program = compile(&mlp(2, nonlin, 10));
     let p = outputs(&program, ZDotRule::Stein, &particles(s, 5)).unwrap();
-    let n = 4096;
-    let runs = tpc::simulate::simulate_many(&program, &[n], 6, 21, &|_, _| {}).unwrap();
-    let limit = tpc::limit::derive_with(&program, ZDotRule::Stein).unwrap();
-    assert_eq!(limit.outputs.len(), p.len());
+    let widths = [1024, 4096];
+    let runs = tpc::simulate::simulate_many(&program, &widths, seeds, 21, &|_, _| {}).unwrap();
+    assert_eq!(program.outputs.len(), p.len());
+    let mut worst: f64 = 0.0;
     for (o, (name, value)) in p.iter().enumerate() {
-        let samples = runs.output(0, o);
-        let estimate = tpc::simulate::stats::estimate(&samples).unwrap();
-        let se = estimate.standard_error.unwrap().hypot(value.error);
-        let tolerance = 5.0 * se + 2.0 / n as f64 * (1.0 + value.value.abs());
+        let at = |w: usize| tpc::simulate::stats::estimate(&runs.output(w, o)).unwrap();
+        let (narrow, wide) = (at(0), at(1));
+        let se = wide.standard_error.unwrap().hypot(value.error);
+        let bias = (narrow.mean - wide.mean).abs();
+        let tolerance = 5.0 * se + bias + 4.0 / s as f64;
+        let deviation = (wide.mean - value.value).abs();
+        worst = worst.max(deviation / tolerance);
         assert!(
-            (estimate.mean - value.value).abs() <= tolerance,
-            "{name}: simulation {} ± {}, particles {} ± {}",
-            estimate.mean,
-            estimate.standard_error.unwrap(),
+            deviation <= tolerance,
+            "{name}: simulation {} ± {} (n = 1024: {}), particles {} ± {}, tolerance {tolerance}",
+            wide.mean,
+            wide.standard_error.unwrap(),
+            narrow.mean,
             value.value,
             value.error
         );
     }
+    // Seen with --nocapture: 0.26 for tanh, 0.30 for relu (seeds as here).
+    eprintln!("largest deviation / tolerance: {worst:.2}");
+}
+
+#[test]
+fn ten_tanh_steps_agree_with_simulation() {
+    ten_steps_against_simulation(Builtin::Tanh, 1 << 14, 6);
+}
+
+#[test]
+fn ten_relu_steps_agree_with_simulation() {
+    ten_steps_against_simulation(Builtin::Relu, 1 << 14, 6);
 }

@@ -83,6 +83,8 @@ pub struct EvalOptions {
     pub replicas: usize,
     /// Most bytes the particle columns may take at once.
     pub max_memory: usize,
+    /// Particles from a randomised Sobol' sequence instead of independent draws.
+    pub quasi_random: bool,
 }
 
 impl Default for EvalOptions {
@@ -97,6 +99,7 @@ impl Default for EvalOptions {
             particles: 1 << 15,
             replicas: 8,
             max_memory: 4 << 30,
+            quasi_random: false,
         }
     }
 }

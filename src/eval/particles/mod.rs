@@ -17,6 +17,7 @@ mod batch;
 mod dimension;
 mod existence;
 mod family;
+mod noise;
 mod replica;
 mod schedule;
 
@@ -109,11 +110,13 @@ pub fn evaluate(
             }
         }
     };
+    let noise = noise::Noise::new(options.quasi_random, limit.atoms.len());
     let run = replica::Run {
         limit,
         schedule: &schedule,
         particles,
         seed: options.seed,
+        noise: &noise,
         step_done: &step_done,
     };
     let results: Vec<Result<Vec<f64>, EvalError>> = (0..replicas)
@@ -127,12 +130,17 @@ pub fn evaluate(
             combine(runs.iter().map(|r| r[k]), given)
         })
         .collect();
+    let points = if noise.is_quasi() {
+        "quasi-random particles (a digitally shifted Sobol' sequence)"
+    } else {
+        "particles"
+    };
     Ok(Evaluation {
         scalars,
         notes: vec![Note::new(
             "the program",
             format!(
-                "evaluated by particles: {replicas} replicas of {particles} particles; the ± is \
+                "evaluated by particles: {replicas} replicas of {particles} {points}; the ± is \
                  the standard error over replicas"
             ),
         )],

@@ -2,14 +2,12 @@
 
 use super::existence::Laws;
 use super::family::FamilyFactor;
+use super::noise::Noise;
 use super::schedule::{scalar_context, Schedule, Step};
 use crate::eval::gaussian::Gaussian;
 use crate::eval::EvalError;
 use crate::limit::{Limit, ScalarDefinition, SteinRhs};
 use crate::symbolic::AtomId;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 use rustc_hash::FxHashMap;
 
 /// What a replica needs besides the schedule.
@@ -22,21 +20,10 @@ pub(super) struct Run<'a> {
     pub particles: usize,
     /// The user's seed.
     pub seed: u64,
+    /// Pseudo- or quasi-random noise.
+    pub noise: &'a Noise,
     /// Called after every step.
     pub step_done: &'a (dyn Fn() + Sync),
-}
-
-/// The standard normal noise of one atom in one replica: its own ChaCha stream, keyed by
-/// the user's seed, the replica and the atom, so the values do not depend on the order in
-/// which replicas run.
-fn noise(seed: u64, replica: usize, atom: AtomId, particles: usize) -> Vec<f64> {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&(replica as u64).to_le_bytes());
-    key[16..20].copy_from_slice(b"part");
-    let mut rng = ChaCha8Rng::from_seed(key);
-    rng.set_stream(u64::from(atom.0));
-    (0..particles).map(|_| rng.sample(StandardNormal)).collect()
 }
 
 impl Run<'_> {
@@ -84,7 +71,7 @@ impl Run<'_> {
                         }
                     })?;
                     let xi: Vec<Vec<f64>> = (0..law.rank())
-                        .map(|c| noise(self.seed, replica, atoms[c], s))
+                        .map(|c| self.noise.column(self.seed, replica, atoms[c], s))
                         .collect();
                     for (row, &slot) in slots.iter().enumerate() {
                         let mut column = vec![law.mean()[row]; s];
@@ -122,7 +109,7 @@ impl Run<'_> {
                         .map(|b| gram[&(*atom, *b)])
                         .collect();
                     let weights = factors[*family].push(&row);
-                    let fresh = noise(self.seed, replica, *atom, s);
+                    let fresh = self.noise.column(self.seed, replica, *atom, s);
                     let mut column: Vec<f64> =
                         fresh.iter().map(|x| weights[earlier.len()] * x).collect();
                     for (w, &e) in weights.iter().zip(earlier) {
