@@ -2,22 +2,25 @@
 //! three families of generated programs:
 //!
 //! * `chain`: `h[t+1] = W.T @ tanh(W @ h[t])` for k steps, k = 25, 50, 100, 200, 400;
-//! * `steps`: `tpc gen mlp --depth 3 --param mup --nonlin tanh --steps T`, T = 5, 10, 20, 40;
+//! * `steps`: `tpc gen mlp --depth 3 --param mup --nonlin tanh --steps T`, T = 5, 10, 20, 40, 100;
 //! * `depth`: `tpc gen mlp --depth D --steps 2` (μP, tanh), D = 2, 4, 8, 16.
 //!
 //! For each size: instructions, the times of compile and derive (the fastest of a few runs),
-//! the derived arena's nodes and atoms; at the end a table with the growth exponent (slope of
+//! the time of rendering the derived equations as text (what `tpc derive` prints, once), the
+//! derived arena's nodes and atoms; at the end a table with the growth exponent (slope of
 //! log time against log instructions) between the two largest sizes measured. Linear growth
 //! is an exponent near 1.
 //!
 //! `cargo bench --bench complexity`. Environment: `TPC_BENCH_QUICK=1` measures only the three
-//! smallest sizes of each family, once; `TPC_BENCH_BUDGET=S` (default 60) is the longest one
+//! smallest sizes of each family, once; `TPC_BENCH_FAMILY=steps` measures one family;
+//! `TPC_BENCH_BUDGET=S` (default 60) is the longest one
 //! measurement may be expected to take: a larger size whose time, extrapolated from the two
 //! before it, would exceed it is skipped and shown as such.
 
 use std::time::{Duration, Instant};
 use tpc::builtins::Builtin;
 use tpc::ir::LowerOptions;
+use tpc::limit::{LimitDisplay, LimitFormat};
 use tpc::param::{generate_mlp, Abc, MlpSpec, Preset};
 
 /// One family of programs: a name, what its parameter is, the sizes, and the generator.
@@ -70,7 +73,7 @@ const FAMILIES: &[Family] = &[
     Family {
         name: "steps",
         parameter: "T",
-        sizes: &[5, 10, 20, 40],
+        sizes: &[5, 10, 20, 40, 100],
         source: training,
     },
     Family {
@@ -87,6 +90,8 @@ struct Row {
     instructions: usize,
     compile: Duration,
     derive: Duration,
+    /// Rendering the equations as text, once.
+    print: Duration,
     arena: usize,
     atoms: usize,
 }
@@ -129,11 +134,16 @@ fn measure(family: &Family, size: usize, quick: bool) -> Row {
     let (derive, limit) = time(quick, || {
         tpc::limit::derive(&program).expect("the program derives")
     });
+    let start = Instant::now();
+    let text = LimitDisplay::new(&limit, &source, "bench.tp", LimitFormat::Text).to_string();
+    std::hint::black_box(text);
+    let print = start.elapsed();
     Row {
         size,
         instructions: program.instructions.len(),
         compile,
         derive,
+        print,
         arena: limit.arena.len(),
         atoms: limit.atoms.len(),
     }
@@ -150,7 +160,11 @@ fn main() {
         v.parse().expect("TPC_BENCH_BUDGET is a number of seconds")
     });
     let mut table = Vec::new();
-    for family in FAMILIES {
+    let only = std::env::var("TPC_BENCH_FAMILY").ok();
+    for family in FAMILIES
+        .iter()
+        .filter(|f| only.as_deref().map_or(true, |name| name == f.name))
+    {
         let sizes = if quick {
             &family.sizes[..3]
         } else {
@@ -179,12 +193,13 @@ fn main() {
             }
             let row = measure(family, size, quick);
             eprintln!(
-                "{} {}={size}: {} instructions, compile {:.3} s, derive {:.3} s, {} arena nodes, {} atoms",
+                "{} {}={size}: {} instructions, compile {:.3} s, derive {:.3} s, print {:.3} s, {} arena nodes, {} atoms",
                 family.name,
                 family.parameter,
                 row.instructions,
                 row.compile.as_secs_f64(),
                 row.derive_secs(),
+                row.print.as_secs_f64(),
                 row.arena,
                 row.atoms
             );
@@ -200,18 +215,26 @@ fn main() {
 
     println!();
     println!(
-        "{:<7} {:>5} {:>12} {:>12} {:>12} {:>10} {:>7}",
-        "family", "size", "instructions", "compile (s)", "derive (s)", "arena", "atoms"
+        "{:<7} {:>5} {:>12} {:>12} {:>12} {:>12} {:>10} {:>7}",
+        "family",
+        "size",
+        "instructions",
+        "compile (s)",
+        "derive (s)",
+        "print (s)",
+        "arena",
+        "atoms"
     );
     for (family, rows, skipped) in &table {
         for r in rows {
             println!(
-                "{:<7} {:>5} {:>12} {:>12.4} {:>12.4} {:>10} {:>7}",
+                "{:<7} {:>5} {:>12} {:>12.4} {:>12.4} {:>12.4} {:>10} {:>7}",
                 family.name,
                 format!("{}={}", family.parameter, r.size),
                 r.instructions,
                 r.compile.as_secs_f64(),
                 r.derive_secs(),
+                r.print.as_secs_f64(),
                 r.arena,
                 r.atoms
             );
@@ -232,8 +255,15 @@ fn main() {
     println!();
     println!("growth exponents between the two largest sizes measured (log-log slopes):");
     println!(
-        "{:<7} {:>18} {:>16} {:>16} {:>16} {:>14}",
-        "family", "between", "instr. vs size", "compile/instr.", "derive/instr.", "arena/instr."
+        "{:<7} {:>18} {:>16} {:>16} {:>16} {:>16} {:>14} {:>16}",
+        "family",
+        "between",
+        "instr. vs size",
+        "compile/instr.",
+        "derive/instr.",
+        "print/instr.",
+        "arena/instr.",
+        "derive vs size"
     );
     for (family, rows, _) in &table {
         let [.., a, b] = rows.as_slice() else {
@@ -242,13 +272,20 @@ fn main() {
         };
         let (ia, ib) = (a.instructions as f64, b.instructions as f64);
         println!(
-            "{:<7} {:>18} {:>16.2} {:>16.2} {:>16.2} {:>14.2}",
+            "{:<7} {:>18} {:>16.2} {:>16.2} {:>16.2} {:>16.2} {:>14.2} {:>16.2}",
             family.name,
             format!("{}={}..{}", family.parameter, a.size, b.size),
             slope(a.size as f64, ia, b.size as f64, ib),
             slope(ia, a.compile.as_secs_f64(), ib, b.compile.as_secs_f64()),
             slope(ia, a.derive_secs(), ib, b.derive_secs()),
+            slope(ia, a.print.as_secs_f64(), ib, b.print.as_secs_f64()),
             slope(ia, a.arena as f64, ib, b.arena as f64),
+            slope(
+                a.size as f64,
+                a.derive_secs(),
+                b.size as f64,
+                b.derive_secs()
+            ),
         );
     }
 }
