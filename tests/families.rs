@@ -543,3 +543,46 @@ fn a_large_covariance_is_checked_pair_by_pair() {
     let k = evaluate(&valid).outputs;
     assert_eq!(family(&k, "K").values[[3, 7]], 0.5);
 }
+
+/// A network whose layers change nonlinearity (relu, then tanh, whose kernel map has no closed
+/// form, then erf and relu again), whose kernels mix across layers: the closed-form layers of
+/// the array path run fused entry by entry, in segments broken where a template is read by
+/// work that is not fused (the tanh layer's quadrature reads layer 2's covariance). Against the unrolled
+/// path, which evaluates every scalar on its own (agreement to rounding: the same rules on the
+/// same laws; 1e-10 leaves room for the tanh quadrature stopping a level apart).
+#[test]
+fn fused_layers_broken_by_other_work_agree_with_unrolling() {
+    let x = random_inputs(6, 3, 5);
+    let rows: Vec<String> = x
+        .iter()
+        .map(|r| {
+            let r: Vec<String> = r.iter().map(|v| format!("{v:?}")).collect();
+            format!("[{}]", r.join(", "))
+        })
+        .collect();
+    let source = format!(
+        "const N = 6\nconst X = [{}]\n\
+         vector h1[i in 0..N] ~ N(0, 2 * gram(X) / 3)\n\
+         matrix W[l in 2..5] ~ N(0, 2 / n)\n\
+         for i in 0..N {{\n\
+             x1[i] = relu(h1[i])\n\
+             h2[i] = W[2] @ x1[i]\n\
+             x2[i] = tanh(h2[i])\n\
+             h3[i] = W[3] @ x2[i]\n\
+             x3[i] = erf(h3[i])\n\
+             h4[i] = W[4] @ x3[i]\n\
+             x4[i] = relu(h4[i])\n\
+         }}\n\
+         for i in 0..N, j in 0..N {{\n\
+             S2[i, j] = 2 * mean(x1[i] * x1[j])\n\
+             S3[i, j] = 2 * mean(x2[i] * x2[j]) + S2[i, j]\n\
+             S4[i, j] = 2 * mean(x3[i] * x3[j]) * S3[i, j]\n\
+             S5[i, j] = 2 * mean(x4[i] * x4[j]) + mean(relu'(h4[i]) * relu'(h4[j])) * S4[i, j]\n\
+         }}\n\
+         output S2, S3, S4, S5\n",
+        rows.join(", ")
+    );
+    let (arrays, unrolled, took) = both(&source);
+    assert!(took, "the array path applies");
+    assert_agree(&arrays, &unrolled, 1e-10);
+}

@@ -216,7 +216,15 @@ impl<'a> ArrayEvaluator<'a> {
         outputs.dedup();
         let fused = builder.finish(&outputs);
         let n = self.parallel.spaces[signature[0].0].size;
-        let arrays = self.evaluate_fused(&fused, &outputs, n, signature)?;
+        let mut arrays = Vec::with_capacity(outputs.len());
+        for &slot in &outputs {
+            let (task, _) = slot_of_written
+                .iter()
+                .find(|(_, s)| *s == slot)
+                .expect("written");
+            arrays.push(self.new_array(signature.clone(), &self.name(*task).0)?);
+        }
+        let arrays = self.evaluate_fused(&fused, &outputs, arrays, n)?;
         for (slot, array) in outputs.iter().zip(arrays) {
             let array = Arc::new(array);
             for (task, _) in slot_of_written.iter().filter(|(_, s)| s == slot) {
@@ -371,16 +379,13 @@ impl<'a> ArrayEvaluator<'a> {
         &self,
         fused: &Fused,
         outputs: &[usize],
+        mut arrays: Vec<Array>,
         n: usize,
-        signature: Signature,
     ) -> Result<Vec<Array>, FamilyError> {
-        let mut buffers: Vec<(Vec<f64>, Vec<f64>)> = outputs
-            .iter()
-            .map(|_| (self.buffer(n * n), self.buffer(n * n)))
-            .collect();
         let has_errors: Vec<AtomicBool> = outputs.iter().map(|_| AtomicBool::new(false)).collect();
         let mut rows: Vec<Vec<(&mut [f64], &mut [f64])>> = (0..n).map(|_| Vec::new()).collect();
-        for (values, errors) in buffers.iter_mut() {
+        for array in arrays.iter_mut() {
+            let (values, errors) = (&mut array.values, &mut array.errors);
             for (i, row) in values.chunks_mut(n).zip(errors.chunks_mut(n)).enumerate() {
                 rows[i].push(row);
             }
@@ -414,23 +419,11 @@ impl<'a> ArrayEvaluator<'a> {
                 Ok(())
             },
         )?;
-        let arrays = buffers
-            .into_iter()
-            .zip(outputs)
-            .zip(has_errors)
-            .map(|(((values, errors), &slot), has_errors)| {
-                let mut array = Array {
-                    signature: signature.clone(),
-                    sizes: vec![n, n],
-                    values,
-                    errors,
-                    method: fused.slots[slot].method,
-                    has_errors: has_errors.into_inner(),
-                };
-                self.drop_zero_errors(&mut array);
-                array
-            })
-            .collect();
+        for ((array, &slot), has_errors) in arrays.iter_mut().zip(outputs).zip(has_errors) {
+            array.method = fused.slots[slot].method;
+            array.has_errors = has_errors.into_inner();
+            self.drop_zero_errors(array);
+        }
         Ok(arrays)
     }
 }
