@@ -6,12 +6,13 @@ For `tpc gen mlp --depth D --param mup --nonlin NONLIN --steps T` (default depth
 --reference S_ref with another seed, and prints per S: wall and CPU seconds of the whole
 process, the largest error bar of any output entry, and the largest distance of any entry from
 the reference run (the error that the bars should cover; the reference's own error is
-printed too). The error should fall as S^(-1/2) (faster with --qmc, which passes `--qmc` to
-every run, the reference's included) and the time grow linearly in S.
+printed too). The error should fall faster than S^(-1/2) with tpc's quasi-random particles (the
+default), as S^(-1/2) with --no-qmc (passed to every run, the reference's included), and the
+time grow linearly in S.
 
 Usage: benches/particles.py [--steps 10] [--depth 2] [--nonlin tanh]
                             [--particles 2048,8192,32768] [--reference 262144] [--replicas 8]
-                            [--qmc]
+                            [--no-qmc]
 Needs a release build (cargo build --release); uses only Python's standard library.
 """
 
@@ -45,12 +46,12 @@ def entries(outputs):
     return found
 
 
-def evaluate(program, particles, replicas, seed, qmc):
+def evaluate(program, particles, replicas, seed, pseudo):
     """(wall seconds, CPU seconds, entries) of one `tpc eval` process."""
     args = [TPC, "eval", program, "--method", "particles", "--particles", str(particles),
             "--replicas", str(replicas), "--mc-seed", str(seed), "--format", "json"]
-    if qmc:
-        args.append("--qmc")
+    if pseudo:
+        args.append("--no-qmc")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     done = subprocess.run(args, capture_output=True, text=True, check=True)
@@ -68,7 +69,7 @@ def main():
     parser.add_argument("--particles", default="2048,8192,32768")
     parser.add_argument("--reference", type=int, default=262144)
     parser.add_argument("--replicas", type=int, default=8)
-    parser.add_argument("--qmc", action="store_true", help="quasi-random particles")
+    parser.add_argument("--no-qmc", action="store_true", help="pseudo-random particles")
     args = parser.parse_args()
     if not os.path.exists(TPC):
         sys.exit(f"{TPC} is missing: run `cargo build --release` first")
@@ -78,15 +79,15 @@ def main():
                args.nonlin, "--steps", str(args.steps)]
         with open(program, "w") as f:
             f.write(subprocess.run(gen, capture_output=True, text=True, check=True).stdout)
-        print(f"{' '.join(gen[1:])}, R = {args.replicas}{', --qmc' if args.qmc else ''}")
-        wall, cpu, reference = evaluate(program, args.reference, args.replicas, seed=1, qmc=args.qmc)
+        print(f"{' '.join(gen[1:])}, R = {args.replicas}{', --no-qmc' if args.no_qmc else ''}")
+        wall, cpu, reference = evaluate(program, args.reference, args.replicas, seed=1, pseudo=args.no_qmc)
         largest = max(e for _, e in reference.values())
         print(f"reference: S = {args.reference}, {wall:.1f} s wall, {cpu:.1f} s CPU, "
               f"largest error bar {largest:.2g}")
         print(f"{'S':>8} {'wall s':>8} {'CPU s':>8} {'largest bar':>12} "
               f"{'largest |v - ref|':>18} {'bar x sqrt(S)':>14}")
         for s in [int(x) for x in args.particles.split(",")]:
-            wall, cpu, found = evaluate(program, s, args.replicas, seed=0, qmc=args.qmc)
+            wall, cpu, found = evaluate(program, s, args.replicas, seed=0, pseudo=args.no_qmc)
             bar = max(e for _, e in found.values())
             distance = max(abs(v - reference[k][0]) for k, (v, _) in found.items())
             print(f"{s:>8} {wall:>8.2f} {cpu:>8.2f} {bar:>12.2g} {distance:>18.2g} "

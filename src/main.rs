@@ -154,10 +154,10 @@ struct EvalArgs {
     #[arg(long, default_value_t = 4.0, value_name = "GIB",
           value_parser = commands::values::gibibytes)]
     max_memory: f64,
-    /// Particles from a randomised Sobol' sequence (quasi-random): far smaller error bars
-    /// for the same particles on smooth programs.
+    /// Particles as independent pseudo-random draws, not from a randomised Sobol' sequence
+    /// (the default, with far smaller error bars for the same particles on smooth programs).
     #[arg(long)]
-    qmc: bool,
+    no_qmc: bool,
     /// Every note of the evaluation on a line of its own, not one line per kind.
     #[arg(long)]
     verbose: bool,
@@ -181,7 +181,7 @@ impl EvalArgs {
             particles: self.particles,
             replicas: self.replicas,
             max_memory: (self.max_memory * f64::from(1u32 << 30)) as usize,
-            quasi_random: self.qmc,
+            quasi_random: !self.no_qmc,
         }
     }
 }

@@ -83,7 +83,7 @@ pub struct EvalOptions {
     pub replicas: usize,
     /// Most bytes the particle columns may take at once.
     pub max_memory: usize,
-    /// Particles from a randomised Sobol' sequence instead of independent draws.
+    /// Particles from a randomised Sobol' sequence (the default) instead of independent draws.
     pub quasi_random: bool,
 }
 
@@ -99,7 +99,7 @@ impl Default for EvalOptions {
             particles: 1 << 15,
             replicas: 8,
             max_memory: 4 << 30,
-            quasi_random: false,
+            quasi_random: true,
         }
     }
 }
