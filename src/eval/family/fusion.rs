@@ -456,6 +456,7 @@ struct Scaled {
 
 impl Scaled {
     /// The members `(a, b)` stand for at entry `[i, j]`.
+    #[inline]
     fn members(&self, i: usize, j: usize) -> (usize, usize) {
         if self.a_first {
             (i, j)
@@ -465,6 +466,7 @@ impl Scaled {
     }
 
     /// `(Var αa, Var βb, Cov(αa, βb))`.
+    #[inline]
     fn law(&self, q1: f64, q2: f64, c: f64) -> (f64, f64, f64) {
         (
             self.alpha * q1 * self.alpha,
@@ -613,6 +615,7 @@ impl FusedLaw {
     }
 
     /// `(Var a, Var b, Cov(a, b), error)` of members `(ia, ib)` at entry `o` of the chunk.
+    #[inline]
     fn at(&self, scratch: &Scratch, ia: usize, ib: usize, o: usize) -> (f64, f64, f64, f64) {
         match self {
             FusedLaw::Covariances { aa, bb, ab } => (
@@ -650,10 +653,12 @@ impl Scratch {
         }
     }
 
+    #[inline]
     fn value(&self, slot: usize) -> &[f64] {
         &self.values[slot * CHUNK..(slot + 1) * CHUNK]
     }
 
+    #[inline]
     fn error(&self, slot: usize) -> &[f64] {
         &self.errors[slot * CHUNK..(slot + 1) * CHUNK]
     }
@@ -848,6 +853,7 @@ struct Kernel<'k> {
 impl Kernel<'_> {
     /// Writes `map(scratch, entry, Var αa, Var βb, Cov(αa, βb))` at each entry of the chunk
     /// starting at `[i, start]`, with the error of the law it read.
+    #[inline]
     fn fill(
         &self,
         scratch: &mut Scratch,
