@@ -101,6 +101,13 @@ pub struct Atoms<'a> {
     pub scalar: &'a dyn Fn(ScalarId) -> f64,
 }
 
+/// Whether [`check`] can find anything for `f = Π roots[i]^exponents[i]`: only a pole (a
+/// negative power, `log'`, `sqrt'`) or fast growth (`exp` of a random argument) can make an
+/// expectation diverge. Checked before a law is factored for the probes, which costs k³.
+pub fn may_diverge(arena: &Arena, roots: &[(ExprId, f64)]) -> bool {
+    !pole_arguments(arena, roots).is_empty() || may_grow_fast(arena, roots)
+}
+
 /// Checks that `E f(x)` exists for `f = Π roots[i]^exponents[i]` (evaluated by `integrand`)
 /// under `gaussian`; `None` when no probe found a divergence.
 pub fn check(

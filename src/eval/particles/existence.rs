@@ -76,7 +76,7 @@ impl Laws {
         atoms.sort_unstable();
         atoms.dedup();
         let k = atoms.len();
-        if k == 0 {
+        if k == 0 || !integrability::may_diverge(arena, &[(e, 1.0)]) {
             return Ok(());
         }
         let mut mean = vec![0.0; k];
