@@ -45,6 +45,8 @@ struct Segment {
     signature: Signature,
     /// In evaluation order.
     tasks: Vec<Task>,
+    /// The same tasks, to look up.
+    members: FxHashSet<Task>,
     /// The position in the task order before which the segment runs (the order's length: at
     /// the end).
     runs_before: usize,
@@ -92,20 +94,21 @@ impl<'a> ArrayEvaluator<'a> {
             }
         };
         for (position, &task) in order.iter().enumerate() {
-            let in_open = |t: &Task| open.as_ref().is_some_and(|s| s.tasks.contains(t));
+            let in_open = |t: &Task| open.as_ref().is_some_and(|s| s.members.contains(t));
             match self.fused_signature(task, &in_open) {
                 Some(signature) => {
                     if open.as_ref().is_some_and(|s| s.signature != signature) {
                         close(&mut plan, &mut open, position);
                     }
-                    open.get_or_insert_with(|| Segment {
+                    let segment = open.get_or_insert_with(|| Segment {
                         signature,
                         tasks: Vec::new(),
+                        members: FxHashSet::default(),
                         runs_before: usize::MAX,
                         written: FxHashSet::default(),
-                    })
-                    .tasks
-                    .push(task);
+                    });
+                    segment.tasks.push(task);
+                    segment.members.insert(task);
                 }
                 None => {
                     if self.dependencies(task).iter().any(in_open) {
@@ -135,7 +138,7 @@ impl<'a> ArrayEvaluator<'a> {
         for segment in &plan.segments {
             for &task in &segment.tasks {
                 for d in self.dependencies(task) {
-                    if !segment.tasks.contains(&d) {
+                    if !segment.members.contains(&d) {
                         let last = self.last_use.entry(d).or_insert(0);
                         *last = (*last).max(segment.runs_before);
                     }
@@ -179,13 +182,7 @@ impl<'a> ArrayEvaluator<'a> {
                 ScalarDefinition::Expectation(e) => (e, 1.0),
                 _ => return None,
             },
-            Task::Covariance(..) => {
-                let Task::Covariance(a, _) = task else {
-                    unreachable!()
-                };
-                let family = self.limit.family_of(a)?;
-                (self.expression(task)?, family.sigma2)
-            }
+            Task::Covariance(a, _) => (self.expression(task)?, self.limit.family_of(a)?.sigma2),
         };
         let signature = self.signature_of_expression(integrand);
         let shape = self.kernel_shape(integrand, &signature)?;
@@ -200,7 +197,8 @@ impl<'a> ArrayEvaluator<'a> {
         let tasks = segment.tasks.clone();
         let written = segment.written.clone();
         let signature = segment.signature.clone();
-        let in_segment = |t: &Task| tasks.contains(t);
+        let members = segment.members.clone();
+        let in_segment = |t: &Task| members.contains(t);
         let mut builder = Builder::default();
         for &task in &tasks {
             let definition = self
@@ -754,27 +752,9 @@ impl Fused<'_> {
                                 }
                             })
                         }
-                        ClosedPair::ReluStep => {
-                            run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
-                                cf::relu_step(q1, q2, c)
-                            })
-                        }
-                        ClosedPair::StepRelu => {
-                            run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
-                                cf::relu_step(q2, q1, c)
-                            })
-                        }
-                        ClosedPair::ErfErf => {
-                            run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
-                                cf::erf_erf(q1, q2, c)
-                            })
-                        }
-                        ClosedPair::ErfPrime => {
-                            run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
-                                cf::erf_prime_erf_prime(q1, q2, c)
-                            })
-                        }
-                        ClosedPair::IdId => run.fill(scratch, i, start, active, |_, _, _, _, c| c),
+                        pair => run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
+                            pair.without_angle(q1, q2, c)
+                        }),
                     }?;
                 }
                 Op::Arithmetic {

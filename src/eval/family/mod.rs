@@ -1248,13 +1248,7 @@ impl<'a> ArrayEvaluator<'a> {
                 let theta = self.angles(kernel, n);
                 with_angle!(theta, |_, _, theta| cf::step_step_at(theta))
             }
-            PairMap::Closed(ClosedPair::ReluStep) => closed!(cf::relu_step),
-            PairMap::Closed(ClosedPair::StepRelu) => {
-                closed!(|q1, q2, c| cf::relu_step(q2, q1, c))
-            }
-            PairMap::Closed(ClosedPair::ErfErf) => closed!(cf::erf_erf),
-            PairMap::Closed(ClosedPair::ErfPrime) => closed!(cf::erf_prime_erf_prime),
-            PairMap::Closed(ClosedPair::IdId) => closed!(|_, _, c| c),
+            PairMap::Closed(pair) => closed!(|q1, q2, c| pair.without_angle(q1, q2, c)),
             PairMap::Smooth { map, b_offset } => self.pair_loop(
                 &mut array,
                 *a_first,
@@ -1904,6 +1898,23 @@ enum ClosedPair {
     StepRelu,
     ErfErf,
     ErfPrime,
+}
+
+impl ClosedPair {
+    /// `E[f(u) g(v)]` of the pairs whose closed form needs no shared angle (not relu·relu or
+    /// step·step, which read `θ = arccos ρ` computed once per layer).
+    fn without_angle(self, q1: f64, q2: f64, c: f64) -> f64 {
+        use crate::eval::closed_form as cf;
+        match self {
+            ClosedPair::ReluStep => cf::relu_step(q1, q2, c),
+            ClosedPair::StepRelu => cf::relu_step(q2, q1, c),
+            ClosedPair::ErfErf => cf::erf_erf(q1, q2, c),
+            ClosedPair::ErfPrime => cf::erf_prime_erf_prime(q1, q2, c),
+            ClosedPair::IdId => c,
+            ClosedPair::ReluRelu => cf::relu_relu(q1, q2, c),
+            ClosedPair::StepStep => cf::step_step(q1, q2, c),
+        }
+    }
 }
 
 /// The closed form of `E[f(u) g(v)]`, if the tables cover the pair.
