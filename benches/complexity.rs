@@ -1,15 +1,17 @@
-//! How check (`tpc::compile`) and derivation (`tpc::limit::derive`) grow with the program, on
-//! three families of generated programs:
+//! How check (`tpc::compile`) and derivation grow with the program, on three families of
+//! generated programs:
 //!
 //! * `chain`: `h[t+1] = W.T @ tanh(W @ h[t])` for k steps, k = 25, 50, 100, 200, 400;
 //! * `steps`: `tpc gen mlp --depth 3 --param mup --nonlin tanh --steps T`, T = 5, 10, 20, 40, 100;
 //! * `depth`: `tpc gen mlp --depth D --steps 2` (μP, tanh), D = 2, 4, 8, 16.
 //!
-//! For each size: instructions, the times of compile and derive (the fastest of a few runs),
-//! the time of rendering the derived equations as text (what `tpc derive` prints, once), the
-//! derived arena's nodes and atoms; at the end a table with the growth exponent (slope of
-//! log time against log instructions) between the two largest sizes measured. Linear growth
-//! is an exponent near 1.
+//! For each size: instructions; the times (the fastest of a few runs) of compile, of the
+//! derivation `tpc derive` prints (`tpc::limit::derive_deferred`: Ż coefficients kept as
+//! `E[∂Z/∂Ẑ]`) and of rendering it as text once, with its arena's nodes; the time of the
+//! derivation evaluation uses (`tpc::limit::derive`: every derivative expanded) and its
+//! arena's nodes; the atoms. At the end a table with the growth exponents (slope of log time
+//! against log instructions) between the two largest sizes measured. Linear growth is an
+//! exponent near 1.
 //!
 //! `cargo bench --bench complexity`. Environment: `TPC_BENCH_QUICK=1` measures only the three
 //! smallest sizes of each family, once; `TPC_BENCH_FAMILY=steps` measures one family;
@@ -89,17 +91,21 @@ struct Row {
     size: usize,
     instructions: usize,
     compile: Duration,
+    /// The deferred derivation (`tpc derive`).
     derive: Duration,
-    /// Rendering the equations as text, once.
+    /// Rendering the deferred derivation as text, once.
     print: Duration,
     arena: usize,
+    /// The expanded derivation (`tpc eval`).
+    expanded: Duration,
+    expanded_arena: usize,
     atoms: usize,
 }
 
 impl Row {
-    /// The derivation time in seconds.
+    /// The slower derivation's time in seconds, which decides what the budget allows.
     fn derive_secs(&self) -> f64 {
-        self.derive.as_secs_f64()
+        self.derive.max(self.expanded).as_secs_f64()
     }
 }
 
@@ -132,12 +138,15 @@ fn measure(family: &Family, size: usize, quick: bool) -> Row {
             .unwrap_or_else(|d| panic!("{}", d.render("bench.tp", &source)))
     });
     let (derive, limit) = time(quick, || {
-        tpc::limit::derive(&program).expect("the program derives")
+        tpc::limit::derive_deferred(&program).expect("the program derives")
     });
     let start = Instant::now();
     let text = LimitDisplay::new(&limit, &source, "bench.tp", LimitFormat::Text).to_string();
     std::hint::black_box(text);
     let print = start.elapsed();
+    let (expanded, full) = time(quick, || {
+        tpc::limit::derive(&program).expect("the program derives")
+    });
     Row {
         size,
         instructions: program.instructions.len(),
@@ -145,6 +154,8 @@ fn measure(family: &Family, size: usize, quick: bool) -> Row {
         derive,
         print,
         arena: limit.arena.len(),
+        expanded,
+        expanded_arena: full.arena.len(),
         atoms: limit.atoms.len(),
     }
 }
@@ -193,14 +204,16 @@ fn main() {
             }
             let row = measure(family, size, quick);
             eprintln!(
-                "{} {}={size}: {} instructions, compile {:.3} s, derive {:.3} s, print {:.3} s, {} arena nodes, {} atoms",
+                "{} {}={size}: {} instructions, compile {:.3} s, derive {:.3} s, print {:.3} s, {} arena nodes; expanded {:.3} s, {} nodes; {} atoms",
                 family.name,
                 family.parameter,
                 row.instructions,
                 row.compile.as_secs_f64(),
-                row.derive_secs(),
+                row.derive.as_secs_f64(),
                 row.print.as_secs_f64(),
                 row.arena,
+                row.expanded.as_secs_f64(),
+                row.expanded_arena,
                 row.atoms
             );
             let over = row.derive_secs() > budget;
@@ -215,7 +228,7 @@ fn main() {
 
     println!();
     println!(
-        "{:<7} {:>5} {:>12} {:>12} {:>12} {:>12} {:>10} {:>7}",
+        "{:<7} {:>5} {:>12} {:>12} {:>12} {:>12} {:>10} {:>13} {:>10} {:>7}",
         "family",
         "size",
         "instructions",
@@ -223,19 +236,23 @@ fn main() {
         "derive (s)",
         "print (s)",
         "arena",
+        "expanded (s)",
+        "arena",
         "atoms"
     );
     for (family, rows, skipped) in &table {
         for r in rows {
             println!(
-                "{:<7} {:>5} {:>12} {:>12.4} {:>12.4} {:>12.4} {:>10} {:>7}",
+                "{:<7} {:>5} {:>12} {:>12.4} {:>12.4} {:>12.4} {:>10} {:>13.4} {:>10} {:>7}",
                 family.name,
                 format!("{}={}", family.parameter, r.size),
                 r.instructions,
                 r.compile.as_secs_f64(),
-                r.derive_secs(),
+                r.derive.as_secs_f64(),
                 r.print.as_secs_f64(),
                 r.arena,
+                r.expanded.as_secs_f64(),
+                r.expanded_arena,
                 r.atoms
             );
         }
@@ -255,7 +272,7 @@ fn main() {
     println!();
     println!("growth exponents between the two largest sizes measured (log-log slopes):");
     println!(
-        "{:<7} {:>18} {:>16} {:>16} {:>16} {:>16} {:>14} {:>16}",
+        "{:<7} {:>18} {:>16} {:>16} {:>16} {:>16} {:>14} {:>18} {:>16}",
         "family",
         "between",
         "instr. vs size",
@@ -263,6 +280,7 @@ fn main() {
         "derive/instr.",
         "print/instr.",
         "arena/instr.",
+        "expanded/instr.",
         "derive vs size"
     );
     for (family, rows, _) in &table {
@@ -272,19 +290,20 @@ fn main() {
         };
         let (ia, ib) = (a.instructions as f64, b.instructions as f64);
         println!(
-            "{:<7} {:>18} {:>16.2} {:>16.2} {:>16.2} {:>16.2} {:>14.2} {:>16.2}",
+            "{:<7} {:>18} {:>16.2} {:>16.2} {:>16.2} {:>16.2} {:>14.2} {:>18.2} {:>16.2}",
             family.name,
             format!("{}={}..{}", family.parameter, a.size, b.size),
             slope(a.size as f64, ia, b.size as f64, ib),
             slope(ia, a.compile.as_secs_f64(), ib, b.compile.as_secs_f64()),
-            slope(ia, a.derive_secs(), ib, b.derive_secs()),
+            slope(ia, a.derive.as_secs_f64(), ib, b.derive.as_secs_f64()),
             slope(ia, a.print.as_secs_f64(), ib, b.print.as_secs_f64()),
             slope(ia, a.arena as f64, ib, b.arena as f64),
+            slope(ia, a.expanded.as_secs_f64(), ib, b.expanded.as_secs_f64()),
             slope(
                 a.size as f64,
-                a.derive_secs(),
+                a.derive.as_secs_f64(),
                 b.size as f64,
-                b.derive_secs()
+                b.derive.as_secs_f64()
             ),
         );
     }

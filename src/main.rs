@@ -55,7 +55,7 @@ enum Command {
     },
     /// Derive the infinite-width limit: atoms, ZHat covariances, Ż terms, Z's and moments.
     #[command(
-        after_help = "Examples:\n  tpc derive programs/transpose_minimal.tp\n  tpc derive --format latex programs/catalan.tp > catalan.tex\n  tpc derive --format json programs/ntk_relu.tp"
+        after_help = "Examples:\n  tpc derive programs/transpose_minimal.tp\n  tpc derive --format latex programs/catalan.tp > catalan.tex\n  tpc derive --format json programs/ntk_relu.tp\n  tpc derive --derivatives programs/sgd_two_steps.tp"
     )]
     Derive {
         /// The `.tp` file, or `-` for standard input.
@@ -67,6 +67,11 @@ enum Command {
         /// every vector's coordinates and every scalar, and what vanishes, survives or blows up.
         #[arg(long)]
         scaling: bool,
+        /// Expand every Ż coefficient's derivative `∂Z^x/∂Ẑ` and print it. Without this flag a
+        /// coefficient whose derivative is random stays `E[∂Z^x/∂Ẑ]`, which keeps derivation
+        /// about linear in the program (a training program of T steps has Θ(T²) of them).
+        #[arg(long)]
+        derivatives: bool,
         /// Refuse programs that unroll to more instructions (and loop iterations) than this.
         #[arg(long, default_value_t = LowerOptions::default().max_instructions, value_name = "N")]
         max_instructions: usize,
@@ -279,6 +284,7 @@ fn run(cli: Cli) -> Result<(), Reported> {
             file,
             format,
             scaling,
+            derivatives,
             max_instructions,
         } => {
             let (name, bytes) = read_input(&file)?;
@@ -293,8 +299,12 @@ fn run(cli: Cli) -> Result<(), Reported> {
             if scaling {
                 return commands::scaling::run(&program, format, &name, &bytes);
             }
-            let limit = tpc::limit::derive(&program)
-                .map_err(|e| report(&e.to_diagnostic(), &name, &bytes))?;
+            let limit = if derivatives {
+                tpc::limit::derive(&program)
+            } else {
+                tpc::limit::derive_deferred(&program)
+            }
+            .map_err(|e| report(&e.to_diagnostic(), &name, &bytes))?;
             let source = String::from_utf8_lossy(&bytes);
             let representatives = representatives_note(&program);
             let text = match format {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use tpc::builtins::Builtin;
 use tpc::ir::{LowerOptions, Program};
-use tpc::limit::{self, EquationKind, Limit, LimitDisplay, LimitFormat};
+use tpc::limit::{self, EquationKind, Limit, LimitDisplay, LimitFormat, ScalarDefinition};
 use tpc::symbolic::{AtomId, ExprId};
 
 fn compile(source: &str) -> Program {
@@ -349,5 +349,121 @@ fn the_derivation_guide_shows_the_current_stein_form() {
     assert!(
         guide.contains(block),
         "docs/derivation.md is out of date; paste:\n{block}"
+    );
+}
+
+/// The number of lines of the equations as text without those only an expanded derivation
+/// has: the `∂Z/∂Ẑ` notes under a Ż.
+fn lines_without_derivative_notes(text: &str) -> usize {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('∂'))
+        .count()
+}
+
+/// `(instruction, atom, flipped group)` of every term that vanished by symmetry.
+fn vanished(limit: &Limit) -> Vec<(usize, AtomId, usize)> {
+    let mut v: Vec<_> = limit
+        .vanished
+        .iter()
+        .map(|v| (v.instruction, v.atom, v.flipped.index()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A deterministic spread of test values: atoms in [−1.5, 1.5], scalars in [0.5, 1.5].
+fn test_value(k: u32, spread: f64, offset: f64) -> f64 {
+    let x = (f64::from(k) * 12.9898 + 78.233).sin() * 43758.5453;
+    offset + spread * (x - x.floor())
+}
+
+/// A deferred derivation (what `tpc derive` prints) keeps exactly the Ż terms of the expanded
+/// one (what evaluation uses) and drops the same ones by symmetry: on every example program
+/// and on generated training programs, including Gaussian-linear ones (whose derivatives
+/// are still expanded and folded) and kinked ones. Every Z is the same function of the atoms
+/// and scalars (checked by value at test points: the two arenas store equal expressions
+/// with factors in different orders, so they print in different orders; tolerance 1e-12
+/// relative, rounding of a few dozen operations), and the printed equations have the same
+/// lines but for the derivative notes.
+#[test]
+fn deferred_coefficients_keep_the_terms_of_the_expanded_derivation() {
+    let mut sources: Vec<(String, String)> = std::fs::read_dir(program_path(""))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tp"))
+        .map(|p| {
+            let name = p.display().to_string();
+            (name, std::fs::read_to_string(p).unwrap())
+        })
+        .collect();
+    for (nonlin, steps) in [("tanh", 3), ("relu", 2), ("id", 2)] {
+        let f = Builtin::from_name(nonlin).unwrap();
+        let abc = tpc::param::Abc::preset(tpc::param::Preset::Mup, 2);
+        let spec = tpc::param::MlpSpec::reference(abc, "μP", f, steps);
+        let source = tpc::param::generate_mlp(&spec).unwrap();
+        sources.push((format!("gen mlp {nonlin} T={steps}"), source));
+    }
+    sources.sort();
+    let mut deferred_terms = 0;
+    let mut folded_terms = 0;
+    for (name, source) in &sources {
+        let program = compile(source);
+        let expanded = limit::derive(&program).unwrap();
+        let deferred = limit::derive_deferred(&program).unwrap();
+        let text = |l: &Limit| LimitDisplay::new(l, source, name, LimitFormat::Text).to_string();
+        assert_eq!(
+            lines_without_derivative_notes(&text(&deferred)),
+            lines_without_derivative_notes(&text(&expanded)),
+            "{name}"
+        );
+        assert_eq!(vanished(&deferred), vanished(&expanded), "{name}");
+        assert_eq!(deferred.scalars.len(), expanded.scalars.len(), "{name}");
+        for (d, e) in deferred.scalars.iter().zip(&expanded.scalars) {
+            assert_eq!(d.role, e.role, "{name}");
+            match (d.definition, e.definition) {
+                (
+                    ScalarDefinition::ExpectedDerivative { z, atom },
+                    ScalarDefinition::Expectation(derivative),
+                ) => {
+                    deferred_terms += 1;
+                    assert!(deferred.arena.depends_on(z, atom), "{name}");
+                    assert!(!expanded.arena.is_deterministic(derivative), "{name}");
+                }
+                (ScalarDefinition::ExpectedDerivative { .. }, other) => {
+                    panic!("{name}: deferred where the expanded derivation has {other:?}")
+                }
+                _ => {}
+            }
+        }
+        let value = |l: &Limit, z| {
+            l.arena.eval(
+                z,
+                |a| test_value(a.0, 3.0, -1.5),
+                |s| test_value(s.0 + 1000, 1.0, 0.5),
+            )
+        };
+        for (i, (d, e)) in deferred.z.iter().zip(&expanded.z).enumerate() {
+            assert_eq!(d.is_some(), e.is_some(), "{name}");
+            if let (Some(d), Some(e)) = (d, e) {
+                let (a, b) = (value(&deferred, *d), value(&expanded, *e));
+                assert!(
+                    (a - b).abs() <= 1e-12 * (1.0 + b.abs()) || (a.is_nan() && b.is_nan()),
+                    "{name}: Z of instruction {i}: {a} deferred, {b} expanded"
+                );
+            }
+        }
+        for eq in &deferred.equations {
+            if let EquationKind::MatMul {
+                zdot, stein: None, ..
+            } = &eq.kind
+            {
+                folded_terms += zdot.iter().filter(|t| t.derivative.is_some()).count();
+            }
+        }
+    }
+    assert!(deferred_terms > 20, "the programs exercise deferred terms");
+    assert!(
+        folded_terms > 2,
+        "the programs exercise folded deterministic terms"
     );
 }

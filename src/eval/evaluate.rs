@@ -234,6 +234,9 @@ impl<'a> Evaluator<'a> {
             ScalarDefinition::Deterministic(e) => self.deterministic(e),
             ScalarDefinition::Expectation(e) => self.expectation(e, &name, span)?,
             ScalarDefinition::SteinSolution { solve, index } => self.stein_solution(solve, index),
+            ScalarDefinition::ExpectedDerivative { .. } => {
+                return Err(EvalError::DeferredCoefficient { name, span })
+            }
         };
         if !value.value.is_finite() {
             return Err(EvalError::NotFinite {

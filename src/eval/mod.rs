@@ -236,6 +236,15 @@ pub enum EvalError {
         /// What is wrong.
         message: String,
     },
+    /// A Ż coefficient left unexpanded by a deferred derivation
+    /// ([`Coefficients::Deferred`](crate::limit::Coefficients)): evaluation needs the limit of
+    /// [`crate::limit::derive`].
+    DeferredCoefficient {
+        /// The quantity.
+        name: String,
+        /// Its instruction.
+        span: Span,
+    },
     /// `--method exact` and no exact form applies.
     NoExactForm {
         /// The quantity.
@@ -295,6 +304,9 @@ impl EvalError {
                 .with_note("a NaN or infinite value: check for log or sqrt of negative values, division by zero, or overflow"),
             EvalError::Covariance { name, span, message } => Diagnostic::error("E0402", format!("the covariance behind {name} is not positive semi-definite"))
                 .with_primary(*span, message.clone()),
+            EvalError::DeferredCoefficient { name, span } => Diagnostic::error("E0410", format!("{name} is not expanded: the limit was derived for printing"))
+                .with_primary(*span, "the derivative behind this Ż coefficient was left as its definition")
+                .with_help("evaluate a limit from `limit::derive` (expanded coefficients), not `limit::derive_deferred`"),
             EvalError::NoExactForm { name, span } => Diagnostic::error("E0403", format!("no exact form for the limit of {name}"))
                 .with_primary(*span, "this expectation needs numerical integration")
                 .with_help("use `--method auto` or `--method quad`"),

@@ -22,7 +22,23 @@ pub enum ZDotRule {
     Stein,
 }
 
-/// Derives the infinite-width limit of a checked program (docs/derivation.md), with [`ZDotRule::Auto`].
+/// How the (3.3) coefficients `E[∂Z^x/∂Ẑ]` of the Ż's are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coefficients {
+    /// Every derivative expanded into an expression over the atoms: what evaluation needs.
+    Expanded,
+    /// Each coefficient kept as its definition [`ScalarDefinition::ExpectedDerivative`],
+    /// unless `Z^x` is affine in the atoms (then its derivatives are deterministic, and are
+    /// expanded and folded into Ż as under [`Coefficients::Expanded`]). A term is dropped by
+    /// symmetry where `Z^x` is even or odd under a sign flip and the derivative is odd.
+    /// Derivation then costs time about linear in the program, for printing the equations
+    /// of long programs; a term whose expansion would be structurally zero or odd only after
+    /// cancellations is kept (by its definition, whose value is still 0).
+    Deferred,
+}
+
+/// Derives the infinite-width limit of a checked program (docs/derivation.md), with
+/// [`ZDotRule::Auto`] and [`Coefficients::Expanded`]: ready for evaluation.
 ///
 /// Needs a program that passed [`ir::validate`]; guarantees one equation per defining
 /// instruction, in program order, with every `Z` an expression over atom symbols.
@@ -32,7 +48,20 @@ pub fn derive(program: &Program) -> Result<Limit, LimitError> {
 
 /// [`derive()`] with a choice of the Ż form.
 pub fn derive_with(program: &Program, rule: ZDotRule) -> Result<Limit, LimitError> {
-    let mut deriver = Deriver::new(program, rule);
+    run(Deriver::new(program, rule, Coefficients::Expanded))
+}
+
+/// [`derive()`] with [`Coefficients::Deferred`]: the equations to print, not to evaluate.
+pub fn derive_deferred(program: &Program) -> Result<Limit, LimitError> {
+    run(Deriver::new(
+        program,
+        ZDotRule::Auto,
+        Coefficients::Deferred,
+    ))
+}
+
+fn run(mut deriver: Deriver) -> Result<Limit, LimitError> {
+    let program = deriver.program;
     for (i, instruction) in program.iter() {
         deriver.instruction(i, instruction)?;
         let nodes = deriver.limit.arena.len();
@@ -129,6 +158,7 @@ fn display_names(program: &Program) -> Vec<String> {
 struct Deriver<'p> {
     program: &'p Program,
     rule: ZDotRule,
+    coefficients: Coefficients,
     limit: Limit,
     /// The atoms of each initial group, by group instruction.
     group_atoms: HashMap<usize, Vec<AtomId>>,
@@ -140,11 +170,12 @@ struct Deriver<'p> {
 }
 
 impl<'p> Deriver<'p> {
-    fn new(program: &'p Program, rule: ZDotRule) -> Deriver<'p> {
+    fn new(program: &'p Program, rule: ZDotRule, coefficients: Coefficients) -> Deriver<'p> {
         let n = program.instructions.len();
         Deriver {
             program,
             rule,
+            coefficients,
             limit: Limit {
                 arena: Arena::new(),
                 atoms: Vec::new(),
@@ -397,6 +428,43 @@ impl<'p> Deriver<'p> {
         atom: AtomId,
         sigma2: f64,
     ) -> Option<ZDotTerm> {
+        if self.coefficients == Coefficients::Deferred && !self.limit.arena.is_affine(x) {
+            // Without the derivative, what is known of it comes from `Z^x`: it is random (`Z^x`
+            // is not affine in the atoms) and, where `Z^x` has a parity under a flip, it has
+            // the parity of `Z^x` times that of the atom.
+            let hat = self.limit.arena.atom(atom);
+            for flip in &mut self.flips {
+                let parity = flip
+                    .parity(&self.limit.arena, x)
+                    .times(flip.parity(&self.limit.arena, hat));
+                if parity == Parity::Odd {
+                    self.limit.vanished.push(VanishedTerm {
+                        instruction: i,
+                        x: arg,
+                        atom,
+                        integrand: None,
+                        stein: false,
+                        flipped: flip.group,
+                    });
+                    return None;
+                }
+            }
+            let s = self.new_scalar(
+                ScalarDefinition::ExpectedDerivative { z: x, atom },
+                ScalarRole::ZDotCoefficient {
+                    instruction: i,
+                    x: arg,
+                    atom,
+                },
+            );
+            let expectation = self.limit.arena.scalar(s);
+            return Some(ZDotTerm {
+                atom,
+                u: self.arg_z(atom).0,
+                derivative: None,
+                coefficient: self.limit.arena.scale(expectation, sigma2),
+            });
+        }
         let derivative = self.limit.arena.diff(x, atom);
         if matches!(self.limit.arena.node(derivative), Node::Const(c) if *c == 0.0) {
             return None;
@@ -407,7 +475,7 @@ impl<'p> Deriver<'p> {
                     instruction: i,
                     x: arg,
                     atom,
-                    integrand: derivative,
+                    integrand: Some(derivative),
                     stein: false,
                     flipped: flip.group,
                 });
@@ -463,7 +531,7 @@ impl<'p> Deriver<'p> {
                         instruction: i,
                         x: arg,
                         atom,
-                        integrand,
+                        integrand: Some(integrand),
                         stein: true,
                         flipped: group,
                     });

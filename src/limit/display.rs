@@ -159,8 +159,9 @@ impl Symbols for Names<'_> {
                         ),
                     },
                     ScalarDefinition::Given(v) => format_number(v, style),
-                    ScalarDefinition::SteinSolution { .. } => {
-                        unreachable!("a program's scalar is not a Stein solution")
+                    ScalarDefinition::SteinSolution { .. }
+                    | ScalarDefinition::ExpectedDerivative { .. } => {
+                        unreachable!("a program's scalar is not a Ż coefficient")
                     }
                 }
             }
@@ -308,7 +309,23 @@ impl<'a> SourceLines<'a> {
         let text = text.split(" #").next().unwrap_or(text).trim();
         (line, text.to_string())
     }
+
+    /// [`Lines::line`] with the text cut to [`MAX_QUOTED`] characters: generated programs
+    /// have lines thousands of characters long, and a header quotes its line each time.
+    pub(super) fn quoted(&self, span: crate::diagnostics::Span) -> (usize, String) {
+        let (line, text) = self.line(span);
+        match text.char_indices().nth(MAX_QUOTED) {
+            Some((cut, _)) => (line, format!("{} …", &text[..cut])),
+            None => (line, text),
+        }
+    }
 }
+
+/// Quoted source lines longer than this many characters are cut.
+const MAX_QUOTED: usize = 160;
+
+/// The Ż report lists at most this many kept terms (the JSON form has every one).
+const MAX_LISTED_TERMS: usize = 64;
 
 /// Expanded forms longer than this are not printed (the compact form is).
 const MAX_EXPANDED: usize = 160;
@@ -464,7 +481,7 @@ impl LimitDisplay<'_> {
         let times = if style == Style::Text { "·" } else { " \\, " };
         let mut last_line = 0;
         for eq in &limit.equations {
-            let (line, text) = self.lines.line(eq.span);
+            let (line, text) = self.lines.quoted(eq.span);
             if line != last_line {
                 rows.push(Row::Header(line, text));
                 last_line = line;
@@ -618,9 +635,12 @@ impl LimitDisplay<'_> {
                                 self.stein_rows(names, &limit.stein[*solve], style, &mut rows)
                             }
                             None => {
+                                // A deferred derivation leaves non-deterministic derivatives
+                                // unexpanded: their coefficients are written by definition.
                                 for t in zdot {
-                                    let derivative =
-                                        t.derivative.expect("(3.3) terms have a derivative");
+                                    let Some(derivative) = t.derivative else {
+                                        continue;
+                                    };
                                     rows.push(Row::Note(format!(
                                         "∂{x_name}/∂{} = {}",
                                         names.hat(t.atom, Style::Text),
@@ -653,8 +673,9 @@ impl LimitDisplay<'_> {
                             render(arena, e, &*names, style).to_string()
                         }
                         ScalarDefinition::Given(v) => num(v),
-                        ScalarDefinition::SteinSolution { .. } => {
-                            unreachable!("a program's scalar is not a Stein solution")
+                        ScalarDefinition::SteinSolution { .. }
+                        | ScalarDefinition::ExpectedDerivative { .. } => {
+                            unreachable!("a program's scalar is not a Ż coefficient")
                         }
                     };
                     rows.push(Row::Equation {
@@ -808,12 +829,13 @@ impl LimitDisplay<'_> {
             "ZDot: {} nonzero term(s); the gradient-independence shortcut (Wᵀ → an independent copy) would be wrong:",
             kept.len()
         );
-        for (eq, hat, t) in kept {
-            let (line, text) = self.lines.line(eq.span);
+        let listed = kept.len().min(MAX_LISTED_TERMS);
+        for &(eq, hat, t) in &kept[..listed] {
+            let (line, text) = self.lines.quoted(eq.span);
             let origin = limit.atoms[t.atom.0 as usize].instruction;
             let (origin_line, origin_text) = self
                 .lines
-                .line(limit.equation_of(origin).map_or(eq.span, |e| e.span));
+                .quoted(limit.equation_of(origin).map_or(eq.span, |e| e.span));
             let _ = writeln!(
                 out,
                 "  line {line} `{text}`: {} ⊃ {}·{}, because the vector multiplied depends on {} (line {origin_line} `{origin_text}`)",
@@ -821,6 +843,13 @@ impl LimitDisplay<'_> {
                 render(&limit.arena, t.coefficient, names, Style::Text),
                 names.vector(t.u.index(), Style::Text),
                 names.hat(t.atom, Style::Text),
+            );
+        }
+        if kept.len() > listed {
+            let _ = writeln!(
+                out,
+                "  … and {} more (`--format json` lists every term)",
+                kept.len() - listed
             );
         }
         if !limit.vanished.is_empty() {
@@ -837,7 +866,7 @@ impl LimitDisplay<'_> {
     fn list_vanished(&self, names: &Names, out: &mut String) {
         const SHOWN: usize = 8;
         for v in self.limit.vanished.iter().take(SHOWN) {
-            let (line, text) = self.lines.line(
+            let (line, text) = self.lines.quoted(
                 self.limit
                     .equation_of(v.instruction)
                     .map_or(crate::diagnostics::Span::default(), |e| e.span),
@@ -857,10 +886,12 @@ impl LimitDisplay<'_> {
             } else {
                 format!("E[∂{vector}/∂{hat}]")
             };
+            let integrand = v.integrand.map_or(String::new(), |e| {
+                format!(" = E[{}]", render(&self.limit.arena, e, names, Style::Text))
+            });
             let _ = writeln!(
                 out,
-                "    line {line} `{text}`: {expectation} = E[{}] = 0 (odd in {})",
-                render(&self.limit.arena, v.integrand, names, Style::Text),
+                "    line {line} `{text}`: {expectation}{integrand} = 0 (odd in {})",
                 names.atom(AtomId(group as u32), Style::Text),
             );
         }

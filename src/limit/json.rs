@@ -101,6 +101,9 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
                 ScalarDefinition::SteinSolution { solve, index } => {
                     json!({"stein_solution": {"solve": solve, "index": index}})
                 }
+                ScalarDefinition::ExpectedDerivative { z, atom } => {
+                    json!({"expected_derivative": {"of": tree(z), "atom": atom.0}})
+                }
             };
             let role = match s.role {
                 ScalarRole::Instruction(instruction) => json!({
@@ -210,7 +213,7 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
             };
             json!({
                 "instruction": limit.names[v.instruction], "atom": v.atom.0,
-                (integrand): tree(v.integrand), "odd_in_group": v.flipped.index(),
+                (integrand): v.integrand.map(tree), "odd_in_group": v.flipped.index(),
             })
         })
         .collect();

@@ -31,7 +31,7 @@ mod error;
 mod json;
 pub(crate) mod symmetry;
 
-pub use derive::{derive, derive_with, ZDotRule};
+pub use derive::{derive, derive_deferred, derive_with, Coefficients, ZDotRule};
 pub use display::{LimitDisplay, LimitFormat};
 pub use error::LimitError;
 pub use json::to_json;
@@ -155,6 +155,15 @@ pub enum ScalarDefinition {
     Expectation(ExprId),
     /// A deterministic expression of other scalars.
     Deterministic(ExprId),
+    /// `E[∂z/∂atom]`, a (3.3) coefficient whose derivative a deferred derivation
+    /// ([`Coefficients::Deferred`]) left unexpanded; evaluation needs
+    /// [`Coefficients::Expanded`], where this definition does not occur.
+    ExpectedDerivative {
+        /// `Z^x`, the expression differentiated.
+        z: ExprId,
+        /// The atom differentiated against.
+        atom: AtomId,
+    },
     /// Component `index` of `Gram⁺ b` of the Stein solve [`Limit::stein`]`[solve]` (3.4).
     SteinSolution {
         /// Position in [`Limit::stein`].
@@ -217,7 +226,8 @@ pub struct ZDotTerm {
     pub atom: AtomId,
     /// The vector `u` it multiplies.
     pub u: VectorId,
-    /// `∂Z^x/∂Ẑ^{M'u}` under (3.3); `None` under the Stein form (3.4), which takes no derivative.
+    /// `∂Z^x/∂Ẑ^{M'u}` under (3.3); `None` under the Stein form (3.4), which takes no
+    /// derivative, and where a deferred derivation left it unexpanded.
     pub derivative: Option<ExprId>,
     /// A scalar expression: `σ² E[∂Z^x/∂Ẑ^{M'u}]` (3.3), or the scalar `(Gram⁺ b)_i` (3.4).
     pub coefficient: ExprId,
@@ -269,8 +279,8 @@ pub struct VanishedTerm {
     /// The opposite-family atom.
     pub atom: AtomId,
     /// The integrand odd under the sign flip: `∂Z^x/∂Ẑ` (3.3), or the Stein moment's
-    /// `Ẑ·Z^x` (3.4).
-    pub integrand: ExprId,
+    /// `Ẑ·Z^x` (3.4); `None` for a derivative a deferred derivation left unexpanded.
+    pub integrand: Option<ExprId>,
     /// Whether the integrand is the Stein moment's.
     pub stein: bool,
     /// The initial group whose sign flip leaves the law invariant and negates the integrand.

@@ -25,7 +25,8 @@ pub enum Parity {
 }
 
 impl Parity {
-    fn times(self, other: Parity) -> Parity {
+    /// The parity of a product.
+    pub fn times(self, other: Parity) -> Parity {
         match (self, other) {
             (Parity::Mixed, _) | (_, Parity::Mixed) => Parity::Mixed,
             (a, b) if a == b => Parity::Even,

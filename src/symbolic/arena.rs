@@ -12,9 +12,10 @@ use std::hash::BuildHasher;
 /// comparison. A node's children always precede it, so iterating ids in increasing order is
 /// a topological order; every traversal in this module relies on that instead of recursion.
 ///
-/// Each node also carries two facts computed once, when it is stored, from its children's:
-/// whether it mentions any atom and whether it passes a random argument through a jump. The
-/// queries that use them ([`Arena::is_deterministic`], [`Arena::has_random_jump`], and the
+/// Each node also carries three facts computed once, when it is stored, from its children's:
+/// whether it mentions any atom, whether it passes a random argument through a jump, and
+/// whether it is affine in the atoms. The queries that use them ([`Arena::is_deterministic`],
+/// [`Arena::has_random_jump`], [`Arena::is_affine`], and the
 /// traversals below, which never descend into deterministic subexpressions) therefore cost
 /// time in the random part of an expression only, not in all of its history.
 #[derive(Debug, Default)]
@@ -37,6 +38,8 @@ struct Facts {
     /// It applies a built-in whose derivative of that order jumps (`step`, `sign`, `relu'`)
     /// to an argument that mentions an atom.
     random_jump: bool,
+    /// It is `c₀ + Σ cᵢ·aᵢ` for atoms `aᵢ` and deterministic `cᵢ`.
+    affine: bool,
 }
 
 impl Arena {
@@ -99,12 +102,26 @@ impl Arena {
         let mut facts = Facts {
             random: matches!(node, Node::Atom(_)),
             random_jump: false,
+            affine: true,
         };
         node.for_each_child(|c| {
             let child = self.facts[c.index()];
             facts.random |= child.random;
             facts.random_jump |= child.random_jump;
         });
+        facts.affine = match node {
+            Node::Const(_) | Node::Scalar(_) | Node::Atom(_) => true,
+            Node::Apply { .. } => !facts.random,
+            Node::Sum { terms, .. } => terms.iter().all(|(t, _)| self.facts[t.index()].affine),
+            Node::Product { factors } => {
+                let mut random = factors.iter().filter(|(b, _)| self.facts[b.index()].random);
+                match (random.next(), random.next()) {
+                    (None, _) => true,
+                    (Some(&(b, e)), None) => e == 1.0 && self.facts[b.index()].affine,
+                    (Some(_), Some(_)) => false,
+                }
+            }
+        };
         if let Node::Apply { f, order, arg } = node {
             if self.facts[arg.index()].random && f.smoothness_of(*order) == Smoothness::Jump {
                 facts.random_jump = true;
@@ -116,6 +133,12 @@ impl Arena {
     /// Whether `expr` mentions no atom: it is a number or a function of limit scalars. O(1).
     pub fn is_deterministic(&self, expr: ExprId) -> bool {
         !self.facts[expr.index()].random
+    }
+
+    /// Whether `expr` is affine in the atoms, `c₀ + Σ cᵢ·aᵢ` with deterministic `cᵢ`, so that
+    /// each of its partial derivatives is deterministic. O(1).
+    pub fn is_affine(&self, expr: ExprId) -> bool {
+        self.facts[expr.index()].affine
     }
 
     /// Whether `expr` applies a built-in with a jump (`step`, `sign`, `relu'`, …) to an
@@ -131,7 +154,7 @@ impl Arena {
     }
 
     /// The id of atom `a`'s node, if it has one: no expression stored before it mentions `a`.
-    pub(super) fn atom_node(&self, a: AtomId) -> Option<ExprId> {
+    pub(crate) fn atom_node(&self, a: AtomId) -> Option<ExprId> {
         let node = Node::Atom(a);
         let hash = FxBuildHasher.hash_one(&node);
         self.ids

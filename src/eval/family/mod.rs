@@ -553,6 +553,9 @@ impl<'a> ArrayEvaluator<'a> {
                 ScalarDefinition::SteinSolution { .. } => Err(FamilyError::Unsupported(
                     "a Ż by the Stein form is not evaluated as an array yet".into(),
                 )),
+                ScalarDefinition::ExpectedDerivative { .. } => Err(FamilyError::Unsupported(
+                    "a Ż coefficient left unexpanded is not evaluated".into(),
+                )),
             },
             Task::Covariance(a, b) => {
                 let family = limit.family_of(a).expect("a ZHat atom");

@@ -150,6 +150,11 @@ impl Run<'_> {
                                 .or_insert_with(|| stein_solution(limit, solve, &gram, &scalars));
                             c[index]
                         }
+                        (ScalarDefinition::ExpectedDerivative { .. }, None) => {
+                            let (name, instruction) = scalar_context(limit, *scalar);
+                            let span = span_of(limit, instruction);
+                            return Err(EvalError::DeferredCoefficient { name, span });
+                        }
                     };
                     if !value.is_finite() {
                         let (name, instruction) = scalar_context(limit, *scalar);
