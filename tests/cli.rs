@@ -192,6 +192,40 @@ fn derive_prints_the_zdot_in_text_latex_and_json() {
         serde_json::from_slice(&tpc(&["derive", "--format", "json", "-"], TRANSPOSE).stdout)
             .unwrap();
     assert_eq!(json["zdot_vanishes"], false);
+    // Deferred by default: the coefficient is its definition, in JSON as in text.
+    let coefficient = json["scalars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["definition"].get("expected_derivative").is_some())
+        .unwrap_or_else(|| panic!("a deferred coefficient: {json}"));
+    assert!(
+        coefficient["role"].get("zdot_coefficient_of").is_some(),
+        "{coefficient}"
+    );
+}
+
+#[test]
+fn derive_expands_the_zdot_derivatives_on_request() {
+    let note = "∂Z^a/∂Ẑ^{Wx} = tanh'(Z^h)";
+    let deferred = String::from_utf8(tpc(&["derive", "-"], TRANSPOSE).stdout).unwrap();
+    assert!(!deferred.contains(note), "{deferred}");
+    let expanded =
+        String::from_utf8(tpc(&["derive", "--derivatives", "-"], TRANSPOSE).stdout).unwrap();
+    assert!(expanded.contains(note), "{expanded}");
+    let json: serde_json::Value = serde_json::from_slice(
+        &tpc(
+            &["derive", "--derivatives", "--format", "json", "-"],
+            TRANSPOSE,
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(json["scalars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["definition"].get("expected_derivative").is_none()));
 }
 
 #[test]

@@ -60,6 +60,18 @@ fn every_program_derives_and_its_equations_are_snapshotted() {
     });
 }
 
+/// What `tpc derive` prints by default for a relu network trained by SGD: Ż coefficients as
+/// their definitions `E[∂Z^x/∂Ẑ]`, no derivative notes, the Stein form where relu' jumps.
+#[test]
+fn deferred_equations_of_a_training_program_are_snapshotted() {
+    let path = program_path("relu_sgd_two_steps.tp");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let limit = limit::derive_deferred(&compile(&source)).unwrap();
+    let name = "programs/relu_sgd_two_steps.tp";
+    let text = LimitDisplay::new(&limit, &source, name, LimitFormat::Text).to_string();
+    insta::assert_snapshot!("deferred_relu_sgd_two_steps", text);
+}
+
 #[test]
 fn every_program_has_a_latex_form_that_is_well_formed() {
     insta::glob!("../programs", "*.tp", |path| {
