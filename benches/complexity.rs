@@ -1,15 +1,15 @@
 //! How check (`tpc::compile`) and derivation grow with the program, on three families of
 //! generated programs:
 //!
-//! * `chain`: `h[t+1] = W.T @ tanh(W @ h[t])` for k steps, k = 25, 50, 100, 200, 400;
+//! * `chain`: `h[t+1] = W.T @ tanh(W @ h[t])` for k steps, k = 25, 50, …, 800;
 //! * `steps`: `tpc gen mlp --depth 3 --param mup --nonlin tanh --steps T`, T = 5, 10, 20, 40, 100;
 //! * `depth`: `tpc gen mlp --depth D --steps 2` (μP, tanh), D = 2, 4, 8, 16.
 //!
 //! For each size: instructions; the times (the fastest of a few runs) of compile, of the
 //! derivation `tpc derive` prints (`tpc::limit::derive_deferred`: Ż coefficients kept as
-//! `E[∂Z/∂Ẑ]`) and of rendering it as text once, with its arena's nodes; the time of the
-//! derivation evaluation uses (`tpc::limit::derive`: every derivative expanded) and its
-//! arena's nodes; the atoms. At the end a table with the growth exponents (slope of log time
+//! `E[∂Z/∂Ẑ]`) and of rendering it as text once, with its arena's size (nodes plus the terms
+//! they list); the time of the derivation evaluation uses (`tpc::limit::derive`: every
+//! derivative expanded) and its arena's size, or the error that refused it; the atoms. At the end a table with the growth exponents (slope of log time
 //! against log instructions) between the two largest sizes measured. Linear growth is an
 //! exponent near 1.
 //!
@@ -69,7 +69,7 @@ const FAMILIES: &[Family] = &[
     Family {
         name: "chain",
         parameter: "k",
-        sizes: &[25, 50, 100, 200, 400],
+        sizes: &[25, 50, 100, 200, 400, 800],
         source: chain,
     },
     Family {
@@ -95,17 +95,27 @@ struct Row {
     derive: Duration,
     /// Rendering the deferred derivation as text, once.
     print: Duration,
+    /// [`tpc::symbolic::Arena::size`]: nodes plus the terms they list.
     arena: usize,
-    /// The expanded derivation (`tpc eval`).
-    expanded: Duration,
-    expanded_arena: usize,
+    /// The expanded derivation (`tpc eval`): its time and arena size, or the error code that
+    /// refused it (`E0203`: over the default size limit).
+    expanded: Result<(Duration, usize), String>,
     atoms: usize,
 }
 
 impl Row {
     /// The slower derivation's time in seconds, which decides what the budget allows.
     fn derive_secs(&self) -> f64 {
-        self.derive.max(self.expanded).as_secs_f64()
+        let expanded = self.expanded.as_ref().map_or(Duration::ZERO, |&(t, _)| t);
+        self.derive.max(expanded).as_secs_f64()
+    }
+
+    /// The expanded derivation's time and arena size as table cells.
+    fn expanded_cells(&self) -> (String, String) {
+        match &self.expanded {
+            Ok((time, arena)) => (format!("{:.4}", time.as_secs_f64()), arena.to_string()),
+            Err(code) => (code.clone(), "-".to_string()),
+        }
     }
 }
 
@@ -144,18 +154,17 @@ fn measure(family: &Family, size: usize, quick: bool) -> Row {
     let text = LimitDisplay::new(&limit, &source, "bench.tp", LimitFormat::Text).to_string();
     std::hint::black_box(text);
     let print = start.elapsed();
-    let (expanded, full) = time(quick, || {
-        tpc::limit::derive(&program).expect("the program derives")
-    });
+    let (expanded, full) = time(quick, || tpc::limit::derive(&program));
     Row {
         size,
         instructions: program.instructions.len(),
         compile,
         derive,
         print,
-        arena: limit.arena.len(),
-        expanded,
-        expanded_arena: full.arena.len(),
+        arena: limit.arena.size(),
+        expanded: full
+            .map(|full| (expanded, full.arena.size()))
+            .map_err(|e| e.to_diagnostic().code.to_string()),
         atoms: limit.atoms.len(),
     }
 }
@@ -203,8 +212,9 @@ fn main() {
                 }
             }
             let row = measure(family, size, quick);
+            let (expanded, expanded_arena) = row.expanded_cells();
             eprintln!(
-                "{} {}={size}: {} instructions, compile {:.3} s, derive {:.3} s, print {:.3} s, {} arena nodes; expanded {:.3} s, {} nodes; {} atoms",
+                "{} {}={size}: {} instructions, compile {:.3} s, derive {:.3} s, print {:.3} s, arena {}; expanded {expanded} s, arena {expanded_arena}; {} atoms",
                 family.name,
                 family.parameter,
                 row.instructions,
@@ -212,8 +222,6 @@ fn main() {
                 row.derive.as_secs_f64(),
                 row.print.as_secs_f64(),
                 row.arena,
-                row.expanded.as_secs_f64(),
-                row.expanded_arena,
                 row.atoms
             );
             let over = row.derive_secs() > budget;
@@ -242,8 +250,9 @@ fn main() {
     );
     for (family, rows, skipped) in &table {
         for r in rows {
+            let (expanded, expanded_arena) = r.expanded_cells();
             println!(
-                "{:<7} {:>5} {:>12} {:>12.4} {:>12.4} {:>12.4} {:>10} {:>13.4} {:>10} {:>7}",
+                "{:<7} {:>5} {:>12} {:>12.4} {:>12.4} {:>12.4} {:>10} {:>13} {:>10} {:>7}",
                 family.name,
                 format!("{}={}", family.parameter, r.size),
                 r.instructions,
@@ -251,8 +260,8 @@ fn main() {
                 r.derive.as_secs_f64(),
                 r.print.as_secs_f64(),
                 r.arena,
-                r.expanded.as_secs_f64(),
-                r.expanded_arena,
+                expanded,
+                expanded_arena,
                 r.atoms
             );
         }
@@ -298,7 +307,10 @@ fn main() {
             slope(ia, a.derive.as_secs_f64(), ib, b.derive.as_secs_f64()),
             slope(ia, a.print.as_secs_f64(), ib, b.print.as_secs_f64()),
             slope(ia, a.arena as f64, ib, b.arena as f64),
-            slope(ia, a.expanded.as_secs_f64(), ib, b.expanded.as_secs_f64()),
+            match (&a.expanded, &b.expanded) {
+                (Ok((ta, _)), Ok((tb, _))) => slope(ia, ta.as_secs_f64(), ib, tb.as_secs_f64()),
+                _ => f64::NAN,
+            },
             slope(
                 a.size as f64,
                 a.derive.as_secs_f64(),

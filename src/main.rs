@@ -19,7 +19,8 @@ struct Cli {
     /// Refuse input files (and standard input) larger than this many bytes.
     #[arg(long, global = true, value_name = "BYTES", default_value_t = MAX_INPUT_BYTES)]
     max_input_bytes: u64,
-    /// Refuse programs whose derived limit holds more expression nodes than this (E0203).
+    /// Refuse programs whose derived limit holds more expression nodes and terms than this
+    /// (E0203; each takes about 34 bytes).
     #[arg(long, global = true, value_name = "N", default_value_t = tpc::ir::MAX_LIMIT_NODES)]
     max_limit_nodes: usize,
 }
@@ -331,9 +332,11 @@ fn run(cli: Cli) -> Result<(), Reported> {
                     .to_string()
                 }
                 DeriveFormat::Json => {
-                    serde_json::to_string_pretty(&tpc::limit::to_json(&limit, &source))
-                        .expect("JSON serializes")
-                        + "\n"
+                    // Streamed: a long training program's document is hundreds of MB.
+                    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+                    // A closed pipe (`tpc derive … | head`) is not an error worth reporting.
+                    let _ = tpc::limit::write_json(&limit, &source, stdout);
+                    return Ok(());
                 }
             };
             print(&text)

@@ -53,8 +53,6 @@ const MEMORY_BUDGET_KIB: u64 = 2 * 1024 * 1024;
 const KNOWN_FAILURES: &[(&str, usize, &str, Kind)] = &[
     // Item 2: unrolling 10^6 matrices takes longer than the budget at opt-level 1.
     ("mup_mlp3_sgd", 319, "*", Kind::Timeout),
-    // Item 3: derivation grows as a high power of T.
-    ("mup_mlp3_sgd", 674, "*", Kind::Timeout),
     // Item 2: a family of 10^6 matrices is 10^6 instructions: 1.5 s to check and to derive
     // in release, 2-10 s at opt-level 1 depending on the machine's load.
     ("mup_mlp3_sgd", 1018, "*", Kind::Timeout),

@@ -122,7 +122,10 @@ fn derive_text(source: &Source, format: Option<LimitFormat>) -> Result<String, t
     let text = String::from_utf8_lossy(&source.bytes);
     Ok(match format {
         Some(format) => LimitDisplay::new(&limit, &text, &source.name, format).to_string(),
-        None => serde_json::to_string_pretty(&tpc::limit::to_json(&limit, &text))
-            .expect("JSON serializes"),
+        None => {
+            let mut json = Vec::new();
+            tpc::limit::write_json(&limit, &text, &mut json).expect("writing to memory succeeds");
+            String::from_utf8(json).expect("JSON is UTF-8")
+        }
     })
 }

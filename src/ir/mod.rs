@@ -268,7 +268,8 @@ pub struct Program {
     /// program.
     #[serde(skip)]
     pub parallel: Option<Arc<ParallelSpaces>>,
-    /// The most nodes its derived limit may hold ([`LowerOptions::max_limit_nodes`]).
+    /// The largest size (nodes and terms) its derived limit may reach
+    /// ([`LowerOptions::max_limit_nodes`]).
     #[serde(skip)]
     pub max_limit_nodes: usize,
 }

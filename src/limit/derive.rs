@@ -11,6 +11,11 @@ use std::collections::HashMap;
 /// A program may have many initial groups; the symmetry argument tries at most this many.
 const MAX_FLIPPED_GROUPS: usize = 64;
 
+/// Under [`Coefficients::Deferred`], the derivatives of an affine `Z^x` are expanded (and
+/// folded into Ż) only if its random part has at most this many nodes: a chain of k
+/// Gaussian-linear steps has Θ(k²) coefficients of Θ(k) nodes each.
+const MAX_DEFERRED_EXPANSION: usize = 64;
+
 /// Which form the Ż coefficients take ((3.3) in docs/derivation.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ZDotRule {
@@ -28,8 +33,9 @@ pub enum Coefficients {
     /// Every derivative expanded into an expression over the atoms: what evaluation needs.
     Expanded,
     /// Each coefficient kept as its definition [`ScalarDefinition::ExpectedDerivative`],
-    /// unless `Z^x` is affine in the atoms (then its derivatives are deterministic, and are
-    /// expanded and folded into Ż as under [`Coefficients::Expanded`]). A term is dropped by
+    /// unless `Z^x` is affine in the atoms and small (then its derivative is
+    /// deterministic, and is expanded and folded into Ż as under [`Coefficients::Expanded`]).
+    /// A term is dropped by
     /// symmetry where `Z^x` is even or odd under a sign flip and the derivative is odd.
     /// Derivation then costs time about linear in the program, for printing the equations
     /// of long programs; a term whose expansion would be structurally zero or odd only after
@@ -64,7 +70,7 @@ fn run(mut deriver: Deriver) -> Result<Limit, LimitError> {
     let program = deriver.program;
     for (i, instruction) in program.iter() {
         deriver.instruction(i, instruction)?;
-        let nodes = deriver.limit.arena.len();
+        let nodes = deriver.limit.arena.size();
         if nodes > program.max_limit_nodes {
             return Err(LimitError::TooLarge {
                 span: instruction.span,
@@ -166,6 +172,8 @@ struct Deriver<'p> {
     family_index: HashMap<(usize, bool), usize>,
     /// ZHat atom by (family, Z of the vector multiplied).
     hat_index: HashMap<(usize, ExprId), AtomId>,
+    /// [`Deriver::hat_atoms`] of the expressions asked about.
+    hat_atoms: FxHashMap<ExprId, std::rc::Rc<[AtomId]>>,
     flips: Vec<SignFlip>,
 }
 
@@ -197,6 +205,7 @@ impl<'p> Deriver<'p> {
             group_atoms: HashMap::new(),
             family_index: HashMap::new(),
             hat_index: HashMap::new(),
+            hat_atoms: FxHashMap::default(),
             flips: Vec::new(),
         }
     }
@@ -345,13 +354,12 @@ impl<'p> Deriver<'p> {
         let mut zdot = Vec::new();
         let mut stein = None;
         if let Some(&opposite) = self.family_index.get(&(matrix.index(), !transposed)) {
-            let depends: std::collections::HashSet<AtomId> =
-                self.limit.arena.atoms(x).into_iter().collect();
+            let depends = self.hat_atoms(x);
             let candidates: Vec<AtomId> = self.limit.families[opposite]
                 .atoms
                 .iter()
                 .copied()
-                .filter(|a| depends.contains(a))
+                .filter(|a| depends.binary_search(a).is_ok())
                 .collect();
             let jump = jump_in(&self.limit.arena, x, &candidates);
             if !candidates.is_empty() && (jump.is_some() || self.rule == ZDotRule::Stein) {
@@ -370,12 +378,12 @@ impl<'p> Deriver<'p> {
             }
         }
         let hat_expr = self.limit.arena.atom(hat);
-        let mut z = hat_expr;
+        let mut terms = vec![(hat_expr, 1.0)];
         for term in &zdot {
             let u_z = self.arg_z(term.atom).1;
-            let product = self.limit.arena.mul(term.coefficient, u_z);
-            z = self.limit.arena.add(z, product);
+            terms.push((self.limit.arena.mul(term.coefficient, u_z), 1.0));
         }
+        let z = self.limit.arena.sum(terms);
         self.limit.z[i] = Some(z);
         self.equation(
             i,
@@ -388,6 +396,39 @@ impl<'p> Deriver<'p> {
                 z,
             },
         );
+    }
+
+    /// The ZHat atoms `x` mentions, sorted. Memoised per expression asked about (the Z's that
+    /// are multiplied by a matrix), and a later one is found from the earlier ones it
+    /// contains, so that a program in which every Z depends on all earlier ones costs time
+    /// linear in the nodes and the atoms found, not in the whole history per product.
+    fn hat_atoms(&mut self, x: ExprId) -> std::rc::Rc<[AtomId]> {
+        if let Some(atoms) = self.hat_atoms.get(&x) {
+            return atoms.clone();
+        }
+        let arena = &self.limit.arena;
+        let mut found: Vec<AtomId> = Vec::new();
+        let mut seen: rustc_hash::FxHashSet<ExprId> = rustc_hash::FxHashSet::default();
+        let mut stack = vec![x];
+        while let Some(id) = stack.pop() {
+            if arena.is_deterministic(id) || !seen.insert(id) {
+                continue;
+            }
+            match (self.hat_atoms.get(&id), arena.node(id)) {
+                (Some(atoms), _) => found.extend(atoms.iter().copied()),
+                (None, Node::Atom(a)) => {
+                    if matches!(self.limit.atoms[a.0 as usize].kind, AtomKind::Hat { .. }) {
+                        found.push(*a);
+                    }
+                }
+                (None, node) => node.for_each_child(|c| stack.push(c)),
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        let atoms: std::rc::Rc<[AtomId]> = found.into();
+        self.hat_atoms.insert(x, atoms.clone());
+        atoms
     }
 
     fn new_hat(&mut self, i: usize, family: usize, arg: VectorId, x: ExprId) -> AtomId {
@@ -428,10 +469,16 @@ impl<'p> Deriver<'p> {
         atom: AtomId,
         sigma2: f64,
     ) -> Option<ZDotTerm> {
-        if self.coefficients == Coefficients::Deferred && !self.limit.arena.is_affine(x) {
-            // Without the derivative, what is known of it comes from `Z^x`: it is random (`Z^x`
-            // is not affine in the atoms) and, where `Z^x` has a parity under a flip, it has
-            // the parity of `Z^x` times that of the atom.
+        let expand = match self.coefficients {
+            Coefficients::Expanded => true,
+            Coefficients::Deferred => {
+                let arena = &self.limit.arena;
+                arena.is_affine(x) && arena.random_part_within(x, MAX_DEFERRED_EXPANSION)
+            }
+        };
+        if !expand {
+            // Without the derivative, what is known of it comes from `Z^x`: where `Z^x` has a
+            // parity under a flip, the derivative has that parity times the atom's.
             let hat = self.limit.arena.atom(atom);
             for flip in &mut self.flips {
                 let parity = flip

@@ -2,8 +2,10 @@
 
 use super::*;
 use crate::symbolic::{format_number, Node, Style, Symbols};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::{self, Write};
+use std::rc::Rc;
 
 /// The output syntax of [`LimitDisplay`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,9 +40,13 @@ impl<'a> LimitDisplay<'a> {
 pub(super) struct Names<'a> {
     limit: &'a Limit,
     /// Z expression → first vector instruction with that limit.
-    vector_of: HashMap<ExprId, usize>,
+    /// Shared by the copies made for a temporary's inner names, never cloned.
+    vector_of: Rc<HashMap<ExprId, usize>>,
     /// Name only vectors defined before this instruction (`None`: name nothing).
     before: Option<usize>,
+    /// The printed form of each temporary scalar already written out, by (scalar, LaTeX?):
+    /// a Moment used on many lines is rendered once.
+    temporaries: Rc<RefCell<HashMap<(ScalarId, bool), String>>>,
 }
 
 impl<'a> Names<'a> {
@@ -53,8 +59,9 @@ impl<'a> Names<'a> {
         }
         Names {
             limit,
-            vector_of,
+            vector_of: Rc::new(vector_of),
             before: None,
+            temporaries: Rc::default(),
         }
     }
 
@@ -65,14 +72,34 @@ impl<'a> Names<'a> {
         }
     }
 
+    /// The earlier vector whose name `expr` prints as, if any (see [`Symbols::name`]).
+    fn named_vector(&self, expr: ExprId) -> Option<usize> {
+        let before = self.before?;
+        let &i = self.vector_of.get(&expr)?;
+        if i >= before || self.limit.temporary[i] {
+            return None;
+        }
+        // Initial atoms already print as Z^v.
+        if let Node::Atom(a) = self.limit.arena.node(expr) {
+            if matches!(
+                self.limit.atoms[a.0 as usize].kind,
+                AtomKind::Initial { .. }
+            ) {
+                return None;
+            }
+        }
+        Some(i)
+    }
+
     /// A vector's name in LaTeX; a temporary is written out as its limit.
     fn latex_label(&self, i: usize) -> String {
         match (self.limit.temporary[i], self.limit.z[i]) {
             (true, Some(z)) => {
                 let inner = Names {
                     limit: self.limit,
-                    vector_of: HashMap::new(),
+                    vector_of: Rc::default(),
                     before: None,
+                    temporaries: Rc::default(),
                 };
                 format!(
                     "\\left({}\\right)",
@@ -136,12 +163,17 @@ impl Symbols for Names<'_> {
         match s.role {
             ScalarRole::Instruction(i) if self.limit.temporary[i] => {
                 // A temporary Moment or scalar expression is written out where it is used.
+                let key = (scalar, style == Style::Latex);
+                if let Some(text) = self.temporaries.borrow().get(&key) {
+                    return text.clone();
+                }
                 let inner = Names {
                     limit: self.limit,
-                    vector_of: self.vector_of.clone(),
+                    vector_of: Rc::clone(&self.vector_of),
                     before: Some(i),
+                    temporaries: Rc::clone(&self.temporaries),
                 };
-                match s.definition {
+                let text = match s.definition {
                     ScalarDefinition::Expectation(e) => match style {
                         Style::Text => {
                             format!("E[{}]", render(&self.limit.arena, e, &inner, style))
@@ -163,7 +195,9 @@ impl Symbols for Names<'_> {
                     | ScalarDefinition::ExpectedDerivative { .. } => {
                         unreachable!("a program's scalar is not a Ż coefficient")
                     }
-                }
+                };
+                self.temporaries.borrow_mut().insert(key, text.clone());
+                text
             }
             ScalarRole::Instruction(i) => match style {
                 Style::Text => format!("{}°", self.limit.names[i]),
@@ -209,23 +243,7 @@ impl Symbols for Names<'_> {
     }
 
     fn name(&self, expr: ExprId, style: Style) -> Option<String> {
-        let before = self.before?;
-        let &i = self.vector_of.get(&expr)?;
-        if i >= before || self.limit.temporary[i] {
-            return None;
-        }
-        // Initial atoms already print as Z^v.
-        if matches!(self.limit.arena.node(expr), Node::Atom(_)) && self.limit.z[i].is_some() {
-            if let Node::Atom(a) = self.limit.arena.node(expr) {
-                if matches!(
-                    self.limit.atoms[a.0 as usize].kind,
-                    AtomKind::Initial { .. }
-                ) {
-                    return None;
-                }
-            }
-        }
-        Some(self.vector(i, style))
+        self.named_vector(expr).map(|i| self.vector(i, style))
     }
 }
 
@@ -337,12 +355,7 @@ const MAX_PRINTED_NODES: usize = 400;
 /// The number of nodes in the printed tree of `expr` (named subexpressions count once), or
 /// any number above [`MAX_PRINTED_NODES`] once it is known to be larger: the walk stops
 /// there, so its cost is bounded whatever the size of the expression's DAG.
-fn printed_size<S: Symbols + ?Sized>(
-    arena: &crate::symbolic::Arena,
-    expr: ExprId,
-    symbols: &S,
-    style: Style,
-) -> usize {
+fn printed_size(arena: &crate::symbolic::Arena, expr: ExprId, names: &Names) -> usize {
     let mut count = 0;
     let mut stack = vec![expr];
     while let Some(id) = stack.pop() {
@@ -351,7 +364,7 @@ fn printed_size<S: Symbols + ?Sized>(
         if count + stack.len() > MAX_PRINTED_NODES {
             return MAX_PRINTED_NODES + 1;
         }
-        if id == expr || symbols.name(id, style).is_none() {
+        if id == expr || names.named_vector(id).is_none() {
             arena.node(id).for_each_child(|c| stack.push(c));
         }
     }
@@ -359,13 +372,8 @@ fn printed_size<S: Symbols + ?Sized>(
 }
 
 /// Prints `expr`, or a short summary if its printed tree is too large to read.
-fn render<S: Symbols + ?Sized>(
-    arena: &crate::symbolic::Arena,
-    expr: ExprId,
-    symbols: &S,
-    style: Style,
-) -> String {
-    if printed_size(arena, expr, symbols, style) > MAX_PRINTED_NODES {
+fn render(arena: &crate::symbolic::Arena, expr: ExprId, names: &Names, style: Style) -> String {
+    if printed_size(arena, expr, names) > MAX_PRINTED_NODES {
         match style {
             Style::Text => format!(
                 "[an expression of more than {MAX_PRINTED_NODES} nodes; \
@@ -376,7 +384,7 @@ fn render<S: Symbols + ?Sized>(
             }
         }
     } else {
-        arena.display(expr, symbols, style).to_string()
+        arena.display(expr, names, style).to_string()
     }
 }
 
@@ -780,7 +788,7 @@ impl LimitDisplay<'_> {
         rows: &mut Vec<Row>,
     ) {
         let before = names.before.take();
-        let full = if printed_size(&self.limit.arena, z, &*names, style) <= MAX_PRINTED_NODES {
+        let full = if printed_size(&self.limit.arena, z, names) <= MAX_PRINTED_NODES {
             self.limit.arena.display(z, &*names, style).to_string()
         } else {
             String::new()

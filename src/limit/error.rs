@@ -17,7 +17,7 @@ pub enum LimitError {
     TooLarge {
         /// The instruction whose derivation passed the limit.
         span: Span,
-        /// Nodes held after it.
+        /// The arena's size (nodes plus the terms they list) after it.
         nodes: usize,
         /// The limit in force.
         limit: usize,
@@ -37,10 +37,10 @@ impl LimitError {
             .with_help("analyse explicit width powers with `tpc derive --scaling`"),
             LimitError::TooLarge { span, nodes, limit } => Diagnostic::error(
                 "E0203",
-                format!("the derived limit needs more than {limit} expression nodes"),
+                format!("the derived limit needs more than {limit} expression nodes and terms"),
             )
             .with_primary(*span, format!("after deriving this instruction it holds {nodes}"))
-            .with_note("the size of the derived equations grows faster than the program here (Ż coefficients of vectors that depend on many earlier ZHat atoms); each node takes about 170 bytes")
+            .with_note("the size of the derived equations grows faster than the program here (Ż coefficients of vectors that depend on many earlier ZHat atoms, or long sums rebuilt at every step); each node or term takes about 34 bytes")
             .with_help("raise the limit with `--max-limit-nodes N`, or derive fewer steps"),
         }
     }

@@ -41,8 +41,59 @@ fn node_json(limit: &Limit, names: &Names, id: ExprId) -> Value {
 
 /// The limit as a JSON document (schema in `docs/derivation.md`).
 pub fn to_json(limit: &Limit, source: &str) -> Value {
-    let lines = SourceLines::new(source);
     let names = Names::new(limit);
+    let (nodes, fields) = document(limit, source, &names);
+    let mut map = serde_json::Map::new();
+    map.insert(
+        "nodes".into(),
+        nodes
+            .into_iter()
+            .map(|id| node_json(limit, &names, id))
+            .collect(),
+    );
+    map.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v)));
+    Value::Object(map)
+}
+
+/// Writes the document of [`to_json`], pretty-printed, without holding it in memory: the
+/// nodes of a long training program's DAG are written one at a time.
+pub fn write_json<W: std::io::Write>(
+    limit: &Limit,
+    source: &str,
+    mut out: W,
+) -> std::io::Result<()> {
+    let names = Names::new(limit);
+    let (nodes, fields) = document(limit, source, &names);
+    // A nested value pretty-prints as it would inside the document once its lines are
+    // indented; JSON strings escape their newlines, so every newline is a line break.
+    let indented = |value: &Value, depth: usize| {
+        let text = serde_json::to_string_pretty(value).expect("JSON serializes");
+        text.replace('\n', &format!("\n{}", "  ".repeat(depth)))
+    };
+    out.write_all(b"{\n  \"nodes\": [")?;
+    for (k, id) in nodes.into_iter().enumerate() {
+        let separator = if k == 0 { "\n" } else { ",\n" };
+        write!(
+            out,
+            "{separator}    {}",
+            indented(&node_json(limit, &names, id), 2)
+        )?;
+    }
+    out.write_all(b"\n  ]")?;
+    for (key, value) in &fields {
+        write!(out, ",\n  \"{key}\": {}", indented(value, 1))?;
+    }
+    out.write_all(b"\n}\n")?;
+    out.flush()
+}
+
+/// The document's fields but its nodes, and the nodes they refer to (children first).
+fn document(
+    limit: &Limit,
+    source: &str,
+    names: &Names,
+) -> (Vec<ExprId>, Vec<(&'static str, Value)>) {
+    let lines = SourceLines::new(source);
     let roots = std::cell::RefCell::new(Vec::new());
     let tree = |e: ExprId| {
         roots.borrow_mut().push(e);
@@ -90,7 +141,7 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
         .enumerate()
         .map(|(i, s)| {
             let name = crate::symbolic::Symbols::scalar(
-                &names,
+                names,
                 ScalarId(i as u32),
                 crate::symbolic::Style::Text,
             );
@@ -217,21 +268,19 @@ pub fn to_json(limit: &Limit, source: &str) -> Value {
             })
         })
         .collect();
-    let nodes: Vec<Value> = limit
-        .arena
-        .reachable(&roots.borrow())
-        .into_iter()
-        .map(|id| node_json(limit, &names, id))
-        .collect();
-    json!({
-        "nodes": nodes,
-        "atoms": atoms,
-        "families": families,
-        "scalars": scalars,
-        "vectors": vectors,
-        "outputs": limit.outputs.iter().map(|s| s.0).collect::<Vec<_>>(),
-        "zdot_vanishes": limit.zdot_vanishes(),
-        "stein": stein,
-        "vanished_by_symmetry": vanished,
-    })
+    let nodes = limit.arena.reachable(&roots.borrow());
+    let fields = vec![
+        ("atoms", Value::from(atoms)),
+        ("families", Value::from(families)),
+        ("scalars", Value::from(scalars)),
+        ("vectors", Value::from(vectors)),
+        (
+            "outputs",
+            json!(limit.outputs.iter().map(|s| s.0).collect::<Vec<_>>()),
+        ),
+        ("zdot_vanishes", json!(limit.zdot_vanishes())),
+        ("stein", Value::from(stein)),
+        ("vanished_by_symmetry", Value::from(vanished)),
+    ];
+    (nodes, fields)
 }

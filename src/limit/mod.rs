@@ -34,7 +34,7 @@ pub(crate) mod symmetry;
 pub use derive::{derive, derive_deferred, derive_with, Coefficients, ZDotRule};
 pub use display::{LimitDisplay, LimitFormat};
 pub use error::LimitError;
-pub use json::to_json;
+pub use json::{to_json, write_json};
 
 use crate::diagnostics::Span;
 use crate::ir::{GroupId, MatrixId, VectorId};

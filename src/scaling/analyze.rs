@@ -31,6 +31,14 @@ pub fn analyze(program: &Program, options: &ScalingOptions) -> Result<Scaling, S
     };
     for (i, instruction) in program.iter() {
         analyzer.instruction(i, instruction)?;
+        let size = analyzer.arena.size();
+        if size > program.max_limit_nodes {
+            return Err(ScalingError::TooLarge {
+                span: instruction.span,
+                size,
+                limit: program.max_limit_nodes,
+            });
+        }
     }
     let quantities = analyzer
         .values
@@ -179,14 +187,14 @@ impl Analyzer {
     /// `piece = deterministic · random`, the random part holding every factor with an atom.
     fn split_random(&mut self, piece: ExprId) -> (ExprId, ExprId) {
         let one = self.arena.constant(1.0);
-        if self.arena.atoms(piece).is_empty() {
+        if self.arena.is_deterministic(piece) {
             return (piece, one);
         }
         match self.arena.node(piece).clone() {
             Node::Product { factors } => {
                 let (random, deterministic): (Vec<_>, Vec<_>) = factors
                     .iter()
-                    .partition(|(b, _)| !self.arena.atoms(*b).is_empty());
+                    .partition(|(b, _)| !self.arena.is_deterministic(*b));
                 let deterministic = self.arena.product(deterministic);
                 let random = self.arena.product(random);
                 (deterministic, random)
@@ -215,7 +223,7 @@ impl Analyzer {
         let mut rest = integrand.rest;
         let half = Exponent::new(1, 2);
         for &(e, c) in &integrand.terms {
-            if self.arena.atoms(c).is_empty() {
+            if self.arena.is_deterministic(c) {
                 terms.push((e, c));
                 continue;
             }
@@ -227,7 +235,7 @@ impl Analyzer {
             // E is linear: one limit per distinct random part, shared by every Moment.
             for (piece, k) in self.linear_pieces(c) {
                 let (deterministic, random) = self.split_random(piece);
-                if self.arena.atoms(random).is_empty() {
+                if self.arena.is_deterministic(random) {
                     let value = self.arena.mul(deterministic, random);
                     let value = self.arena.scale(value, k);
                     terms.push((e, value));
@@ -442,7 +450,7 @@ impl Analyzer {
             return Expansion::term(zero, value);
         };
         let base = a.coefficient(zero);
-        let constant_base = base.map_or(true, |b| self.arena.atoms(b).is_empty());
+        let constant_base = base.map_or(true, |b| self.arena.is_deterministic(b));
         let smoothness = f.smoothness_of(order);
         let random_order_one = delta.terms.is_empty()
             && delta

@@ -180,6 +180,15 @@ pub enum ScalingError {
         /// The exponent.
         value: f64,
     },
+    /// The analysis's expressions outgrew [`crate::ir::LowerOptions::max_limit_nodes`].
+    TooLarge {
+        /// The instruction whose analysis passed the limit.
+        span: Span,
+        /// The arena's size (nodes plus the terms they list) after it.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
 }
 
 impl ScalingError {
@@ -200,6 +209,13 @@ impl ScalingError {
             .with_note(
                 "the scaling analysis tracks exact exponents p/q with q ≤ 1000 and |p| ≤ 1000000",
             ),
+            ScalingError::TooLarge { span, size, limit } => Diagnostic::error(
+                "E0203",
+                format!("the scaling analysis needs more than {limit} expression nodes and terms"),
+            )
+            .with_primary(*span, format!("after analysing this instruction it holds {size}"))
+            .with_note("the expansions grow faster than the program here (long sums rebuilt at every step); each node or term takes about 34 bytes")
+            .with_help("raise the limit with `--max-limit-nodes N`, or analyse fewer steps"),
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Arena {
     /// Memoised partial derivatives, keyed by `(expression, atom)`; only for expressions
     /// that mention the atom.
     pub(super) derivatives: FxHashMap<(ExprId, AtomId), ExprId>,
+    /// See [`Arena::size`].
+    size: usize,
 }
 
 /// What a node's children tell about it, stored beside it.
@@ -68,6 +70,12 @@ impl Arena {
         self.nodes.len()
     }
 
+    /// The number of nodes plus the children they list: a measure of the arena's memory that
+    /// a few nodes with long sums cannot hide from. O(1).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
     /// Whether no node has been stored yet.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
@@ -90,6 +98,8 @@ impl Arena {
         }
         let id = ExprId(u32::try_from(len).expect("expression arena exceeds u32::MAX nodes"));
         let facts = self.facts_of(&node);
+        node.for_each_child(|_| self.size += 1);
+        self.size += 1;
         self.nodes.push(node);
         self.facts.push(facts);
         let nodes = &self.nodes;
@@ -225,6 +235,32 @@ impl Arena {
             .collect()
     }
 
+    /// Whether the part of `expr` that mentions atoms has at most `max_nodes` distinct nodes.
+    /// Stops as soon as it knows, so it costs O(`max_nodes`) nodes and child reads (a node
+    /// with many children counts each child it would visit).
+    pub fn random_part_within(&self, expr: ExprId, max_nodes: usize) -> bool {
+        let mut seen: FxHashSet<ExprId> = FxHashSet::default();
+        let mut stack = vec![expr];
+        let mut reads = 0;
+        while let Some(id) = stack.pop() {
+            if self.is_deterministic(id) || !seen.insert(id) {
+                continue;
+            }
+            let mut too_many = seen.len() > max_nodes;
+            self.node(id).for_each_child(|c| {
+                reads += 1;
+                too_many |= reads > 4 * max_nodes;
+                if !too_many {
+                    stack.push(c);
+                }
+            });
+            if too_many {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Whether `expr` mentions `atom` (syntactically: `x − x` built raw still depends on x).
     pub fn depends_on(&self, expr: ExprId, atom: AtomId) -> bool {
         let Some(first) = self.atom_node(atom) else {
@@ -287,6 +323,8 @@ mod tests {
         assert_eq!(a.atoms(p), vec![AtomId(1), AtomId(3)]);
         assert_eq!(a.scalars(p), vec![ScalarId(7)]);
         assert!(a.depends_on(p, AtomId(3)));
+        assert!(a.random_part_within(p, 3));
+        assert!(!a.random_part_within(p, 2));
         assert!(!a.depends_on(p, AtomId(2)));
         assert!(!a.depends_on(t, AtomId(3)));
         assert_eq!(a.reachable(&[p]), vec![x, y, t, p]);

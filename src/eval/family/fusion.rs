@@ -176,7 +176,7 @@ impl<'a> ArrayEvaluator<'a> {
                         let sig = &self.scalar_signature[s.0 as usize];
                         sig.is_empty() || *sig == signature
                     });
-                    return (whole && arena.atoms(e).is_empty())
+                    return (whole && arena.is_deterministic(e))
                         .then_some(Definition::Arithmetic(e));
                 }
                 ScalarDefinition::Expectation(e) => (e, 1.0),

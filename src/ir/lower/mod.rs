@@ -46,15 +46,18 @@ pub struct LowerOptions {
     /// the array named NAME from here, before looking for a file of that name. Only lists
     /// (1-D) and matrices (2-D) of finite numbers are accepted, as from a file.
     pub data: BTreeMap<String, Arc<ArrayD<f64>>>,
-    /// The most nodes the derived limit may hold (`tpc derive` and everything built on it):
+    /// The largest [`crate::symbolic::Arena::size`] (nodes plus the terms they list) the
+    /// derived limit may reach (`tpc derive` and everything built on it):
     /// carried by the [`Program`], checked by [`crate::limit::derive`] after each instruction.
     pub max_limit_nodes: usize,
 }
 
-/// The default of [`LowerOptions::max_limit_nodes`]: 2²³ nodes, about 1.4 GB of derived
-/// expressions (some 170 bytes a node with its tables), above the limits of the example and
-/// generated programs (`tpc gen mlp --depth 3 --steps 100` derives to between 2 and 8 million).
-pub const MAX_LIMIT_NODES: usize = 1 << 23;
+/// The default of [`LowerOptions::max_limit_nodes`]: 2²⁵ ≈ 33.5 million entries of the
+/// derived expressions' arena ([`crate::symbolic::Arena::size`]: a node and each term or
+/// factor it lists count one), about 1.1 GB at some 34 bytes an entry with its tables. The
+/// limits of the example and generated programs fit: `tpc gen mlp --depth 3 --steps 100`
+/// derives to 3.7 million with deferred Ż coefficients and 30 million with expanded ones.
+pub const MAX_LIMIT_NODES: usize = 1 << 25;
 
 impl Default for LowerOptions {
     fn default() -> Self {
