@@ -4,8 +4,8 @@
 use super::forms::{self, Affine, Moments};
 use super::gaussian::{Estimate, Gaussian, Tolerance};
 use super::{
-    adaptive, expand, integrability, kink, monte_carlo, polynomial, quadrature, sensitivity, stein,
-    trapezoid,
+    adaptive, conditional, expand, integrability, kink, monte_carlo, polynomial, quadrature,
+    sensitivity, stein, trapezoid,
 };
 use super::{EvalError, EvalOptions, Evaluation, Method, Note, Used, Value};
 use crate::diagnostics::Span;
@@ -740,7 +740,14 @@ impl<'a> Evaluator<'a> {
                     max_points: self.options.max_points,
                     ..Default::default()
                 };
-                let result = if rank >= trapezoid::FROM_RANK && rank <= self.options.max_dim {
+                let reduction = match rank >= trapezoid::FROM_RANK {
+                    true => conditional::find(arena, factors, &atoms, &scalar, &mean, &cov)
+                        .filter(|r| r.law.rank() <= self.options.max_dim),
+                    false => None,
+                };
+                let result = if let Some(reduction) = reduction {
+                    self.reduced(&reduction, &tape, &tape_positions, &tape_scalars, &exponents, tolerance)
+                } else if rank >= trapezoid::FROM_RANK && rank <= self.options.max_dim {
                     let options = trapezoid::TrapezoidOptions {
                         tolerance,
                         max_points: self.options.max_points * trapezoid::BUDGET_FACTOR,
@@ -789,6 +796,56 @@ impl<'a> Evaluator<'a> {
             error: estimate.error + error,
             method: Used::MonteCarlo,
         })
+    }
+
+    /// `E[Π factors]` with the reduction's factor integrated out in one dimension
+    /// ([`conditional`]): the outer integral over the remaining atoms by the rule their rank
+    /// takes (tensor Gauss–Hermite below rank 3, the adaptive trapezoid rule from it).
+    #[allow(clippy::too_many_arguments)]
+    fn reduced(
+        &self,
+        reduction: &conditional::Reduction,
+        tape: &Tape,
+        tape_positions: &[usize],
+        tape_scalars: &[f64],
+        exponents: &[f64],
+        tolerance: Tolerance,
+    ) -> Result<Estimate, quadrature::QuadratureError> {
+        let rest = |x: &[f64]| -> f64 {
+            SCRATCH.with(|cell| {
+                let (atoms_in, scratch, out) = &mut *cell.borrow_mut();
+                atoms_in.clear();
+                atoms_in.extend(tape_positions.iter().map(|&p| x[p]));
+                out.resize(exponents.len(), 0.0);
+                tape.eval(atoms_in, tape_scalars, scratch, out);
+                out.iter()
+                    .zip(exponents)
+                    .enumerate()
+                    .filter(|(i, _)| *i != reduction.factor)
+                    .map(|(_, (v, e))| crate::ir::power(*v, *e))
+                    .product()
+            })
+        };
+        let max_points = self.options.max_points;
+        let max_dim = self.options.max_dim;
+        let outer = |law: &Gaussian, f: &(dyn Fn(&[f64]) -> f64 + Sync)| {
+            if law.rank() >= 1 {
+                let options = trapezoid::TrapezoidOptions {
+                    tolerance,
+                    max_points: max_points * trapezoid::BUDGET_FACTOR,
+                };
+                trapezoid::expectation(law, f, &options)
+            } else {
+                let options = quadrature::QuadratureOptions {
+                    tolerance,
+                    max_dim,
+                    max_points,
+                    ..Default::default()
+                };
+                quadrature::expectation(law, f, &options)
+            }
+        };
+        reduction.expectation(&rest, tolerance, &outer)
     }
 
     /// An expectation a fixed rule did not resolve to the tolerance: in one dimension the

@@ -1,0 +1,375 @@
+//! Integrating out, by a one-dimensional rule, the atoms only one factor of an integrand
+//! reaches, when that factor is a smooth built-in of an argument affine in them.
+//!
+//! For `E[φ(ℓ) · g(x_R)]`, `x ~ N(μ, C)`, where the atoms `x_B` appear in no factor but
+//! `φ(ℓ)` and the argument is affine in them, `ℓ = b(x_R) + a(x_R)·x_B` (the coefficients may
+//! depend on the other atoms `x_R`), the law of `ℓ` given `x_R` is normal, `N(m, s²)`:
+//!
+//! ```text
+//! x_B | x_R ~ N(μ_B + K (x_R − μ_R), S),   K = C_BR C_RR⁺,   S = C_BB − K C_RB,
+//! m = b(x_R) + a(x_R)·(μ_B + K (x_R − μ_R)),   s² = a(x_R)ᵀ S a(x_R),
+//! ```
+//!
+//! so `E[φ(ℓ) g] = E[ψ(m, s) g(x_R)]` with `ψ(m, s) = E[φ(m + sX)]`, `X ~ N(0, 1)`: an
+//! integral in `|R|` dimensions whose integrand computes `ψ` by a one-dimensional trapezoid
+//! rule (a few dozen evaluations of one built-in, far cheaper than the whole integrand), and
+//! `b`, `a` by evaluating the argument at `x_B = 0` and at the unit vectors. After trained
+//! layers of a network the factors are of this kind (`tanh(Ẑ + Σ c_i(…)·Ẑ_i)` of ZHat atoms no
+//! other factor mentions), which takes each integral one or more dimensions down.
+
+use super::gaussian::{Estimate, Gaussian, Tolerance};
+use super::quadrature::{self, QuadratureError};
+use crate::builtins::{Builtin, Smoothness};
+use crate::linalg::symmetric_eigen;
+use crate::symbolic::{Arena, AtomId, ExprId, Node, ScalarId, Tape};
+use ndarray::Array2;
+use rustc_hash::FxHashMap;
+
+/// Radius of the one-dimensional rule in standard deviations (weight `e^(−40)` beyond).
+const INNER_RADIUS: f64 = 9.0;
+
+/// Coarsest and finest steps of the one-dimensional rule.
+const COARSEST_STEP: f64 = 0.5;
+const FINEST_STEP: f64 = 1.0 / 64.0;
+
+/// Outer points probed when the step of the one-dimensional rule is chosen: the mean, and
+/// the mean moved by these multiples of each column of the outer law's factor.
+const PROBES: [f64; 8] = [-4.0, -3.0, -2.0, -1.0, 1.0, 2.0, 3.0, 4.0];
+
+/// Order of the small tensor Gauss–Hermite rule that estimates `E|g|`, which scales the
+/// inner rule's error.
+const SCALE_ORDER: usize = 6;
+
+/// An integral over a block's atoms with some of them integrated out in one dimension.
+pub struct Reduction {
+    /// Index of the factor the inner rule integrates.
+    pub factor: usize,
+    /// Positions, among the block's atoms, of the atoms left to the outer rule.
+    pub outer: Vec<usize>,
+    /// Positions of the atoms integrated out.
+    inner: Vec<usize>,
+    /// The outer atoms' law.
+    pub law: Gaussian,
+    /// `μ_B − K μ_R`, and `K` (`|B| × |R|`, row-major).
+    conditional_offset: Vec<f64>,
+    gain: Vec<f64>,
+    /// `S`, `|B| × |B|` row-major.
+    spread: Vec<f64>,
+    /// The factor's argument, its block positions and scalar values.
+    argument: Tape,
+    argument_positions: Vec<usize>,
+    argument_scalars: Vec<f64>,
+    /// The factor: built-in, derivative order, exponent.
+    function: (Builtin, u32, f64),
+    /// Total number of the block's atoms.
+    atoms: usize,
+}
+
+/// The degree of `expr` in the atoms `of` (0 or 1), or `None` when it is not affine in them
+/// (a power, a product of two of them, a built-in of one).
+fn degree(arena: &Arena, expr: ExprId, of: &[AtomId]) -> Option<u8> {
+    let mut done: FxHashMap<ExprId, u8> = FxHashMap::default();
+    for id in arena.reachable(&[expr]) {
+        let d = match arena.node(id) {
+            Node::Const(_) | Node::Scalar(_) => 0,
+            Node::Atom(a) => u8::from(of.contains(a)),
+            Node::Apply { arg, .. } => match done[arg] {
+                0 => 0,
+                _ => return None,
+            },
+            Node::Sum { terms, .. } => terms.iter().map(|(t, _)| done[t]).max().unwrap_or(0),
+            Node::Product { factors } => {
+                let mut total = 0;
+                for (b, e) in factors.iter() {
+                    match (done[b], *e) {
+                        (0, _) => {}
+                        (1, e) if e == 1.0 => total += 1,
+                        _ => return None,
+                    }
+                }
+                if total > 1 {
+                    return None;
+                }
+                total
+            }
+        };
+        done.insert(id, d);
+    }
+    done.get(&expr).copied()
+}
+
+/// The smooth factor `φ(ℓ)^e` with the most atoms no other factor mentions and in which its
+/// argument is affine, to be integrated out over those atoms given the others; `None` when no
+/// factor is such a call, or when nothing would be left to integrate.
+pub fn find(
+    arena: &Arena,
+    factors: &[(ExprId, f64)],
+    atoms: &[AtomId],
+    scalar: &dyn Fn(ScalarId) -> f64,
+    mean: &[f64],
+    covariance: &[f64],
+) -> Option<Reduction> {
+    let k = atoms.len();
+    let position = |a: AtomId| atoms.iter().position(|&b| b == a);
+    let reach: Vec<Vec<AtomId>> = factors.iter().map(|&(f, _)| arena.atoms(f)).collect();
+    let mut best: Option<(usize, Vec<usize>, ExprId, (Builtin, u32, f64))> = None;
+    for (j, &(f, exponent)) in factors.iter().enumerate() {
+        let Node::Apply {
+            f: function,
+            order,
+            arg,
+        } = arena.node(f)
+        else {
+            continue;
+        };
+        if function.smoothness_of(*order) != Smoothness::Smooth {
+            continue;
+        }
+        let private: Vec<AtomId> = reach[j]
+            .iter()
+            .copied()
+            .filter(|a| {
+                reach
+                    .iter()
+                    .enumerate()
+                    .all(|(other, r)| other == j || !r.contains(a))
+            })
+            .collect();
+        if private.is_empty() || private.len() == k || degree(arena, *arg, &private) != Some(1) {
+            continue;
+        }
+        if best.as_ref().map_or(true, |b| private.len() > b.1.len()) {
+            let positions = private.iter().filter_map(|&a| position(a)).collect();
+            best = Some((j, positions, *arg, (*function, *order, exponent)));
+        }
+    }
+    let (factor, inner, arg, function) = best?;
+    let outer: Vec<usize> = (0..k).filter(|i| !inner.contains(i)).collect();
+    let c = |i: usize, j: usize| covariance[i * k + j];
+    let c_rr = Array2::from_shape_fn((outer.len(), outer.len()), |(a, b)| c(outer[a], outer[b]));
+    let pinv = pseudo_inverse(&c_rr);
+    // K = C_BR C_RR⁺.
+    let gain: Vec<f64> = inner
+        .iter()
+        .flat_map(|&b| {
+            let pinv = &pinv;
+            let outer = &outer;
+            (0..outer.len()).map(move |col| {
+                (0..outer.len())
+                    .map(|l| c(b, outer[l]) * pinv[[l, col]])
+                    .sum::<f64>()
+            })
+        })
+        .collect();
+    let n = outer.len();
+    let conditional_offset: Vec<f64> = inner
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| mean[b] - (0..n).map(|l| gain[i * n + l] * mean[outer[l]]).sum::<f64>())
+        .collect();
+    let spread: Vec<f64> = inner
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &a)| {
+            let gain = &gain;
+            let outer = &outer;
+            inner.iter().map(move |&b| {
+                c(a, b) - (0..n).map(|l| gain[i * n + l] * c(outer[l], b)).sum::<f64>()
+            })
+        })
+        .collect();
+    let law = Gaussian::new(outer.iter().map(|&r| mean[r]).collect(), &c_rr).ok()?;
+    let argument = Tape::compile(arena, &[arg]);
+    let argument_positions = argument.atoms().iter().filter_map(|&a| position(a)).collect();
+    let argument_scalars = argument.scalars().iter().map(|&s| scalar(s)).collect();
+    Some(Reduction {
+        factor,
+        outer,
+        inner,
+        law,
+        conditional_offset,
+        gain,
+        spread,
+        argument,
+        argument_positions,
+        argument_scalars,
+        function,
+        atoms: k,
+    })
+}
+
+/// `A⁺` of a symmetric positive semi-definite matrix (eigenvalues below `1e-12` of the
+/// largest are taken as zero).
+fn pseudo_inverse(a: &Array2<f64>) -> Array2<f64> {
+    let n = a.nrows();
+    let (values, vectors) = symmetric_eigen(a);
+    let largest = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let mut out = Array2::zeros((n, n));
+    for (l, &value) in values.iter().enumerate() {
+        if value <= 1e-12 * largest {
+            continue;
+        }
+        for i in 0..n {
+            for j in 0..n {
+                out[[i, j]] += vectors[[i, l]] * vectors[[j, l]] / value;
+            }
+        }
+    }
+    out
+}
+
+/// The one-dimensional trapezoid rule of step `h` on `[−9, 9]` for `E[φ(m + sX)]`: nodes
+/// `x_k` and normalized weights `∝ e^(−x_k²/2)`.
+fn inner_rule(h: f64) -> Vec<(f64, f64)> {
+    let half = (INNER_RADIUS / h).floor() as i64;
+    let raw: Vec<(f64, f64)> = (-half..=half)
+        .map(|i| {
+            let x = i as f64 * h;
+            (x, (-0.5 * x * x).exp())
+        })
+        .collect();
+    let total: f64 = raw.iter().map(|(_, w)| w).sum();
+    raw.into_iter().map(|(x, w)| (x, w / total)).collect()
+}
+
+impl Reduction {
+    /// `ψ(m, s)` by `rule` (nodes in standard deviations).
+    fn psi(&self, rule: &[(f64, f64)], (m, s): (f64, f64)) -> f64 {
+        let (f, order, exponent) = self.function;
+        rule.iter()
+            .map(|&(x, w)| w * crate::ir::power(f.eval(order, m + s * x), exponent))
+            .sum()
+    }
+
+    /// The argument at the block's atom vector `x`.
+    fn argument_at(&self, x: &[f64]) -> f64 {
+        let atoms: Vec<f64> = self.argument_positions.iter().map(|&p| x[p]).collect();
+        let mut scratch = Vec::new();
+        let mut out = [0.0];
+        self.argument
+            .eval(&atoms, &self.argument_scalars, &mut scratch, &mut out);
+        out[0]
+    }
+
+    /// `(m, s)`, the conditional law of the argument at the outer atoms `outer`.
+    fn conditional(&self, outer: &[f64]) -> (f64, f64) {
+        let mut x = vec![0.0; self.atoms];
+        self.embed(outer, &mut x);
+        let b = self.argument_at(&x);
+        let n = self.outer.len();
+        let mut slopes = Vec::with_capacity(self.inner.len());
+        for &p in &self.inner {
+            x[p] = 1.0;
+            slopes.push(self.argument_at(&x) - b);
+            x[p] = 0.0;
+        }
+        let mut m = b;
+        for (i, a) in slopes.iter().enumerate() {
+            let mu = self.conditional_offset[i]
+                + (0..n)
+                    .map(|l| self.gain[i * n + l] * outer[l])
+                    .sum::<f64>();
+            m += a * mu;
+        }
+        let q = self.inner.len();
+        let variance: f64 = (0..q)
+            .flat_map(|i| (0..q).map(move |j| (i, j)))
+            .map(|(i, j)| slopes[i] * self.spread[i * q + j] * slopes[j])
+            .sum();
+        (m, variance.max(0.0).sqrt())
+    }
+
+    /// The step of the inner rule: halved from [`COARSEST_STEP`] until, at every probed
+    /// outer point, halving it moves `ψ` by at most a thousandth of `tolerance`; and that
+    /// largest move.
+    fn inner_step(&self, tolerance: Tolerance) -> (Vec<(f64, f64)>, f64) {
+        let mean = self.law.mean();
+        let factor = self.law.factor();
+        let mut probes = vec![self.conditional(mean)];
+        for col in 0..factor.ncols() {
+            for p in PROBES {
+                let point: Vec<f64> = (0..mean.len())
+                    .map(|r| mean[r] + p * factor[[r, col]])
+                    .collect();
+                probes.push(self.conditional(&point));
+            }
+        }
+        let mut h = COARSEST_STEP;
+        let mut rule = inner_rule(h);
+        loop {
+            let finer = inner_rule(h / 2.0);
+            let mut change = 0.0f64;
+            let mut settled = true;
+            for &probe in &probes {
+                let fine = self.psi(&finer, probe);
+                let delta = (fine - self.psi(&rule, probe)).abs();
+                change = change.max(delta);
+                settled &= delta <= 1e-3 * (tolerance.relative * fine.abs() + tolerance.absolute);
+            }
+            h /= 2.0;
+            rule = finer;
+            if settled || !change.is_finite() || h <= FINEST_STEP {
+                return (rule, change);
+            }
+        }
+    }
+
+    /// The block's atom vector for outer atoms `outer` (the integrated-out ones at 0).
+    fn embed(&self, outer: &[f64], x: &mut [f64]) {
+        x[..self.atoms].fill(0.0);
+        for (&p, &v) in self.outer.iter().zip(outer) {
+            x[p] = v;
+        }
+    }
+
+    /// `E[φ(ℓ)^e · rest]` where `rest(x)` is the product of the other factors at the block's
+    /// atom vector `x`, by `outer_rule` over the outer atoms' law.
+    ///
+    /// The error adds to the outer rule's the inner rule's: its largest change at the
+    /// probed outer points (an overestimate: the trapezoid rule converges geometrically)
+    /// times `E|rest|` from a small Gauss–Hermite rule.
+    pub fn expectation(
+        &self,
+        rest: &(dyn Fn(&[f64]) -> f64 + Sync),
+        tolerance: Tolerance,
+        outer_rule: &OuterRule<'_>,
+    ) -> Result<Estimate, QuadratureError> {
+        let (rule, inner_change) = self.inner_step(tolerance);
+        let integrand = |outer: &[f64]| {
+            let mut x = vec![0.0; self.atoms];
+            self.embed(outer, &mut x);
+            rest(&x) * self.psi(&rule, self.conditional(outer))
+        };
+        let magnitude = quadrature::tensor_gauss_hermite(
+            &self.law,
+            &|outer: &[f64]| {
+                let mut x = vec![0.0; self.atoms];
+                self.embed(outer, &mut x);
+                rest(&x).abs()
+            },
+            SCALE_ORDER,
+        );
+        let inner_error = inner_change * magnitude;
+        if std::env::var("TPC_COND_TRACE").is_ok() {
+            eprintln!("COND r_out={} inner={} nodes={} change={inner_change:.2e} mag={magnitude:.2e}", self.outer.len(), self.inner.len(), rule.len());
+        }
+        match outer_rule(&self.law, &integrand) {
+            Ok(est) => Ok(Estimate {
+                error: est.error + inner_error,
+                ..est
+            }),
+            Err(QuadratureError::NotConverged(est)) => {
+                Err(QuadratureError::NotConverged(Estimate {
+                    error: est.error + inner_error,
+                    ..est
+                }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The rule for the outer integral: `E f` over a law.
+pub type OuterRule<'a> = dyn Fn(&Gaussian, &(dyn Fn(&[f64]) -> f64 + Sync)) -> Result<Estimate, QuadratureError>
+    + Sync
+    + 'a;
