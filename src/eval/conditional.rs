@@ -83,7 +83,7 @@ fn degree(arena: &Arena, expr: ExprId, of: &[AtomId]) -> Option<u8> {
                 for (b, e) in factors.iter() {
                     match (done[b], *e) {
                         (0, _) => {}
-                        (1, e) if e == 1.0 => total += 1,
+                        (1, 1.0) => total += 1,
                         _ => return None,
                     }
                 }
@@ -98,22 +98,17 @@ fn degree(arena: &Arena, expr: ExprId, of: &[AtomId]) -> Option<u8> {
     done.get(&expr).copied()
 }
 
-/// The smooth factor `φ(ℓ)^e` with the most atoms no other factor mentions and in which its
-/// argument is affine, to be integrated out over those atoms given the others; `None` when no
-/// factor is such a call, or when nothing would be left to integrate.
-pub fn find(
-    arena: &Arena,
-    factors: &[(ExprId, f64)],
-    atoms: &[AtomId],
-    scalar: &dyn Fn(ScalarId) -> f64,
-    mean: &[f64],
-    covariance: &[f64],
-) -> Option<Reduction> {
-    let k = atoms.len();
-    let position = |a: AtomId| atoms.iter().position(|&b| b == a);
-    let reach: Vec<Vec<AtomId>> = factors.iter().map(|&(f, _)| arena.atoms(f)).collect();
-    let mut best: Option<(usize, Vec<usize>, ExprId, (Builtin, u32, f64))> = None;
-    for (j, &(f, exponent)) in factors.iter().enumerate() {
+/// The factor to integrate out and its atoms that no other factor mentions and in which its
+/// argument is affine (taken greedily in atom order), for the factor with the most such
+/// atoms; `None` when no factor is a smooth built-in with such atoms, or when they would be
+/// every atom of the product. Structural: the scalars' values are not needed.
+pub fn inner_atoms(arena: &Arena, factors: &[ExprId]) -> Option<(usize, Vec<AtomId>)> {
+    let reach: Vec<Vec<AtomId>> = factors.iter().map(|&f| arena.atoms(f)).collect();
+    let mut all: Vec<AtomId> = reach.iter().flatten().copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut best: Option<(usize, Vec<AtomId>)> = None;
+    for (j, &f) in factors.iter().enumerate() {
         let Node::Apply {
             f: function,
             order,
@@ -125,7 +120,7 @@ pub fn find(
         if function.smoothness_of(*order) != Smoothness::Smooth {
             continue;
         }
-        let private: Vec<AtomId> = reach[j]
+        let private = reach[j]
             .iter()
             .copied()
             .filter(|a| {
@@ -134,16 +129,47 @@ pub fn find(
                     .enumerate()
                     .all(|(other, r)| other == j || !r.contains(a))
             })
-            .collect();
-        if private.is_empty() || private.len() == k || degree(arena, *arg, &private) != Some(1) {
+            .fold(Vec::new(), |mut set, a| {
+                set.push(a);
+                if degree(arena, *arg, &set) != Some(1) {
+                    set.pop();
+                }
+                set
+            });
+        if private.is_empty() || private.len() == all.len() {
             continue;
         }
         if best.as_ref().map_or(true, |b| private.len() > b.1.len()) {
-            let positions = private.iter().filter_map(|&a| position(a)).collect();
-            best = Some((j, positions, *arg, (*function, *order, exponent)));
+            best = Some((j, private));
         }
     }
-    let (factor, inner, arg, function) = best?;
+    best
+}
+
+/// The reduction of `E[Π factors]` over `atoms ~ N(mean, covariance)` by [`inner_atoms`],
+/// with the conditional law it needs; `None` when there is none.
+pub fn find(
+    arena: &Arena,
+    factors: &[(ExprId, f64)],
+    atoms: &[AtomId],
+    scalar: &dyn Fn(ScalarId) -> f64,
+    mean: &[f64],
+    covariance: &[f64],
+) -> Option<Reduction> {
+    let k = atoms.len();
+    let position = |a: AtomId| atoms.iter().position(|&b| b == a);
+    let roots: Vec<ExprId> = factors.iter().map(|&(f, _)| f).collect();
+    let (factor, private) = inner_atoms(arena, &roots)?;
+    let Node::Apply {
+        f: function,
+        order,
+        arg,
+    } = arena.node(roots[factor])
+    else {
+        return None;
+    };
+    let (arg, function) = (*arg, (*function, *order, factors[factor].1));
+    let inner: Vec<usize> = private.iter().filter_map(|&a| position(a)).collect();
     let outer: Vec<usize> = (0..k).filter(|i| !inner.contains(i)).collect();
     let c = |i: usize, j: usize| covariance[i * k + j];
     let c_rr = Array2::from_shape_fn((outer.len(), outer.len()), |(a, b)| c(outer[a], outer[b]));
@@ -165,7 +191,12 @@ pub fn find(
     let conditional_offset: Vec<f64> = inner
         .iter()
         .enumerate()
-        .map(|(i, &b)| mean[b] - (0..n).map(|l| gain[i * n + l] * mean[outer[l]]).sum::<f64>())
+        .map(|(i, &b)| {
+            mean[b]
+                - (0..n)
+                    .map(|l| gain[i * n + l] * mean[outer[l]])
+                    .sum::<f64>()
+        })
         .collect();
     let spread: Vec<f64> = inner
         .iter()
@@ -174,13 +205,20 @@ pub fn find(
             let gain = &gain;
             let outer = &outer;
             inner.iter().map(move |&b| {
-                c(a, b) - (0..n).map(|l| gain[i * n + l] * c(outer[l], b)).sum::<f64>()
+                c(a, b)
+                    - (0..n)
+                        .map(|l| gain[i * n + l] * c(outer[l], b))
+                        .sum::<f64>()
             })
         })
         .collect();
     let law = Gaussian::new(outer.iter().map(|&r| mean[r]).collect(), &c_rr).ok()?;
     let argument = Tape::compile(arena, &[arg]);
-    let argument_positions = argument.atoms().iter().filter_map(|&a| position(a)).collect();
+    let argument_positions = argument
+        .atoms()
+        .iter()
+        .filter_map(|&a| position(a))
+        .collect();
     let argument_scalars = argument.scalars().iter().map(|&s| scalar(s)).collect();
     Some(Reduction {
         factor,
@@ -266,9 +304,7 @@ impl Reduction {
         let mut m = b;
         for (i, a) in slopes.iter().enumerate() {
             let mu = self.conditional_offset[i]
-                + (0..n)
-                    .map(|l| self.gain[i * n + l] * outer[l])
-                    .sum::<f64>();
+                + (0..n).map(|l| self.gain[i * n + l] * outer[l]).sum::<f64>();
             m += a * mu;
         }
         let q = self.inner.len();
@@ -279,9 +315,9 @@ impl Reduction {
         (m, variance.max(0.0).sqrt())
     }
 
-    /// The step of the inner rule: halved from [`COARSEST_STEP`] until, at every probed
-    /// outer point, halving it moves `ψ` by at most a thousandth of `tolerance`; and that
-    /// largest move.
+    /// The inner rule: its step halved from [`COARSEST_STEP`] until, at every probed outer
+    /// point, halving it once more moves `ψ` by at most a thousandth of `tolerance`; and that
+    /// largest move, the rule's error estimate.
     fn inner_step(&self, tolerance: Tolerance) -> (Vec<(f64, f64)>, f64) {
         let mean = self.law.mean();
         let factor = self.law.factor();
@@ -306,9 +342,14 @@ impl Reduction {
                 change = change.max(delta);
                 settled &= delta <= 1e-3 * (tolerance.relative * fine.abs() + tolerance.absolute);
             }
+            // Once settled, the coarser rule's error is about the change (the finer one's is
+            // far below it): keep the coarser, half as costly.
+            if settled || !change.is_finite() {
+                return (rule, change);
+            }
             h /= 2.0;
             rule = finer;
-            if settled || !change.is_finite() || h <= FINEST_STEP {
+            if h <= FINEST_STEP {
                 return (rule, change);
             }
         }
@@ -350,9 +391,6 @@ impl Reduction {
             SCALE_ORDER,
         );
         let inner_error = inner_change * magnitude;
-        if std::env::var("TPC_COND_TRACE").is_ok() {
-            eprintln!("COND r_out={} inner={} nodes={} change={inner_change:.2e} mag={magnitude:.2e}", self.outer.len(), self.inner.len(), rule.len());
-        }
         match outer_rule(&self.law, &integrand) {
             Ok(est) => Ok(Estimate {
                 error: est.error + inner_error,

@@ -746,7 +746,14 @@ impl<'a> Evaluator<'a> {
                     false => None,
                 };
                 let result = if let Some(reduction) = reduction {
-                    self.reduced(&reduction, &tape, &tape_positions, &tape_scalars, &exponents, tolerance)
+                    self.reduced(
+                        &reduction,
+                        &tape,
+                        &tape_positions,
+                        &tape_scalars,
+                        &exponents,
+                        tolerance,
+                    )
                 } else if rank >= trapezoid::FROM_RANK && rank <= self.options.max_dim {
                     let options = trapezoid::TrapezoidOptions {
                         tolerance,
@@ -799,8 +806,9 @@ impl<'a> Evaluator<'a> {
     }
 
     /// `E[Π factors]` with the reduction's factor integrated out in one dimension
-    /// ([`conditional`]): the outer integral over the remaining atoms by the rule their rank
-    /// takes (tensor Gauss–Hermite below rank 3, the adaptive trapezoid rule from it).
+    /// ([`conditional`]), the outer integral over the remaining atoms by the adaptive
+    /// trapezoid rule (in one and two dimensions too: these integrands are the kind tensor
+    /// Gauss–Hermite converges slowly on).
     #[allow(clippy::too_many_arguments)]
     fn reduced(
         &self,
@@ -826,24 +834,12 @@ impl<'a> Evaluator<'a> {
                     .product()
             })
         };
-        let max_points = self.options.max_points;
-        let max_dim = self.options.max_dim;
+        let options = trapezoid::TrapezoidOptions {
+            tolerance,
+            max_points: self.options.max_points * trapezoid::BUDGET_FACTOR,
+        };
         let outer = |law: &Gaussian, f: &(dyn Fn(&[f64]) -> f64 + Sync)| {
-            if law.rank() >= 1 {
-                let options = trapezoid::TrapezoidOptions {
-                    tolerance,
-                    max_points: max_points * trapezoid::BUDGET_FACTOR,
-                };
-                trapezoid::expectation(law, f, &options)
-            } else {
-                let options = quadrature::QuadratureOptions {
-                    tolerance,
-                    max_dim,
-                    max_points,
-                    ..Default::default()
-                };
-                quadrature::expectation(law, f, &options)
-            }
+            trapezoid::expectation(law, f, &options)
         };
         reduction.expectation(&rest, tolerance, &outer)
     }
