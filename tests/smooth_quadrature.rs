@@ -161,11 +161,6 @@ mod deep_step {
         let (mean, cov) = law();
         let r = conditional::find(&arena, &factors, &atoms, &|_| 0.0, &mean, &cov).unwrap();
         assert_eq!(r.law.rank(), 4, "one atom integrated out");
-        let other = 1 - r.factor;
-        let rest = move |x: &[f64]| match other {
-            0 => preactivation(x).tanh(),
-            _ => x[4].tanh(),
-        };
         let options = TrapezoidOptions {
             tolerance,
             max_points: 1 << 22,
@@ -173,7 +168,7 @@ mod deep_step {
         let outer = |law: &Gaussian, f: &(dyn Fn(&[f64]) -> f64 + Sync)| {
             trapezoid::expectation(law, f, &options)
         };
-        r.expectation(&rest, tolerance, &outer).unwrap()
+        r.expectation(tolerance, &outer).unwrap()
     }
 
     /// Reference: the five-dimensional tensor trapezoid rule with nothing integrated out

@@ -24,6 +24,7 @@ use crate::linalg::symmetric_eigen;
 use crate::symbolic::{Arena, AtomId, ExprId, Node, ScalarId, Tape};
 use ndarray::Array2;
 use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 
 /// Radius of the one-dimensional rule in standard deviations (weight `e^(−40)` beyond).
 const INNER_RADIUS: f64 = 9.0;
@@ -35,6 +36,13 @@ const FINEST_STEP: f64 = 1.0 / 64.0;
 /// Outer points probed when the step of the one-dimensional rule is chosen: the mean, and
 /// the mean moved by these multiples of each column of the outer law's factor.
 const PROBES: [f64; 8] = [-4.0, -3.0, -2.0, -1.0, 1.0, 2.0, 3.0, 4.0];
+
+thread_local! {
+    /// Per-thread buffers of [`Reduction::conditional`]: the block's atom vector, the tape's
+    /// atoms, its scratch and its outputs.
+    static SCRATCH: RefCell<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)> =
+        const { RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
+}
 
 /// Order of the small tensor Gauss–Hermite rule that estimates `E|g|`, which scales the
 /// inner rule's error.
@@ -59,6 +67,14 @@ pub struct Reduction {
     argument: Tape,
     argument_positions: Vec<usize>,
     argument_scalars: Vec<f64>,
+    /// The other factors and, last, the argument, in one tape; its block positions, scalar
+    /// values, and the other factors' exponents.
+    rest: Tape,
+    rest_positions: Vec<usize>,
+    rest_scalars: Vec<f64>,
+    exponents: Vec<f64>,
+    /// `a`, where it does not depend on the other atoms.
+    constant_slopes: Option<Vec<f64>>,
     /// The factor: built-in, derivative order, exponent.
     function: (Builtin, u32, f64),
     /// Total number of the block's atoms.
@@ -220,7 +236,20 @@ pub fn find(
         .filter_map(|&a| position(a))
         .collect();
     let argument_scalars = argument.scalars().iter().map(|&s| scalar(s)).collect();
-    Some(Reduction {
+    let mut rest_roots: Vec<ExprId> = Vec::new();
+    let mut exponents = Vec::new();
+    for (j, &(f, e)) in factors.iter().enumerate() {
+        if j != factor {
+            rest_roots.push(f);
+            exponents.push(e);
+        }
+    }
+    rest_roots.push(arg);
+    let rest = Tape::compile(arena, &rest_roots);
+    let rest_positions = rest.atoms().iter().filter_map(|&a| position(a)).collect();
+    let rest_scalars = rest.scalars().iter().map(|&s| scalar(s)).collect();
+    let varying = varying_slopes(arena, arg, &private);
+    let mut reduction = Reduction {
         factor,
         outer,
         inner,
@@ -231,9 +260,48 @@ pub fn find(
         argument,
         argument_positions,
         argument_scalars,
+        rest,
+        rest_positions,
+        rest_scalars,
+        exponents,
+        constant_slopes: None,
         function,
         atoms: k,
-    })
+    };
+    if !varying {
+        let mut x = vec![0.0; k];
+        let b = reduction.argument_at(&x);
+        let slopes = reduction
+            .inner
+            .iter()
+            .map(|&p| {
+                x[p] = 1.0;
+                let a = reduction.argument_at(&x) - b;
+                x[p] = 0.0;
+                a
+            })
+            .collect();
+        reduction.constant_slopes = Some(slopes);
+    }
+    Some(reduction)
+}
+
+/// Whether the coefficients of the atoms `of` in `arg` (affine in them) depend on other
+/// atoms: some product multiplies a factor that reaches them by one that is random.
+fn varying_slopes(arena: &Arena, arg: ExprId, of: &[AtomId]) -> bool {
+    arena
+        .reachable(&[arg])
+        .into_iter()
+        .any(|id| match arena.node(id) {
+            Node::Product { factors } => {
+                let reaches = |e: ExprId| arena.atoms(e).iter().any(|a| of.contains(a));
+                factors.iter().any(|(b, _)| reaches(*b))
+                    && factors
+                        .iter()
+                        .any(|(b, _)| !reaches(*b) && !arena.is_deterministic(*b))
+            }
+            _ => false,
+        })
 }
 
 /// `A⁺` of a symmetric positive semi-definite matrix (eigenvalues below `1e-12` of the
@@ -289,45 +357,69 @@ impl Reduction {
         out[0]
     }
 
-    /// `(m, s)`, the conditional law of the argument at the outer atoms `outer`.
-    fn conditional(&self, outer: &[f64]) -> (f64, f64) {
-        let mut x = vec![0.0; self.atoms];
-        self.embed(outer, &mut x);
-        let b = self.argument_at(&x);
-        let n = self.outer.len();
-        let mut slopes = Vec::with_capacity(self.inner.len());
-        for &p in &self.inner {
-            x[p] = 1.0;
-            slopes.push(self.argument_at(&x) - b);
-            x[p] = 0.0;
-        }
-        let mut m = b;
-        for (i, a) in slopes.iter().enumerate() {
-            let mu = self.conditional_offset[i]
-                + (0..n).map(|l| self.gain[i * n + l] * outer[l]).sum::<f64>();
-            m += a * mu;
-        }
-        let q = self.inner.len();
-        let variance: f64 = (0..q)
-            .flat_map(|i| (0..q).map(move |j| (i, j)))
-            .map(|(i, j)| slopes[i] * self.spread[i * q + j] * slopes[j])
-            .sum();
-        (m, variance.max(0.0).sqrt())
+    /// The product of the other factors and `(m, s)`, the conditional law of the argument,
+    /// at the outer atoms `outer`.
+    fn conditional(&self, outer: &[f64]) -> (f64, (f64, f64)) {
+        SCRATCH.with(|cell| {
+            let (x, atoms, scratch, out) = &mut *cell.borrow_mut();
+            x.resize(self.atoms, 0.0);
+            self.embed(outer, x);
+            atoms.clear();
+            atoms.extend(self.rest_positions.iter().map(|&p| x[p]));
+            out.resize(self.exponents.len() + 1, 0.0);
+            self.rest.eval(atoms, &self.rest_scalars, scratch, out);
+            let rest: f64 = out
+                .iter()
+                .zip(&self.exponents)
+                .map(|(v, e)| crate::ir::power(*v, *e))
+                .product();
+            let b = out[self.exponents.len()];
+            let varying: Vec<f64>;
+            let slopes = match &self.constant_slopes {
+                Some(slopes) => slopes,
+                None => {
+                    varying = self
+                        .inner
+                        .iter()
+                        .map(|&p| {
+                            x[p] = 1.0;
+                            let a = self.argument_at(x) - b;
+                            x[p] = 0.0;
+                            a
+                        })
+                        .collect();
+                    &varying
+                }
+            };
+            let n = self.outer.len();
+            let mut m = b;
+            for (i, a) in slopes.iter().enumerate() {
+                let mu = self.conditional_offset[i]
+                    + (0..n).map(|l| self.gain[i * n + l] * outer[l]).sum::<f64>();
+                m += a * mu;
+            }
+            let q = self.inner.len();
+            let variance: f64 = (0..q)
+                .flat_map(|i| (0..q).map(move |j| (i, j)))
+                .map(|(i, j)| slopes[i] * self.spread[i * q + j] * slopes[j])
+                .sum();
+            (rest, (m, variance.max(0.0).sqrt()))
+        })
     }
 
     /// The inner rule: its step halved from [`COARSEST_STEP`] until, at every probed outer
     /// point, halving it once more moves `ψ` by at most a thousandth of `tolerance`; and that
     /// largest move, the rule's error estimate.
-    fn inner_step(&self, tolerance: Tolerance) -> (Vec<(f64, f64)>, f64) {
+    fn inner_step(&self, tolerance: Tolerance) -> (Vec<(f64, f64)>, f64, Vec<(f64, f64)>) {
         let mean = self.law.mean();
         let factor = self.law.factor();
-        let mut probes = vec![self.conditional(mean)];
+        let mut probes = vec![self.conditional(mean).1];
         for col in 0..factor.ncols() {
             for p in PROBES {
                 let point: Vec<f64> = (0..mean.len())
                     .map(|r| mean[r] + p * factor[[r, col]])
                     .collect();
-                probes.push(self.conditional(&point));
+                probes.push(self.conditional(&point).1);
             }
         }
         let mut h = COARSEST_STEP;
@@ -345,12 +437,12 @@ impl Reduction {
             // Once settled, the coarser rule's error is about the change (the finer one's is
             // far below it): keep the coarser, half as costly.
             if settled || !change.is_finite() {
-                return (rule, change);
+                return (rule, change, probes);
             }
             h /= 2.0;
             rule = finer;
             if h <= FINEST_STEP {
-                return (rule, change);
+                return (rule, change, probes);
             }
         }
     }
@@ -363,34 +455,38 @@ impl Reduction {
         }
     }
 
-    /// `E[φ(ℓ)^e · rest]` where `rest(x)` is the product of the other factors at the block's
-    /// atom vector `x`, by `outer_rule` over the outer atoms' law.
+    /// `E[Π factors]`, by `outer_rule` over the outer atoms' law.
     ///
     /// The error adds to the outer rule's the inner rule's: its largest change at the
     /// probed outer points (an overestimate: the trapezoid rule converges geometrically)
-    /// times `E|rest|` from a small Gauss–Hermite rule.
+    /// times `E|rest|` (the other factors) from a small Gauss–Hermite rule.
     pub fn expectation(
         &self,
-        rest: &(dyn Fn(&[f64]) -> f64 + Sync),
         tolerance: Tolerance,
         outer_rule: &OuterRule<'_>,
     ) -> Result<Estimate, QuadratureError> {
-        let (rule, inner_change) = self.inner_step(tolerance);
+        let (rule, inner_change, probes) = self.inner_step(tolerance);
+        // With a constant `s`, ψ is a function of `m` alone: tabulated once where the probes
+        // put `m`, computed directly elsewhere.
+        let table = match self.constant_slopes {
+            Some(_) => Table::new(&|m| self.psi(&rule, (m, probes[0].1)), &probes, tolerance),
+            None => None,
+        };
+        let table_error = table.as_ref().map_or(0.0, |t| t.error);
         let integrand = |outer: &[f64]| {
-            let mut x = vec![0.0; self.atoms];
-            self.embed(outer, &mut x);
-            rest(&x) * self.psi(&rule, self.conditional(outer))
+            let (rest, law) = self.conditional(outer);
+            let psi = table
+                .as_ref()
+                .and_then(|t| t.at(law.0))
+                .unwrap_or_else(|| self.psi(&rule, law));
+            rest * psi
         };
         let magnitude = quadrature::tensor_gauss_hermite(
             &self.law,
-            &|outer: &[f64]| {
-                let mut x = vec![0.0; self.atoms];
-                self.embed(outer, &mut x);
-                rest(&x).abs()
-            },
+            &|outer: &[f64]| self.conditional(outer).0.abs(),
             SCALE_ORDER,
         );
-        let inner_error = inner_change * magnitude;
+        let inner_error = (inner_change + table_error) * magnitude;
         match outer_rule(&self.law, &integrand) {
             Ok(est) => Ok(Estimate {
                 error: est.error + inner_error,
@@ -404,6 +500,80 @@ impl Reduction {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// `ψ(m)` tabulated on a uniform grid and interpolated by the degree-5 polynomial through
+/// the six nearest nodes (error `O(h⁶ ψ⁽⁶⁾)`).
+struct Table {
+    low: f64,
+    step: f64,
+    values: Vec<f64>,
+    /// The largest interpolation error measured at interval midpoints.
+    error: f64,
+}
+
+/// Step of the table of ψ.
+const TABLE_STEP: f64 = 1.0 / 128.0;
+
+impl Table {
+    /// The table over the probes' range of `m` widened by its own width on each side, if
+    /// its interpolation error, measured against `psi` at the midpoints of every fifth
+    /// interval, is within a hundredth of `tolerance` (relative to the largest `|ψ|`).
+    fn new(psi: &dyn Fn(f64) -> f64, probes: &[(f64, f64)], tolerance: Tolerance) -> Option<Table> {
+        let (lo, hi) = probes
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &(m, _)| {
+                (l.min(m), h.max(m))
+            });
+        let width = (hi - lo).max(1.0);
+        let (low, high) = (lo - width, hi + width);
+        let n = ((high - low) / TABLE_STEP).ceil() as usize + 1;
+        if !(low.is_finite() && high.is_finite()) || n > 1 << 16 {
+            return None;
+        }
+        let values: Vec<f64> = (0..n).map(|i| psi(low + i as f64 * TABLE_STEP)).collect();
+        let mut table = Table {
+            low,
+            step: TABLE_STEP,
+            values,
+            error: 0.0,
+        };
+        let largest = table.values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let allowed = 1e-2 * (tolerance.relative * largest + tolerance.absolute);
+        let mut error = 0.0f64;
+        for i in (2..n.saturating_sub(3)).step_by(5) {
+            let m = low + (i as f64 + 0.5) * TABLE_STEP;
+            let delta = (table.at(m)? - psi(m)).abs();
+            if !(delta <= allowed) {
+                return None;
+            }
+            error = error.max(delta);
+        }
+        table.error = error;
+        Some(table)
+    }
+
+    /// `ψ(m)` by interpolation, or `None` outside the table.
+    fn at(&self, m: f64) -> Option<f64> {
+        let t = (m - self.low) / self.step;
+        let i = t.floor();
+        if !(i >= 2.0 && i + 3.0 < self.values.len() as f64) {
+            return None;
+        }
+        let u = t - i;
+        let base = i as usize - 2;
+        let mut sum = 0.0;
+        for k in 0..6 {
+            let mut weight = 1.0;
+            for j in 0..6 {
+                if j != k {
+                    weight *= (u - (j as f64 - 2.0)) / (k as f64 - j as f64);
+                }
+            }
+            sum += weight * self.values[base + k];
+        }
+        Some(sum)
     }
 }
 

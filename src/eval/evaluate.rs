@@ -746,14 +746,7 @@ impl<'a> Evaluator<'a> {
                     false => None,
                 };
                 let result = if let Some(reduction) = reduction {
-                    self.reduced(
-                        &reduction,
-                        &tape,
-                        &tape_positions,
-                        &tape_scalars,
-                        &exponents,
-                        tolerance,
-                    )
+                    self.reduced(&reduction, tolerance)
                 } else if rank >= trapezoid::FROM_RANK && rank <= self.options.max_dim {
                     let options = trapezoid::TrapezoidOptions {
                         tolerance,
@@ -809,31 +802,11 @@ impl<'a> Evaluator<'a> {
     /// ([`conditional`]), the outer integral over the remaining atoms by the adaptive
     /// trapezoid rule (in one and two dimensions too: these integrands are the kind tensor
     /// Gauss–Hermite converges slowly on).
-    #[allow(clippy::too_many_arguments)]
     fn reduced(
         &self,
         reduction: &conditional::Reduction,
-        tape: &Tape,
-        tape_positions: &[usize],
-        tape_scalars: &[f64],
-        exponents: &[f64],
         tolerance: Tolerance,
     ) -> Result<Estimate, quadrature::QuadratureError> {
-        let rest = |x: &[f64]| -> f64 {
-            SCRATCH.with(|cell| {
-                let (atoms_in, scratch, out) = &mut *cell.borrow_mut();
-                atoms_in.clear();
-                atoms_in.extend(tape_positions.iter().map(|&p| x[p]));
-                out.resize(exponents.len(), 0.0);
-                tape.eval(atoms_in, tape_scalars, scratch, out);
-                out.iter()
-                    .zip(exponents)
-                    .enumerate()
-                    .filter(|(i, _)| *i != reduction.factor)
-                    .map(|(_, (v, e))| crate::ir::power(*v, *e))
-                    .product()
-            })
-        };
         let options = trapezoid::TrapezoidOptions {
             tolerance,
             max_points: self.options.max_points * trapezoid::BUDGET_FACTOR,
@@ -841,7 +814,7 @@ impl<'a> Evaluator<'a> {
         let outer = |law: &Gaussian, f: &(dyn Fn(&[f64]) -> f64 + Sync)| {
             trapezoid::expectation(law, f, &options)
         };
-        reduction.expectation(&rest, tolerance, &outer)
+        reduction.expectation(tolerance, &outer)
     }
 
     /// An expectation a fixed rule did not resolve to the tolerance: in one dimension the
