@@ -13,7 +13,9 @@
 //! so `E[φ(ℓ) g] = E[ψ(m, s) g(x_R)]` with `ψ(m, s) = E[φ(m + sX)]`, `X ~ N(0, 1)`: an
 //! integral in `|R|` dimensions whose integrand computes `ψ` by a one-dimensional trapezoid
 //! rule (a few dozen evaluations of one built-in, far cheaper than the whole integrand), and
-//! `b`, `a` by evaluating the argument at `x_B = 0` and at the unit vectors. After trained
+//! `b`, `a` by evaluating the argument at `x_B = 0` and at the unit vectors (once, when `a`
+//! does not depend on `x_R`; then `s` is constant too and `ψ` is tabulated in `m` once and
+//! interpolated, its measured interpolation error added to the error bar). After trained
 //! layers of a network the factors are of this kind (`tanh(Ẑ + Σ c_i(…)·Ẑ_i)` of ZHat atoms no
 //! other factor mentions), which takes each integral one or more dimensions down.
 
