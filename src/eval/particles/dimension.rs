@@ -52,7 +52,7 @@ fn dimension(limit: &Limit, e: ExprId, max_dim: usize) -> usize {
         Node::Product { factors } => factors.iter().map(|(f, _)| *f).collect(),
         _ => vec![t],
     });
-    let written = products_dimension(limit, products);
+    let written = products_dimension(limit, products, max_dim);
     if written <= max_dim || written > EXPANDED_UP_TO {
         return written;
     }
@@ -62,13 +62,19 @@ fn dimension(limit: &Limit, e: ExprId, max_dim: usize) -> usize {
             terms
                 .into_iter()
                 .map(|(monomial, _)| monomial.into_iter().map(|(f, _)| f).collect()),
+            max_dim,
         ),
         None => written,
     }
 }
 
-/// The largest dimension among products of factors.
-fn products_dimension(limit: &Limit, products: impl Iterator<Item = Vec<ExprId>>) -> usize {
+/// The largest dimension among products of factors (a block's reduction is looked for only
+/// where it matters: above `max_dim` and up to [`EXPANDED_UP_TO`] atoms).
+fn products_dimension(
+    limit: &Limit,
+    products: impl Iterator<Item = Vec<ExprId>>,
+    max_dim: usize,
+) -> usize {
     let arena = &limit.arena;
     let mut worst = 0;
     for factors in products {
@@ -92,7 +98,12 @@ fn products_dimension(limit: &Limit, products: impl Iterator<Item = Vec<ExprId>>
         }
         worst = blocks
             .iter()
-            .map(|(_, a, f)| a.len() - integrated_out(arena, f))
+            .map(
+                |(_, a, f)| match a.len() > max_dim && a.len() <= EXPANDED_UP_TO {
+                    true => a.len() - integrated_out(arena, f),
+                    false => a.len(),
+                },
+            )
             .fold(worst, usize::max);
     }
     worst
