@@ -4,8 +4,8 @@
 use super::forms::{self, Affine, Moments};
 use super::gaussian::{Estimate, Gaussian, Tolerance};
 use super::{
-    adaptive, expand, integrability, kink, monte_carlo, polynomial, quadrature, sensitivity, stein,
-    trapezoid,
+    adaptive, conditional, expand, integrability, kink, monte_carlo, polynomial, quadrature,
+    sensitivity, stein, trapezoid,
 };
 use super::{EvalError, EvalOptions, Evaluation, Method, Note, Used, Value};
 use crate::diagnostics::Span;
@@ -743,7 +743,14 @@ impl<'a> Evaluator<'a> {
                     max_points: self.options.max_points,
                     ..Default::default()
                 };
-                let result = if rank >= trapezoid::FROM_RANK && rank <= self.options.max_dim {
+                let reduction = match rank >= trapezoid::FROM_RANK {
+                    true => conditional::find(arena, factors, &atoms, &scalar, &mean, &cov)
+                        .filter(|r| r.law.rank() <= self.options.max_dim),
+                    false => None,
+                };
+                let result = if let Some(reduction) = reduction {
+                    self.reduced(&reduction, tolerance)
+                } else if rank >= trapezoid::FROM_RANK && rank <= self.options.max_dim {
                     let options = trapezoid::TrapezoidOptions {
                         tolerance,
                         max_points: self.options.max_points * trapezoid::BUDGET_FACTOR,
@@ -792,6 +799,25 @@ impl<'a> Evaluator<'a> {
             error: estimate.error + error,
             method: Used::MonteCarlo,
         })
+    }
+
+    /// `E[Π factors]` with the reduction's factor integrated out in one dimension
+    /// ([`conditional`]), the outer integral over the remaining atoms by the adaptive
+    /// trapezoid rule (in one and two dimensions too: these integrands are the kind tensor
+    /// Gauss–Hermite converges slowly on).
+    fn reduced(
+        &self,
+        reduction: &conditional::Reduction,
+        tolerance: Tolerance,
+    ) -> Result<Estimate, quadrature::QuadratureError> {
+        let options = trapezoid::TrapezoidOptions {
+            tolerance,
+            max_points: self.options.max_points * trapezoid::BUDGET_FACTOR,
+        };
+        let outer = |law: &Gaussian, f: &(dyn Fn(&[f64]) -> f64 + Sync)| {
+            trapezoid::expectation(law, f, &options)
+        };
+        reduction.expectation(tolerance, &outer)
     }
 
     /// An expectation a fixed rule did not resolve to the tolerance: in one dimension the

@@ -23,6 +23,7 @@
 pub mod adaptive;
 pub mod bivariate;
 pub mod closed_form;
+pub mod conditional;
 mod evaluate;
 pub mod expand;
 mod family;

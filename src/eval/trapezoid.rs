@@ -285,7 +285,7 @@ pub fn tail_ratio(r: usize, radius: f64) -> f64 {
 }
 
 /// The radius whose ball leaves out less than `fraction` of the law `N(0, I_r)`.
-fn radius_for(r: usize, fraction: f64) -> f64 {
+pub(super) fn radius_for(r: usize, fraction: f64) -> f64 {
     let density = |rho: f64| rho.powi(r as i32 - 1) * (-0.5 * rho * rho).exp();
     let integral = |a: f64, b: f64| {
         let n = 4000;

@@ -4,8 +4,11 @@
 //! The dimension is read from the structure, as the quadrature evaluator splits an
 //! integrand: a sum term by term, a product into blocks of factors whose atoms may be
 //! correlated (atoms of one ZHat family or one initial group), and a polynomial not at all
-//! (Gaussian algebra integrates it exactly in any dimension).
+//! (Gaussian algebra integrates it exactly in any dimension). A smooth block's atoms that
+//! quadrature integrates out in one dimension ([`crate::eval::conditional`]) do not count.
 
+use crate::builtins::Smoothness;
+use crate::eval::expand;
 use crate::limit::{AtomKind, Limit, ScalarDefinition};
 use crate::symbolic::{Arena, AtomId, ExprId, Node};
 use rustc_hash::FxHashSet;
@@ -24,7 +27,7 @@ pub fn beyond_quadrature(limit: &Limit, max_dim: usize) -> Option<(usize, String
     });
     let mut worst: Option<(usize, usize)> = None;
     for (e, instruction) in scalars.chain(covariances) {
-        let d = dimension(limit, e);
+        let d = dimension(limit, e, max_dim);
         if d > max_dim && worst.map_or(true, |(w, _)| d > w) {
             worst = Some((d, instruction));
         }
@@ -32,8 +35,11 @@ pub fn beyond_quadrature(limit: &Limit, max_dim: usize) -> Option<(usize, String
     worst.map(|(d, i)| (d, limit.names[i].clone()))
 }
 
-/// The dimension quadrature would integrate `e` in (0 for a polynomial).
-fn dimension(limit: &Limit, e: ExprId) -> usize {
+/// The dimension quadrature would integrate `e` in (0 for a polynomial). Where the terms
+/// and factors as written give more than `max_dim` (and at most [`EXPANDED_UP_TO`]), the
+/// integrand is expanded by linearity first, as the evaluator does, so that the factors the
+/// conditional rule reduces are seen.
+fn dimension(limit: &Limit, e: ExprId, max_dim: usize) -> usize {
     let arena = &limit.arena;
     if arena.is_deterministic(e) || is_polynomial(arena, e) {
         return 0;
@@ -42,36 +48,91 @@ fn dimension(limit: &Limit, e: ExprId) -> usize {
         Node::Sum { terms, .. } => terms.iter().map(|(t, _)| *t).collect(),
         _ => vec![e],
     };
+    let products = terms.into_iter().map(|t| match arena.node(t) {
+        Node::Product { factors } => factors.iter().map(|(f, _)| *f).collect(),
+        _ => vec![t],
+    });
+    let written = products_dimension(limit, products, max_dim);
+    if written <= max_dim || written > EXPANDED_UP_TO {
+        return written;
+    }
+    match expand::expand(arena, e, &|_| None) {
+        Some(terms) => products_dimension(
+            limit,
+            terms
+                .into_iter()
+                .map(|(monomial, _)| monomial.into_iter().map(|(f, _)| f).collect()),
+            max_dim,
+        ),
+        None => written,
+    }
+}
+
+/// The largest dimension among products of factors (a block's reduction is looked for only
+/// where it matters: above `max_dim` and up to [`EXPANDED_UP_TO`] atoms).
+fn products_dimension(
+    limit: &Limit,
+    products: impl Iterator<Item = Vec<ExprId>>,
+    max_dim: usize,
+) -> usize {
+    let arena = &limit.arena;
     let mut worst = 0;
-    for t in terms {
-        let factors: Vec<ExprId> = match arena.node(t) {
-            Node::Product { factors } => factors.iter().map(|(f, _)| *f).collect(),
-            _ => vec![t],
-        };
+    for factors in products {
         // Blocks of factors whose atoms share a source (a family or an initial group).
         let mut blocks: Vec<Block> = Vec::new();
         for f in factors {
             let atoms: FxHashSet<AtomId> = arena.atoms(f).into_iter().collect();
             let sources: FxHashSet<(bool, usize)> =
                 atoms.iter().map(|&a| source(limit, a)).collect();
-            let mut merged = (sources, atoms);
-            blocks.retain(|(s, a)| {
+            let mut merged = (sources, atoms, vec![f]);
+            blocks.retain(|(s, a, f)| {
                 if s.is_disjoint(&merged.0) {
                     return true;
                 }
                 merged.0.extend(s.iter().copied());
                 merged.1.extend(a.iter().copied());
+                merged.2.extend(f.iter().copied());
                 false
             });
             blocks.push(merged);
         }
-        worst = blocks.iter().map(|(_, a)| a.len()).fold(worst, usize::max);
+        worst = blocks
+            .iter()
+            .map(
+                |(_, a, f)| match a.len() > max_dim && a.len() <= EXPANDED_UP_TO {
+                    true => a.len() - integrated_out(arena, f),
+                    false => a.len(),
+                },
+            )
+            .fold(worst, usize::max);
     }
     worst
 }
 
-/// A block of factors: the sources of its atoms, and the atoms.
-type Block = (FxHashSet<(bool, usize)>, FxHashSet<AtomId>);
+/// Integrands whose terms as written reach at most this many dimensions are expanded to see
+/// whether the conditional rule takes them within the quadrature limit (beyond it, one
+/// reduction would not be enough, and the expansion of a large integrand costs time).
+const EXPANDED_UP_TO: usize = 8;
+
+/// A block of factors: the sources of its atoms, the atoms, and the factors.
+type Block = (FxHashSet<(bool, usize)>, FxHashSet<AtomId>, Vec<ExprId>);
+
+/// How many atoms of a smooth block the evaluator integrates out in one dimension
+/// ([`crate::eval::conditional`]); 0 when some factor has a kink or a jump (quadrature does
+/// not reduce those).
+fn integrated_out(arena: &Arena, factors: &[ExprId]) -> usize {
+    let smooth = arena
+        .reachable(factors)
+        .iter()
+        .all(|&id| match arena.node(id) {
+            Node::Apply { f, order, .. } => f.smoothness_of(*order) == Smoothness::Smooth,
+            _ => true,
+        });
+    match smooth {
+        true => crate::eval::conditional::inner_atoms(arena, factors).map_or(0, |(_, a)| a.len()),
+        false => 0,
+    }
+}
 
 /// Where an atom's correlations live: its ZHat family, or its initial group.
 fn source(limit: &Limit, a: AtomId) -> (bool, usize) {
