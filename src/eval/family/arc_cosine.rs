@@ -8,11 +8,16 @@
 //! `|x| < 1/2`, `x ≤ −1/2` and `x ≥ 1/2` all computed and the right one selected: every entry
 //! costs one square root and two divisions whatever its range.
 
+// The constants are written as fdlibm publishes them (more digits than a double holds; each
+// parses to the same double as fdlibm's).
+#![allow(clippy::excessive_precision)]
+
 use crate::eval::closed_form as cf;
 use std::f64::consts::PI;
 
-/// High and low parts of π/2 (fdlibm's `pio2_hi`, `pio2_lo`).
-const PIO2_HI: f64 = 1.570_796_326_794_896_558;
+/// High and low parts of π/2 (fdlibm's `pio2_hi`, `pio2_lo`): the double nearest π/2 and the
+/// rest.
+const PIO2_HI: f64 = std::f64::consts::FRAC_PI_2;
 const PIO2_LO: f64 = 6.123_233_995_736_766_036e-17;
 
 /// `asin(√z)/√z − 1 ≈ z·P(z)/Q(z)` on `[0, 1/4]` (fdlibm's `pS*`, `qS*`).
