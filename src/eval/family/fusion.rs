@@ -684,7 +684,8 @@ impl Scaled {
 
 impl FusedLaw {
     /// Writes the scaled law `(Var αa, Var βb, Cov(αa, βb))` over the chunk to `law[0..3]`
-    /// and the error of the covariances it read (`|e_aa| + |e_bb| + 2 |e_ab|`) to `law[3]`.
+    /// if `need.values`, and the error of the covariances it read (`|e_aa| + |e_bb| +
+    /// 2 |e_ab|`) to `law[3]` if `need.errors`.
     fn gather(
         &self,
         scaled: &Scaled,
@@ -692,6 +693,7 @@ impl FusedLaw {
         errors: &[f64],
         at: Place,
         law: &mut [Vec<f64>; 4],
+        need: Need,
     ) {
         let len = at.len;
         let [q1, q2, c, error] = law;
@@ -705,14 +707,19 @@ impl FusedLaw {
             FusedLaw::Covariances { aa, bb, ab } => {
                 let slot = *ab * CHUNK..*ab * CHUNK + len;
                 let (cv, ce) = (&values[slot.clone()], &errors[slot]);
-                // `a` stands for the chunk's row member `i` when it is the lower member.
-                Scaled::members_of(&aa.values, scaled.a_first, at, q1);
-                Scaled::members_of(&bb.values, !scaled.a_first, at, q2);
-                let (alpha, beta) = (scaled.alpha, scaled.beta);
-                for k in 0..len {
-                    q1[k] = alpha * q1[k] * alpha;
-                    q2[k] = beta * q2[k] * beta;
-                    c[k] = alpha * cv[k] * beta;
+                if need.values {
+                    // `a` stands for the chunk's row member `i` when it is the lower member.
+                    Scaled::members_of(&aa.values, scaled.a_first, at, q1);
+                    Scaled::members_of(&bb.values, !scaled.a_first, at, q2);
+                    let (alpha, beta) = (scaled.alpha, scaled.beta);
+                    for k in 0..len {
+                        q1[k] = alpha * q1[k] * alpha;
+                        q2[k] = beta * q2[k] * beta;
+                        c[k] = alpha * cv[k] * beta;
+                    }
+                }
+                if !need.errors {
+                    return;
                 }
                 // Errors: `|e_aa| + |e_bb| + 2 |e_ab|`, zero where an array stores none.
                 let member_errors = |array: &Array, fixed: bool, out: &mut [f64]| {
@@ -739,6 +746,13 @@ impl FusedLaw {
             }
         }
     }
+}
+
+/// What [`FusedLaw::gather`] writes.
+#[derive(Clone, Copy)]
+struct Need {
+    values: bool,
+    errors: bool,
 }
 
 impl Fused<'_> {
@@ -787,7 +801,11 @@ impl Fused<'_> {
                         law: buffers,
                         ..
                     } = scratch;
-                    law.gather(scaled, values, errors, at, buffers);
+                    let need = Need {
+                        values: true,
+                        errors: false,
+                    };
+                    law.gather(scaled, values, errors, at, buffers, need);
                     let [q1, q2, c, _] = &*buffers;
                     let (roots, rest) = values[*s * CHUNK..].split_at_mut(CHUNK);
                     let rhos = &mut rest[(*rho - *s - 1) * CHUNK..][..len];
@@ -812,7 +830,12 @@ impl Fused<'_> {
                         out,
                         ..
                     } = scratch;
-                    law.gather(scaled, values, errors, at, buffers);
+                    // The relu and step maps read the law's values from their angle.
+                    let need = Need {
+                        values: angle.is_none(),
+                        errors: true,
+                    };
+                    law.gather(scaled, values, errors, at, buffers, need);
                     let out = &mut out[..len];
                     let [q1, q2, c, law_error] = &*buffers;
                     match (pair, angle) {
