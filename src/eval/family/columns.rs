@@ -112,9 +112,9 @@ impl<'a> ColumnProgram<'a> {
             };
             done.push(column);
         }
-        let root = &done[self.root];
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = root.at(k);
+        match done[self.root].values() {
+            Some(v) => out.copy_from_slice(&v[..len]),
+            None => out.fill(done[self.root].at(0)),
         }
     }
 }

@@ -13,13 +13,15 @@
 //! (or at the end). Each fused value is computed by the same arithmetic, in the same order, as
 //! template by template, so the results are the same bits.
 
+use super::arc_cosine::{
+    arccos_slice, correlation_or_none, relu_relu_from_angle, step_step_from_angle,
+};
 use super::columns::{Column, ColumnProgram};
 use super::{
-    check_finite, closed_form_pair, not_finite, Array, ArrayEvaluator, ClosedPair, FamilyError,
-    PairLaw, PairLawSource, Signature, Task,
+    check_finite, closed_form_pair, Array, ArrayEvaluator, ClosedPair, FamilyError, PairLaw,
+    PairLawSource, Signature, Task,
 };
 use crate::diagnostics::Span;
-use crate::eval::closed_form as cf;
 use crate::eval::{EvalError, Used};
 use crate::limit::ScalarDefinition;
 use crate::symbolic::{ExprId, Node, ScalarId};
@@ -611,20 +613,6 @@ impl FusedLaw {
         }
         .into_iter()
     }
-
-    /// `(Var a, Var b, Cov(a, b), error)` of members `(ia, ib)` at entry `o` of the chunk.
-    #[inline]
-    fn at(&self, scratch: &Scratch, ia: usize, ib: usize, o: usize) -> (f64, f64, f64, f64) {
-        match self {
-            FusedLaw::Covariances { aa, bb, ab } => (
-                aa.values[ia],
-                bb.values[ib],
-                scratch.value(*ab)[o],
-                aa.error(ia).abs() + bb.error(ib).abs() + 2.0 * scratch.error(*ab)[o].abs(),
-            ),
-            FusedLaw::Group(law) => law.at(ia, ib, 0),
-        }
-    }
 }
 
 /// A segment's operations, ready to run.
@@ -633,12 +621,15 @@ struct Fused<'a> {
     ops: Vec<(usize, Op<'a>)>,
 }
 
-/// Values and errors of every slot over one chunk.
+/// Values and errors of every slot over one chunk, and the buffers of one operation.
 struct Scratch {
     values: Vec<f64>,
     errors: Vec<f64>,
     out: Vec<f64>,
     shifted: Vec<f64>,
+    /// The scaled law of a kernel map over the chunk: `Var αa`, `Var βb`, `Cov(αa, βb)`, and
+    /// the error of the covariances it was read from.
+    law: [Vec<f64>; 4],
 }
 
 impl Scratch {
@@ -648,6 +639,7 @@ impl Scratch {
             errors: vec![0.0; slots * CHUNK],
             out: vec![0.0; CHUNK],
             shifted: vec![0.0; CHUNK],
+            law: std::array::from_fn(|_| vec![0.0; CHUNK]),
         }
     }
 
@@ -662,9 +654,111 @@ impl Scratch {
     }
 }
 
+/// Where a chunk `[i, start..start + len]` is in the rows of a row-major n × n array and in
+/// the members of a kernel map.
+#[derive(Clone, Copy)]
+struct Place {
+    i: usize,
+    start: usize,
+    len: usize,
+}
+
+impl Place {
+    /// The entries of the chunk.
+    fn columns(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.len
+    }
+}
+
+impl Scaled {
+    /// Fills `out` with member values of a per-member array: member `i` everywhere if the
+    /// fixed member stands for it, else the chunk's members.
+    fn members_of(values: &[f64], fixed: bool, at: Place, out: &mut [f64]) {
+        if fixed {
+            out.fill(values[at.i]);
+        } else {
+            out.copy_from_slice(&values[at.columns()]);
+        }
+    }
+}
+
+impl FusedLaw {
+    /// Writes the scaled law `(Var αa, Var βb, Cov(αa, βb))` over the chunk to `law[0..3]`
+    /// if `need.values`, and the error of the covariances it read (`|e_aa| + |e_bb| +
+    /// 2 |e_ab|`) to `law[3]` if `need.errors`.
+    fn gather(
+        &self,
+        scaled: &Scaled,
+        values: &[f64],
+        errors: &[f64],
+        at: Place,
+        law: &mut [Vec<f64>; 4],
+        need: Need,
+    ) {
+        let len = at.len;
+        let [q1, q2, c, error] = law;
+        let (q1, q2, c, error) = (
+            &mut q1[..len],
+            &mut q2[..len],
+            &mut c[..len],
+            &mut error[..len],
+        );
+        match self {
+            FusedLaw::Covariances { aa, bb, ab } => {
+                let slot = *ab * CHUNK..*ab * CHUNK + len;
+                let (cv, ce) = (&values[slot.clone()], &errors[slot]);
+                if need.values {
+                    // `a` stands for the chunk's row member `i` when it is the lower member.
+                    Scaled::members_of(&aa.values, scaled.a_first, at, q1);
+                    Scaled::members_of(&bb.values, !scaled.a_first, at, q2);
+                    let (alpha, beta) = (scaled.alpha, scaled.beta);
+                    for k in 0..len {
+                        q1[k] = alpha * q1[k] * alpha;
+                        q2[k] = beta * q2[k] * beta;
+                        c[k] = alpha * cv[k] * beta;
+                    }
+                }
+                if !need.errors {
+                    return;
+                }
+                // Errors: `|e_aa| + |e_bb| + 2 |e_ab|`, zero where an array stores none.
+                let member_errors = |array: &Array, fixed: bool, out: &mut [f64]| {
+                    if array.errors.is_empty() {
+                        out.fill(0.0);
+                    } else {
+                        Scaled::members_of(&array.errors, fixed, at, out);
+                    }
+                };
+                member_errors(aa, scaled.a_first, error);
+                let mut eb = [0.0; CHUNK];
+                member_errors(bb, !scaled.a_first, &mut eb[..len]);
+                for k in 0..len {
+                    error[k] = error[k].abs() + eb[k].abs() + 2.0 * ce[k].abs();
+                }
+            }
+            FusedLaw::Group(law) => {
+                for k in 0..len {
+                    let (ia, ib) = scaled.members(at.i, at.start + k);
+                    let (qa, qb, cab, e) = law.at(ia, ib, 0);
+                    (q1[k], q2[k], c[k]) = scaled.law(qa, qb, cab);
+                    error[k] = e;
+                }
+            }
+        }
+    }
+}
+
+/// What [`FusedLaw::gather`] writes.
+#[derive(Clone, Copy)]
+struct Need {
+    values: bool,
+    errors: bool,
+}
+
 impl Fused<'_> {
     /// Computes every operation at entries `[i, start..start + len]`; `active` says which
-    /// entries a tile needs (only those are checked).
+    /// entries a tile needs (only those are checked). Each operation is a few passes over
+    /// the chunk without branches, which the compiler vectorizes.
     fn run_chunk(
         &self,
         scratch: &mut Scratch,
@@ -674,6 +768,7 @@ impl Fused<'_> {
         n: usize,
         active: &[bool],
     ) -> Result<(), EvalError> {
+        let at = Place { i, start, len };
         for (slot, op) in &self.ops {
             let range = slot * CHUNK..slot * CHUNK + len;
             match op {
@@ -687,9 +782,11 @@ impl Fused<'_> {
                     }
                 }
                 Op::Scale { from, scale } => {
-                    for o in 0..len {
-                        scratch.values[range.start + o] = scale * scratch.value(*from)[o];
-                        scratch.errors[range.start + o] = scale.abs() * scratch.error(*from)[o];
+                    let from = *from * CHUNK..*from * CHUNK + len;
+                    for (k, o) in range.enumerate() {
+                        let source = from.start + k;
+                        scratch.values[o] = scale * scratch.values[source];
+                        scratch.errors[o] = scale.abs() * scratch.errors[source];
                     }
                 }
                 Op::Angle {
@@ -698,18 +795,25 @@ impl Fused<'_> {
                     s,
                     rho,
                 } => {
-                    for o in 0..len {
-                        let (ia, ib) = scaled.members(i, start + o);
-                        let (qa, qb, c, _) = law.at(scratch, ia, ib, o);
-                        let (q1, q2, c) = scaled.law(qa, qb, c);
-                        let (root, r, theta) = match cf::correlation(q1, q2, c) {
-                            Some((root, r)) => (root, r, r.acos()),
-                            None => (-1.0, f64::NAN, f64::NAN),
-                        };
-                        scratch.values[slot * CHUNK + o] = theta;
-                        scratch.values[s * CHUNK + o] = root;
-                        scratch.values[rho * CHUNK + o] = r;
+                    let Scratch {
+                        values,
+                        errors,
+                        law: buffers,
+                        ..
+                    } = scratch;
+                    let need = Need {
+                        values: true,
+                        errors: false,
+                    };
+                    law.gather(scaled, values, errors, at, buffers, need);
+                    let [q1, q2, c, _] = &*buffers;
+                    let (roots, rest) = values[*s * CHUNK..].split_at_mut(CHUNK);
+                    let rhos = &mut rest[(*rho - *s - 1) * CHUNK..][..len];
+                    for k in 0..len {
+                        (roots[k], rhos[k]) = correlation_or_none(q1[k], q2[k], c[k]);
                     }
+                    let (below, theta) = values.split_at_mut(slot * CHUNK);
+                    arccos_slice(&below[*rho * CHUNK..][..len], &mut theta[..len]);
                 }
                 Op::Kernel {
                     pair,
@@ -719,43 +823,52 @@ impl Fused<'_> {
                     name,
                     span,
                 } => {
-                    let run = Kernel {
-                        law,
-                        scaled,
-                        out: *slot,
-                        name,
-                        span: *span,
+                    let Scratch {
+                        values,
+                        errors,
+                        law: buffers,
+                        out,
+                        ..
+                    } = scratch;
+                    // The relu and step maps read the law's values from their angle.
+                    let need = Need {
+                        values: angle.is_none(),
+                        errors: true,
                     };
-                    let angle = angle.unwrap_or_default();
-                    // One loop per map, so that the map is inlined into it.
-                    match pair {
-                        ClosedPair::ReluRelu => {
-                            run.fill(scratch, i, start, active, |sc, o, _, _, _| {
-                                let root = sc.value(angle.1)[o];
-                                if root < 0.0 {
-                                    0.0
-                                } else {
-                                    cf::relu_relu_at(
-                                        root,
-                                        sc.value(angle.2)[o],
-                                        sc.value(angle.0)[o],
-                                    )
-                                }
-                            })
+                    law.gather(scaled, values, errors, at, buffers, need);
+                    let out = &mut out[..len];
+                    let [q1, q2, c, law_error] = &*buffers;
+                    match (pair, angle) {
+                        (ClosedPair::ReluRelu, Some((theta, s, rho))) => {
+                            let (theta, s, rho) = (
+                                &values[*theta * CHUNK..][..len],
+                                &values[*s * CHUNK..][..len],
+                                &values[*rho * CHUNK..][..len],
+                            );
+                            for k in 0..len {
+                                out[k] = relu_relu_from_angle(s[k], rho[k], theta[k]);
+                            }
                         }
-                        ClosedPair::StepStep => {
-                            run.fill(scratch, i, start, active, |sc, o, _, _, _| {
-                                if sc.value(angle.1)[o] < 0.0 {
-                                    0.0
-                                } else {
-                                    cf::step_step_at(sc.value(angle.0)[o])
-                                }
-                            })
+                        (ClosedPair::StepStep, Some((theta, s, _))) => {
+                            let (theta, s) = (
+                                &values[*theta * CHUNK..][..len],
+                                &values[*s * CHUNK..][..len],
+                            );
+                            for k in 0..len {
+                                out[k] = step_step_from_angle(s[k], theta[k]);
+                            }
                         }
-                        pair => run.fill(scratch, i, start, active, |_, _, q1, q2, c| {
-                            pair.without_angle(q1, q2, c)
-                        }),
-                    }?;
+                        (pair, _) => {
+                            for k in 0..len {
+                                out[k] = pair.without_angle(q1[k], q2[k], c[k]);
+                            }
+                        }
+                    }
+                    check_chunk(out, active, name, *span, at)?;
+                    values[range.clone()].copy_from_slice(out);
+                    for (e, &l) in errors[range].iter_mut().zip(&law_error[..len]) {
+                        *e = 0.0 + l;
+                    }
                 }
                 Op::Arithmetic {
                     program,
@@ -768,6 +881,7 @@ impl Fused<'_> {
                         errors,
                         out,
                         shifted,
+                        ..
                     } = scratch;
                     let (values, errors): (&[f64], &[f64]) = (values, errors);
                     let slot_of =
@@ -807,11 +921,7 @@ impl Fused<'_> {
                             *e += (w - v).abs();
                         }
                     }
-                    for (o, &v) in out.iter().enumerate() {
-                        if active[o] {
-                            check_finite(v, name, *span, &[i, start + o])?;
-                        }
-                    }
+                    check_chunk(out, active, name, *span, at)?;
                     scratch.values[range.clone()].copy_from_slice(&scratch.out[..len]);
                     scratch.errors[range].copy_from_slice(&error[..len]);
                 }
@@ -821,38 +931,22 @@ impl Fused<'_> {
     }
 }
 
-/// One closed-form kernel map's loop over a chunk.
-struct Kernel<'k> {
-    law: &'k FusedLaw,
-    scaled: &'k Scaled,
-    out: usize,
-    name: &'k str,
+/// The first active entry of a chunk that is not finite, as an error.
+#[inline]
+fn check_chunk(
+    values: &[f64],
+    active: &[bool],
+    name: &str,
     span: Span,
-}
-
-impl Kernel<'_> {
-    /// Writes `map(scratch, entry, Var αa, Var βb, Cov(αa, βb))` at each entry of the chunk
-    /// starting at `[i, start]`, with the error of the law it read.
-    #[inline]
-    fn fill(
-        &self,
-        scratch: &mut Scratch,
-        i: usize,
-        start: usize,
-        active: &[bool],
-        map: impl Fn(&Scratch, usize, f64, f64, f64) -> f64,
-    ) -> Result<(), EvalError> {
-        for (o, &on) in active.iter().enumerate() {
-            let (ia, ib) = self.scaled.members(i, start + o);
-            let (qa, qb, c, law_error) = self.law.at(scratch, ia, ib, o);
-            let (q1, q2, c) = self.scaled.law(qa, qb, c);
-            let v = map(scratch, o, q1, q2, c);
-            if on && !v.is_finite() {
-                return Err(not_finite(v, self.name, self.span, &[i, start + o]));
-            }
-            scratch.values[self.out * CHUNK + o] = v;
-            scratch.errors[self.out * CHUNK + o] = 0.0 + law_error;
-        }
-        Ok(())
+    at: Place,
+) -> Result<(), EvalError> {
+    if values.iter().fold(true, |all, v| all & v.is_finite()) {
+        return Ok(());
     }
+    for (k, (&v, &on)) in values.iter().zip(active).enumerate() {
+        if on {
+            check_finite(v, name, span, &[at.i, at.start + k])?;
+        }
+    }
+    Ok(())
 }

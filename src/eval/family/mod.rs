@@ -17,6 +17,7 @@
 //! (`mean(x[i] * x[j])` and `mean(x[j] * x[i])`, a Moment and the ZHat covariance built from
 //! the same product), and an array is freed after its last use.
 
+mod arc_cosine;
 mod columns;
 mod fusion;
 
@@ -1205,7 +1206,6 @@ impl<'a> ArrayEvaluator<'a> {
             a_first,
             law,
         } = kernel;
-        use crate::eval::closed_form as cf;
         let scaled =
             |q1: f64, q2: f64, c: f64| (alpha * q1 * alpha, beta * q2 * beta, alpha * c * beta);
         // One loop per map, so that the map is inlined into it.
@@ -1235,9 +1235,8 @@ impl<'a> ArrayEvaluator<'a> {
                     span,
                     |_, _, k, q1, q2, c| {
                         let (q1, q2, c) = scaled(q1, q2, c);
-                        let v = cf::correlation(q1, q2, c)
-                            .map_or(0.0, |(s, rho)| $f(s, rho, $theta[k]));
-                        (v, 0.0)
+                        let (root, rho) = arc_cosine::correlation_or_none(q1, q2, c);
+                        ($f(root, rho, $theta[k]), 0.0)
                     },
                 )
             };
@@ -1245,11 +1244,13 @@ impl<'a> ArrayEvaluator<'a> {
         match map {
             PairMap::Closed(ClosedPair::ReluRelu) => {
                 let theta = self.angles(kernel, n);
-                with_angle!(theta, cf::relu_relu_at)
+                with_angle!(theta, arc_cosine::relu_relu_from_angle)
             }
             PairMap::Closed(ClosedPair::StepStep) => {
                 let theta = self.angles(kernel, n);
-                with_angle!(theta, |_, _, theta| cf::step_step_at(theta))
+                with_angle!(theta, |root, _, theta| {
+                    arc_cosine::step_step_from_angle(root, theta)
+                })
             }
             PairMap::Closed(pair) => closed!(|q1, q2, c| pair.without_angle(q1, q2, c)),
             PairMap::Smooth { map, b_offset } => self.pair_loop(
@@ -1299,7 +1300,7 @@ impl<'a> ArrayEvaluator<'a> {
                 let (qa, qb, c, _) = law.at(ia, ib, i * n + j);
                 let (q1, q2, c) = (alpha * qa * alpha, beta * qb * beta, alpha * c * beta);
                 if let Some((_, rho)) = crate::eval::closed_form::correlation(q1, q2, c) {
-                    *t = rho.acos();
+                    *t = arc_cosine::arccos(rho);
                 }
             }
         });
@@ -1914,8 +1915,14 @@ impl ClosedPair {
             ClosedPair::ErfErf => cf::erf_erf(q1, q2, c),
             ClosedPair::ErfPrime => cf::erf_prime_erf_prime(q1, q2, c),
             ClosedPair::IdId => c,
-            ClosedPair::ReluRelu => cf::relu_relu(q1, q2, c),
-            ClosedPair::StepStep => cf::step_step(q1, q2, c),
+            ClosedPair::ReluRelu | ClosedPair::StepStep => {
+                let (root, rho) = arc_cosine::correlation_or_none(q1, q2, c);
+                let theta = arc_cosine::arccos(rho);
+                match self {
+                    ClosedPair::ReluRelu => arc_cosine::relu_relu_from_angle(root, rho, theta),
+                    _ => arc_cosine::step_step_from_angle(root, theta),
+                }
+            }
         }
     }
 }
