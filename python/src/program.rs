@@ -86,9 +86,10 @@ pub fn check(
 }
 
 /// The limit as `tpc derive --format FORMAT` prints it: `text` or `latex` (families over
-/// parallel index spaces by representative members), or `json` (every instruction).
+/// parallel index spaces by representative members), or `json` (every instruction); with
+/// `derivatives`, every Ż coefficient's derivative expanded (`--derivatives`).
 #[pyfunction]
-#[pyo3(signature = (source, name, format, base_dir=None, consts=None))]
+#[pyo3(signature = (source, name, format, base_dir=None, consts=None, derivatives=false))]
 pub fn derive(
     py: Python<'_>,
     source: Vec<u8>,
@@ -96,6 +97,7 @@ pub fn derive(
     format: &str,
     base_dir: Option<String>,
     consts: Option<&Bound<'_, PyDict>>,
+    derivatives: bool,
 ) -> PyResult<String> {
     let format = match format {
         "text" => Some(LimitFormat::Text),
@@ -109,16 +111,26 @@ pub fn derive(
     };
     let source = Arc::new(Source::new(source, name, base_dir, consts)?);
     let job = Arc::clone(&source);
-    background::run(py, move |_| derive_text(&job, format))?.map_err(|d| source.error(py, &d))
+    background::run(py, move |_| derive_text(&job, format, derivatives))?
+        .map_err(|d| source.error(py, &d))
 }
 
-fn derive_text(source: &Source, format: Option<LimitFormat>) -> Result<String, tpc::Diagnostic> {
+fn derive_text(
+    source: &Source,
+    format: Option<LimitFormat>,
+    derivatives: bool,
+) -> Result<String, tpc::Diagnostic> {
     let options = match format {
         Some(_) => source.parallel(),
         None => source.options.clone(),
     };
     let program = tpc::compile(&source.bytes, &options)?;
-    let limit = tpc::limit::derive(&program).map_err(|e| e.to_diagnostic())?;
+    let limit = if derivatives {
+        tpc::limit::derive(&program)
+    } else {
+        tpc::limit::derive_deferred(&program)
+    }
+    .map_err(|e| e.to_diagnostic())?;
     let text = String::from_utf8_lossy(&source.bytes);
     Ok(match format {
         Some(format) => LimitDisplay::new(&limit, &text, &source.name, format).to_string(),

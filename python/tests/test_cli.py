@@ -101,3 +101,8 @@ def test_derivation_equals_the_cli(run_cli, tmp_path):
         done = run_cli("derive", "--format", fmt, tmp_path / "t.tp")
         assert done.returncode == 0, done.stderr
         assert method().rstrip("\n") == done.stdout.rstrip("\n"), fmt
+    expanded = tpc.compile(tmp_path / "t.tp").derive(derivatives=True)
+    done = run_cli("derive", "--derivatives", tmp_path / "t.tp")
+    assert done.returncode == 0, done.stderr
+    assert expanded.text().rstrip("\n") == done.stdout.rstrip("\n")
+    assert "∂Z^a/∂Ẑ^{Wx} = tanh'(Z^h)" in expanded.text()

@@ -142,18 +142,19 @@ class Limit:
     """A program's derived infinite-width limit, printed as ``tpc derive`` prints it."""
 
     _program: "Program"
+    _derivatives: bool = False
 
     def text(self) -> str:
         """The equations in plain Unicode text (families by representative members)."""
-        return self._program._call(_tpc.derive, "text")
+        return self._program._call(_tpc.derive, "text", derivatives=self._derivatives)
 
     def latex(self) -> str:
         """The equations as a LaTeX ``align`` environment."""
-        return self._program._call(_tpc.derive, "latex")
+        return self._program._call(_tpc.derive, "latex", derivatives=self._derivatives)
 
     def json(self) -> str:
         """The limit as JSON (every instruction), a string for ``json.loads``."""
-        return self._program._call(_tpc.derive, "json")
+        return self._program._call(_tpc.derive, "json", derivatives=self._derivatives)
 
     def __str__(self) -> str:
         return self.text()
@@ -178,10 +179,14 @@ class Program:
             **kwargs,
         )
 
-    def derive(self) -> Limit:
-        """The infinite-width limit: ``.text()``, ``.latex()``, ``.json()``."""
-        self._call(_tpc.derive, "text")
-        return Limit(self)
+    def derive(self, derivatives: bool = False) -> Limit:
+        """The infinite-width limit: ``.text()``, ``.latex()``, ``.json()``.
+
+        Ż coefficients are written as their definition ``E[∂Z/∂Ẑ]``, as ``tpc derive``
+        writes them; ``derivatives=True`` expands each derivative (``--derivatives``).
+        """
+        self._call(_tpc.derive, "text", derivatives=derivatives)
+        return Limit(self, derivatives)
 
     def eval(
         self,

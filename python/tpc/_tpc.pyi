@@ -27,6 +27,7 @@ def derive(
     format: str,
     base_dir: Optional[str] = None,
     consts: Optional[Mapping[str, np.ndarray]] = None,
+    derivatives: bool = False,
 ) -> str: ...
 def evaluate(
     source: bytes,
