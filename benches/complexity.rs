@@ -104,10 +104,9 @@ struct Row {
 }
 
 impl Row {
-    /// The slower derivation's time in seconds, which decides what the budget allows.
-    fn derive_secs(&self) -> f64 {
-        let expanded = self.expanded.as_ref().map_or(Duration::ZERO, |&(t, _)| t);
-        self.derive.max(expanded).as_secs_f64()
+    /// The expanded derivation's time in seconds, if it ran.
+    fn expanded_secs(&self) -> Option<f64> {
+        self.expanded.as_ref().ok().map(|(t, _)| t.as_secs_f64())
     }
 
     /// The expanded derivation's time and arena size as table cells.
@@ -139,8 +138,8 @@ fn time<T>(quick: bool, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, out)
 }
 
-/// Measures one size of a family.
-fn measure(family: &Family, size: usize, quick: bool) -> Row {
+/// Measures one size of a family; the expanded derivation only with `expand`.
+fn measure(family: &Family, size: usize, quick: bool, expand: bool) -> Row {
     let source = (family.source)(size);
     let options = LowerOptions::default();
     let (compile, program) = time(quick, || {
@@ -154,7 +153,13 @@ fn measure(family: &Family, size: usize, quick: bool) -> Row {
     let text = LimitDisplay::new(&limit, &source, "bench.tp", LimitFormat::Text).to_string();
     std::hint::black_box(text);
     let print = start.elapsed();
-    let (expanded, full) = time(quick, || tpc::limit::derive(&program));
+    let expanded = if expand {
+        let (time, full) = time(quick, || tpc::limit::derive(&program));
+        full.map(|full| (time, full.arena.size()))
+            .map_err(|e| e.to_diagnostic().code.to_string())
+    } else {
+        Err("skipped".to_string())
+    };
     Row {
         size,
         instructions: program.instructions.len(),
@@ -162,9 +167,7 @@ fn measure(family: &Family, size: usize, quick: bool) -> Row {
         derive,
         print,
         arena: limit.arena.size(),
-        expanded: full
-            .map(|full| (expanded, full.arena.size()))
-            .map_err(|e| e.to_diagnostic().code.to_string()),
+        expanded,
         atoms: limit.atoms.len(),
     }
 }
@@ -193,25 +196,30 @@ fn main() {
         let mut rows: Vec<Row> = Vec::new();
         let mut skipped = Vec::new();
         for &size in sizes {
-            if let [.., a, b] = rows.as_slice() {
-                let growth = slope(
-                    a.size as f64,
-                    a.derive_secs(),
-                    b.size as f64,
-                    b.derive_secs(),
+            // The time each derivation would take, extrapolated from the two sizes before.
+            let extrapolate = |time: fn(&Row) -> Option<f64>| match rows.as_slice() {
+                [.., a, b] => match (time(a), time(b)) {
+                    (Some(ta), Some(tb)) => {
+                        let growth = slope(a.size as f64, ta, b.size as f64, tb);
+                        Some(tb * (size as f64 / b.size as f64).powf(growth.max(1.0)))
+                    }
+                    _ => None,
+                },
+                _ => Some(0.0),
+            };
+            let expected = extrapolate(|r| Some(r.derive.as_secs_f64())).unwrap_or(0.0);
+            if expected > budget {
+                eprintln!(
+                    "{} {}={size}: skipped, derive expected to take {expected:.0} s",
+                    family.name, family.parameter
                 );
-                let expected =
-                    b.derive_secs() * (size as f64 / b.size as f64).powf(growth.max(1.0));
-                if expected > budget {
-                    eprintln!(
-                        "{} {}={size}: skipped, derive expected to take {expected:.0} s",
-                        family.name, family.parameter
-                    );
-                    skipped.push((size, expected));
-                    continue;
-                }
+                skipped.push((size, expected));
+                continue;
             }
-            let row = measure(family, size, quick);
+            // The expanded derivation stops being measured once it would pass the budget or
+            // has been refused at a smaller size.
+            let expand = extrapolate(Row::expanded_secs).is_some_and(|t| t <= budget);
+            let row = measure(family, size, quick, expand);
             let (expanded, expanded_arena) = row.expanded_cells();
             eprintln!(
                 "{} {}={size}: {} instructions, compile {:.3} s, derive {:.3} s, print {:.3} s, arena {}; expanded {expanded} s, arena {expanded_arena}; {} atoms",
@@ -224,7 +232,7 @@ fn main() {
                 row.arena,
                 row.atoms
             );
-            let over = row.derive_secs() > budget;
+            let over = row.derive.as_secs_f64() > budget;
             rows.push(row);
             if over {
                 skipped.extend(sizes.iter().filter(|&&s| s > size).map(|&s| (s, f64::NAN)));

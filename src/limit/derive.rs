@@ -173,7 +173,7 @@ struct Deriver<'p> {
     /// ZHat atom by (family, Z of the vector multiplied).
     hat_index: HashMap<(usize, ExprId), AtomId>,
     /// [`Deriver::hat_atoms`] of the expressions asked about.
-    hat_atoms: FxHashMap<ExprId, std::rc::Rc<[AtomId]>>,
+    hat_atoms: FxHashMap<ExprId, std::rc::Rc<AtomSet>>,
     flips: Vec<SignFlip>,
 }
 
@@ -359,7 +359,7 @@ impl<'p> Deriver<'p> {
                 .atoms
                 .iter()
                 .copied()
-                .filter(|a| depends.binary_search(a).is_ok())
+                .filter(|&a| depends.contains(a))
                 .collect();
             let jump = jump_in(&self.limit.arena, x, &candidates);
             if !candidates.is_empty() && (jump.is_some() || self.rule == ZDotRule::Stein) {
@@ -398,16 +398,16 @@ impl<'p> Deriver<'p> {
         );
     }
 
-    /// The ZHat atoms `x` mentions, sorted. Memoised per expression asked about (the Z's that
-    /// are multiplied by a matrix), and a later one is found from the earlier ones it
-    /// contains, so that a program in which every Z depends on all earlier ones costs time
-    /// linear in the nodes and the atoms found, not in the whole history per product.
-    fn hat_atoms(&mut self, x: ExprId) -> std::rc::Rc<[AtomId]> {
+    /// The ZHat atoms `x` mentions. Memoised per expression asked about (the Z's that are
+    /// multiplied by a matrix), and a later one is found from the earlier ones it contains,
+    /// so that a program in which every Z depends on all earlier ones costs time linear in
+    /// the nodes, plus one bitwise union of 64 atoms a word per earlier set met.
+    fn hat_atoms(&mut self, x: ExprId) -> std::rc::Rc<AtomSet> {
         if let Some(atoms) = self.hat_atoms.get(&x) {
             return atoms.clone();
         }
         let arena = &self.limit.arena;
-        let mut found: Vec<AtomId> = Vec::new();
+        let mut found = AtomSet::default();
         let mut seen: rustc_hash::FxHashSet<ExprId> = rustc_hash::FxHashSet::default();
         let mut stack = vec![x];
         while let Some(id) = stack.pop() {
@@ -415,18 +415,16 @@ impl<'p> Deriver<'p> {
                 continue;
             }
             match (self.hat_atoms.get(&id), arena.node(id)) {
-                (Some(atoms), _) => found.extend(atoms.iter().copied()),
+                (Some(atoms), _) => found.union_with(atoms),
                 (None, Node::Atom(a)) => {
                     if matches!(self.limit.atoms[a.0 as usize].kind, AtomKind::Hat { .. }) {
-                        found.push(*a);
+                        found.insert(*a);
                     }
                 }
                 (None, node) => node.for_each_child(|c| stack.push(c)),
             }
         }
-        found.sort_unstable();
-        found.dedup();
-        let atoms: std::rc::Rc<[AtomId]> = found.into();
+        let atoms = std::rc::Rc::new(found);
         self.hat_atoms.insert(x, atoms.clone());
         atoms
     }
@@ -681,5 +679,34 @@ impl<'p> Deriver<'p> {
             ids.push(id);
         }
         Ok(*ids.last().expect("expressions are non-empty"))
+    }
+}
+
+/// A set of atoms as a bit per atom id: the union of two sets costs one operation per 64
+/// atoms, however many they hold.
+#[derive(Debug, Default)]
+struct AtomSet(Vec<u64>);
+
+impl AtomSet {
+    fn insert(&mut self, atom: AtomId) {
+        let (word, bit) = (atom.0 as usize / 64, atom.0 % 64);
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << bit;
+    }
+
+    fn union_with(&mut self, other: &AtomSet) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            *mine |= theirs;
+        }
+    }
+
+    fn contains(&self, atom: AtomId) -> bool {
+        let (word, bit) = (atom.0 as usize / 64, atom.0 % 64);
+        self.0.get(word).is_some_and(|w| w & (1 << bit) != 0)
     }
 }
