@@ -630,16 +630,79 @@ impl<'p> Deriver<'p> {
     }
 
     /// Translates an IR expression into the arena, replacing vectors by their Z and scalars
-    /// by their limits.
+    /// by their limits. A chain of `+`, `-` and negations becomes one sum, built once: a
+    /// source line summing over T earlier steps costs Θ(T), not the Θ(T²) of the partial
+    /// sums a term at a time.
     fn translate(
         &mut self,
         expr: &ir::Expr,
         span: crate::diagnostics::Span,
     ) -> Result<ExprId, LimitError> {
-        let arena = &mut self.limit.arena;
-        let mut ids: Vec<ExprId> = Vec::with_capacity(expr.nodes.len());
+        // Which nodes are the single operand of a `+`, `-` or negation: their terms are
+        // handed to it instead of being summed on their own.
+        let additive = |node: &ExprNode| {
+            matches!(
+                node,
+                ExprNode::Add { .. } | ExprNode::Sub { .. } | ExprNode::Neg { .. }
+            )
+        };
+        let mut uses = vec![0u32; expr.nodes.len()];
+        let mut inside_sum = vec![false; expr.nodes.len()];
         for node in &expr.nodes {
-            let at = |k: u32| ids[k as usize];
+            let operands = match *node {
+                ExprNode::Neg { arg } | ExprNode::Call { arg, .. } => vec![arg],
+                ExprNode::Add { lhs, rhs }
+                | ExprNode::Sub { lhs, rhs }
+                | ExprNode::Mul { lhs, rhs }
+                | ExprNode::Div { lhs, rhs }
+                | ExprNode::Pow { lhs, rhs } => vec![lhs, rhs],
+                _ => vec![],
+            };
+            for k in operands {
+                uses[k as usize] += 1;
+                inside_sum[k as usize] = additive(node);
+            }
+        }
+
+        let arena = &mut self.limit.arena;
+        let mut ids: Vec<Option<ExprId>> = Vec::with_capacity(expr.nodes.len());
+        let mut pending: Vec<Vec<(ExprId, f64)>> = vec![Vec::new(); expr.nodes.len()];
+        for (k, node) in expr.nodes.iter().enumerate() {
+            let at = |k: u32| ids[k as usize].expect("an operand outside a sum is built");
+            // The terms of an operand of a sum, scaled by `sign`, taken from `pending` or
+            // made of its id.
+            let mut terms_of = |j: u32, sign: f64, ids: &[Option<ExprId>]| -> Vec<(ExprId, f64)> {
+                let terms = std::mem::take(&mut pending[j as usize]);
+                if terms.is_empty() {
+                    vec![(ids[j as usize].expect("a built operand"), sign)]
+                } else {
+                    terms.into_iter().map(|(t, c)| (t, c * sign)).collect()
+                }
+            };
+            let terms = match *node {
+                ExprNode::Neg { arg } => Some(terms_of(arg, -1.0, &ids)),
+                ExprNode::Add { lhs, rhs } | ExprNode::Sub { lhs, rhs } => {
+                    let sign = if matches!(node, ExprNode::Sub { .. }) {
+                        -1.0
+                    } else {
+                        1.0
+                    };
+                    let mut terms = terms_of(lhs, 1.0, &ids);
+                    terms.extend(terms_of(rhs, sign, &ids));
+                    Some(terms)
+                }
+                _ => None,
+            };
+            if let Some(terms) = terms {
+                if uses[k] == 1 && inside_sum[k] {
+                    // Summed by the one operation that uses it; its id is never read.
+                    pending[k] = terms;
+                    ids.push(None);
+                } else {
+                    ids.push(Some(arena.sum(terms)));
+                }
+                continue;
+            }
             let id = match *node {
                 ExprNode::Const { value } => arena.constant(value),
                 ExprNode::Vector { id } => {
@@ -653,9 +716,9 @@ impl<'p> Deriver<'p> {
                         width: self.program.width.to_string(),
                     })
                 }
-                ExprNode::Neg { arg } => arena.neg(at(arg)),
-                ExprNode::Add { lhs, rhs } => arena.add(at(lhs), at(rhs)),
-                ExprNode::Sub { lhs, rhs } => arena.sub(at(lhs), at(rhs)),
+                ExprNode::Neg { .. } | ExprNode::Add { .. } | ExprNode::Sub { .. } => {
+                    unreachable!("sums are built above")
+                }
                 ExprNode::Mul { lhs, rhs } => arena.mul(at(lhs), at(rhs)),
                 ExprNode::Div { lhs, rhs } => arena.div(at(lhs), at(rhs)),
                 ExprNode::Pow { lhs, rhs } => match arena.node(at(rhs)) {
@@ -676,9 +739,13 @@ impl<'p> Deriver<'p> {
                     arg,
                 } => arena.apply(function, order, at(arg)),
             };
-            ids.push(id);
+            ids.push(Some(id));
         }
-        Ok(*ids.last().expect("expressions are non-empty"))
+        Ok(ids
+            .last()
+            .copied()
+            .flatten()
+            .expect("expressions are non-empty; their root is built"))
     }
 }
 
