@@ -13,8 +13,10 @@ use crate::limit::{AtomKind, Limit, ScalarDefinition};
 use crate::symbolic::{Arena, AtomId, ExprId, Node};
 use rustc_hash::FxHashSet;
 
-/// The largest integral dimension among the program's expectations, with the name of the
-/// instruction it belongs to, if it exceeds `max_dim`.
+/// The first of the program's expectations (Moments, then ZHat covariances) whose integral
+/// has more dimensions than `max_dim`, as its dimension and the name of its instruction.
+/// Stops there: a long training program has tens of thousands of expectations, and one is
+/// enough to decide.
 pub fn beyond_quadrature(limit: &Limit, max_dim: usize) -> Option<(usize, String)> {
     let scalars = limit.scalars.iter().filter_map(|s| match s.definition {
         ScalarDefinition::Expectation(e) => Some((e, s.role.instruction())),
@@ -25,14 +27,11 @@ pub fn beyond_quadrature(limit: &Limit, max_dim: usize) -> Option<(usize, String
             .iter()
             .map(|c| (c.integrand, limit.atoms[c.a.0 as usize].instruction))
     });
-    let mut worst: Option<(usize, usize)> = None;
-    for (e, instruction) in scalars.chain(covariances) {
-        let d = dimension(limit, e, max_dim);
-        if d > max_dim && worst.map_or(true, |(w, _)| d > w) {
-            worst = Some((d, instruction));
-        }
-    }
-    worst.map(|(d, i)| (d, limit.names[i].clone()))
+    scalars
+        .chain(covariances)
+        .map(|(e, instruction)| (dimension(limit, e, max_dim), instruction))
+        .find(|&(d, _)| d > max_dim)
+        .map(|(d, i)| (d, limit.names[i].clone()))
 }
 
 /// The dimension quadrature would integrate `e` in (0 for a polynomial). Where the terms
