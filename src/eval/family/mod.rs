@@ -1675,7 +1675,9 @@ impl<'a> ArrayEvaluator<'a> {
             .map(|(s, o)| (o.index(), *s))
             .collect();
         let mut values = vec![f64::NAN; total];
-        let mut errors = vec![f64::NAN; total];
+        // Zeros from the allocator: the pages of an error array nobody writes (every template
+        // exact) are never touched; entries no member covers get NaN at the end.
+        let mut errors = vec![0.0; total];
         let mut method = Used::Given;
         let strides = Array::strides(&shape);
         // Each member stands for every actual tuple whose members, ranked within each space,
@@ -1747,8 +1749,62 @@ impl<'a> ArrayEvaluator<'a> {
                 Ok(())
             };
             let mut tuple = vec![0; reps.len()];
-            increasing_tuples(&mut tuple, 0, &sizes, &reps, &mut visit)?;
+            match (&self.tile, reps.len()) {
+                // Whole rows at once: along the last member of the tuple, the output and the
+                // array entries advance by fixed strides.
+                (None, len @ 1..) => {
+                    let last = len - 1;
+                    let mut copy_row = |t: &[usize], along: std::ops::Range<usize>| {
+                        let (mut from, mut to) = (along.start as i64, along.end as i64);
+                        let (mut flat, mut flat_stride) = (0i64, 0i64);
+                        for p in 0..rank {
+                            let stride = strides[p] as i64;
+                            match dim_positions[p] {
+                                Some(k) if k == last => {
+                                    from = from.max(start[p]);
+                                    to = to.min(end[p]);
+                                    flat -= start[p] * stride;
+                                    flat_stride += stride;
+                                }
+                                position => {
+                                    let actual = position.map_or(index[p], |k| t[k] as i64);
+                                    if actual < start[p] || actual >= end[p] {
+                                        return;
+                                    }
+                                    flat += (actual - start[p]) * stride;
+                                }
+                            }
+                        }
+                        let (mut i, mut i_stride) = (0usize, 0usize);
+                        for (&k, &stride) in array_positions.iter().zip(&array_strides) {
+                            if k == last {
+                                i_stride += stride;
+                            } else {
+                                i += t[k] * stride;
+                            }
+                        }
+                        let entries = (from.max(0)..to).map(|v| {
+                            ((flat + v * flat_stride) as usize, i + v as usize * i_stride)
+                        });
+                        for (at, entry) in entries.clone() {
+                            values[at] = array.values[entry];
+                        }
+                        if !array.errors.is_empty() {
+                            for (at, entry) in entries {
+                                errors[at] = array.errors[entry];
+                            }
+                        }
+                    };
+                    increasing_rows(&mut tuple, 0, &sizes, &reps, &mut copy_row);
+                }
+                _ => increasing_tuples(&mut tuple, 0, &sizes, &reps, &mut visit)?,
+            }
             method = method.max(array.method);
+        }
+        for (value, error) in values.iter().zip(errors.iter_mut()) {
+            if value.is_nan() {
+                *error = f64::NAN;
+            }
         }
         Ok(FamilyValue {
             name: family.name.to_string(),
@@ -2002,6 +2058,29 @@ fn increasing_tuples(
         increasing_tuples(tuple, p + 1, sizes, signature, visit)?;
     }
     Ok(())
+}
+
+/// [`increasing_tuples`] a row at a time: calls `row` with the tuple's members but the last
+/// set, and the range the last one runs over. `tuple` is not empty.
+fn increasing_rows(
+    tuple: &mut [usize],
+    p: usize,
+    sizes: &[usize],
+    signature: &Signature,
+    row: &mut dyn FnMut(&[usize], std::ops::Range<usize>),
+) {
+    let low = if p > 0 && signature[p].0 == signature[p - 1].0 {
+        tuple[p - 1] + 1
+    } else {
+        0
+    };
+    if p + 1 == tuple.len() {
+        return row(tuple, low..sizes[p].max(low));
+    }
+    for v in low..sizes[p] {
+        tuple[p] = v;
+        increasing_rows(tuple, p + 1, sizes, signature, row);
+    }
 }
 
 /// The signatures of every atom and limit scalar: the representatives they depend on, through
