@@ -148,10 +148,10 @@ struct EvalArgs {
     /// Monte Carlo and particle seed.
     #[arg(long = "mc-seed", default_value_t = 0, value_name = "S")]
     mc_seed: u64,
-    /// Particles per replica (`--method particles`, and `auto` past the quadrature limit).
-    #[arg(long, default_value_t = tpc::eval::EvalOptions::default().particles, value_name = "S",
-          value_parser = commands::values::count)]
-    particles: usize,
+    /// Particles per replica (`--method particles`, and `auto` past the quadrature limit)
+    /// [default: 32768, halved down to 1024 for a program whose evaluation would take minutes]
+    #[arg(long, value_name = "S", value_parser = commands::values::count)]
+    particles: Option<usize>,
     /// Independent particle replicas; their spread is the error bar (at least 2).
     #[arg(long, default_value_t = tpc::eval::EvalOptions::default().replicas, value_name = "R",
           value_parser = commands::values::replicas)]
@@ -184,7 +184,10 @@ impl EvalArgs {
             max_points: tpc::eval::EvalOptions::default().max_points,
             samples: self.samples,
             seed: self.mc_seed,
-            particles: self.particles,
+            particles: self
+                .particles
+                .unwrap_or(tpc::eval::EvalOptions::default().particles),
+            fit_particles: self.particles.is_none(),
             replicas: self.replicas,
             max_memory: (self.max_memory * f64::from(1u32 << 30)) as usize,
             quasi_random: !self.no_qmc,

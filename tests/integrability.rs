@@ -51,6 +51,7 @@ fn expectations_that_do_not_exist_are_refused_by_every_method() {
                 method,
                 samples: 1000,
                 particles: 1024,
+                fit_particles: false,
                 replicas: 2,
                 ..Default::default()
             };

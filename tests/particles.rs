@@ -29,6 +29,7 @@ fn particles(s: usize, seed: u64) -> EvalOptions {
     EvalOptions {
         method: Method::Particles,
         particles: s,
+        fit_particles: false,
         replicas: 8,
         seed,
         ..Default::default()

@@ -78,8 +78,13 @@ pub struct EvalOptions {
     pub samples: usize,
     /// Monte Carlo and particle seed.
     pub seed: u64,
-    /// Particles per replica ([`particles`]).
+    /// Particles per replica ([`particles`]); with `fit_particles`, the most.
     pub particles: usize,
+    /// Lower `particles` for a long program: halve it, not below
+    /// [`particles::MIN_FITTED_PARTICLES`], while the work of the evaluation (particles ×
+    /// replicas × operations per particle) exceeds [`particles::PARTICLE_WORK_BUDGET`]. Set
+    /// when the number of particles is the default, not the user's choice.
+    pub fit_particles: bool,
     /// Independent replicas of a particle evaluation, whose spread gives its error bars.
     pub replicas: usize,
     /// Most bytes the particle columns may take at once.
@@ -98,6 +103,7 @@ impl Default for EvalOptions {
             samples: 1_000_000,
             seed: 0,
             particles: 1 << 15,
+            fit_particles: true,
             replicas: 8,
             max_memory: 4 << 30,
             quasi_random: true,

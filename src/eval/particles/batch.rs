@@ -150,6 +150,11 @@ impl BatchTape {
         out
     }
 
+    /// The instructions run per particle.
+    pub(super) fn len(&self) -> usize {
+        self.ops.len()
+    }
+
     /// The store slots the tape reads.
     pub(super) fn columns(&self) -> &[usize] {
         &self.columns

@@ -81,9 +81,18 @@ pub fn evaluate(
     options: &EvalOptions,
     progress: Progress,
 ) -> Result<Evaluation, EvalError> {
-    let particles = options.particles.max(1);
     let replicas = options.replicas.max(2);
     let schedule = schedule::build(limit);
+    let work = schedule.work();
+    let mut particles = options.particles.max(1);
+    let asked = particles;
+    if options.fit_particles {
+        while particles / 2 >= MIN_FITTED_PARTICLES
+            && (particles * replicas).saturating_mul(work) > PARTICLE_WORK_BUDGET
+        {
+            particles /= 2;
+        }
+    }
     let at_once = replicas.min(rayon::current_num_threads().max(1));
     let needed = schedule
         .peak_columns
@@ -135,17 +144,33 @@ pub fn evaluate(
     } else {
         "particles"
     };
-    Ok(Evaluation {
-        scalars,
-        notes: vec![Note::new(
+    let mut notes = vec![Note::new(
+        "the program",
+        format!(
+            "evaluated by particles: {replicas} replicas of {particles} {points}; the ± is \
+             the standard error over replicas"
+        ),
+    )];
+    if particles < asked {
+        notes.push(Note::new(
             "the program",
             format!(
-                "evaluated by particles: {replicas} replicas of {particles} {points}; the ± is \
-                 the standard error over replicas"
+                "{particles} particles per replica rather than {asked}: at {work} operations \
+                 per particle, more would take minutes; `--particles S` chooses S"
             ),
-        )],
-    })
+        ));
+    }
+    Ok(Evaluation { scalars, notes })
 }
+
+/// The most work (particles × replicas × operations per particle, [`EvalOptions::fit_particles`])
+/// an evaluation with the default number of particles is given: about a minute on two cores.
+/// A depth-2 μP tanh MLP after 10 training steps (6,067 operations per particle) keeps 32768
+/// particles; after 100 steps (1.7 million) it gets 2048.
+pub const PARTICLE_WORK_BUDGET: usize = 1 << 35;
+
+/// The fewest particles per replica [`EvalOptions::fit_particles`] lowers to.
+pub const MIN_FITTED_PARTICLES: usize = 1024;
 
 /// The mean of the replicas' values and its standard error; a value every replica agrees on
 /// exactly (it depends on given numbers only) is exact.

@@ -83,6 +83,23 @@ pub(super) struct Schedule {
     pub peak_columns: usize,
 }
 
+impl Schedule {
+    /// The operations one particle costs, about: every tape's instructions, plus one
+    /// multiply-add per earlier atom of its family for each conditional ZHat draw (and per
+    /// atom pair of an initial group).
+    pub fn work(&self) -> usize {
+        self.steps
+            .iter()
+            .map(|step| match step {
+                Step::Initial { atoms, .. } => atoms.len() * atoms.len(),
+                Step::Hat { earlier, .. } => earlier.len() + 1,
+                Step::Gram { tape, .. } | Step::Node { tape, .. } => tape.len(),
+                Step::Scalar { tape, .. } => tape.as_ref().map_or(1, BatchTape::len),
+            })
+            .sum()
+    }
+}
+
 /// Builds [`Schedule`]s.
 struct Builder<'a> {
     limit: &'a Limit,
