@@ -286,6 +286,32 @@ fn the_width_inside_an_instruction_is_an_error() {
     );
 }
 
+/// The streamed document (`tpc derive --format json`) is the in-memory one, pretty-printed as
+/// serde prints it, on every example program, expanded and deferred.
+#[test]
+fn streamed_json_is_the_json_document() {
+    for entry in std::fs::read_dir(program_path("")).expect("programs/") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_none_or(|e| e != "tp") {
+            continue;
+        }
+        let (source, program, expanded) = derive_file(&path);
+        let deferred = limit::derive_deferred(&program).expect("it derives");
+        for limit in [&expanded, &deferred] {
+            let mut streamed = Vec::new();
+            limit::write_json(limit, &source, &mut streamed).expect("writes to memory");
+            let document = limit::to_json(limit, &source);
+            let expected = serde_json::to_string_pretty(&document).unwrap() + "\n";
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                expected,
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn json_lists_atoms_families_scalars_and_zdot_coefficients() {
     let (source, _, limit) = derive_file(&program_path("transpose_minimal.tp"));
