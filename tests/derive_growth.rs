@@ -24,9 +24,10 @@ use tpc::limit::{self, Limit, ScalarDefinition, ScalarRole};
 use tpc::param::{generate_mlp, Abc, MlpSpec, Preset};
 use tpc::symbolic::ExprId;
 
-/// Instructions, arena nodes, program-part nodes, and nodes of the deferred derivation's
-/// arena, of the depth-3 μP tanh program at `steps`.
-fn sizes(steps: usize) -> (usize, usize, usize, usize) {
+/// Instructions, arena nodes, program-part nodes, nodes of the deferred derivation's arena,
+/// and that arena's size counting the terms of its sums, of the depth-3 μP tanh program at
+/// `steps`.
+fn sizes(steps: usize) -> (usize, usize, usize, usize, usize) {
     let tanh = Builtin::from_name("tanh").expect("tanh is a built-in");
     let abc = Abc::preset(Preset::Mup, 3);
     let source =
@@ -40,6 +41,7 @@ fn sizes(steps: usize) -> (usize, usize, usize, usize) {
         limit.arena.len(),
         program_part(&limit),
         deferred.arena.len(),
+        deferred.arena.size(),
     )
 }
 
@@ -71,12 +73,12 @@ fn slope(x0: usize, y0: usize, x1: usize, y1: usize) -> f64 {
 #[test]
 fn derived_limit_of_a_training_program_grows_as_measured() {
     let small = sizes(5);
-    let (i0, arena0, part0, deferred0) = sizes(10);
-    let (i1, arena1, part1, deferred1) = sizes(20);
+    let (i0, arena0, part0, deferred0, terms0) = sizes(10);
+    let (i1, arena1, part1, deferred1, terms1) = sizes(20);
     eprintln!(
         "T = 5, 10, 20: {small:?}, {:?}, {:?}",
-        (i0, arena0, part0, deferred0),
-        (i1, arena1, part1, deferred1)
+        (i0, arena0, part0, deferred0, terms0),
+        (i1, arena1, part1, deferred1, terms1)
     );
     // Sanity: the program grows, and the eager derivatives are most of the arena.
     assert!(i1 > i0 && i0 > small.0);
@@ -105,5 +107,14 @@ fn derived_limit_of_a_training_program_grows_as_measured() {
     assert!(
         deferred_slope < 1.3,
         "the deferred derivation's arena grows as instructions^{deferred_slope:.2}: {deferred0} → {deferred1} nodes for {i0} → {i1} instructions"
+    );
+
+    // The same arena counted with the terms of its sums (`Arena::size`): measured 1.21. A
+    // source line summing over the earlier steps, built a term at a time, stores every
+    // partial sum and gives 1.48.
+    let terms_slope = slope(i0, terms0, i1, terms1);
+    assert!(
+        terms_slope < 1.3,
+        "the deferred derivation's nodes and terms grow as instructions^{terms_slope:.2}: {terms0} → {terms1} for {i0} → {i1} instructions"
     );
 }

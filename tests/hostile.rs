@@ -145,8 +145,8 @@ fn width_powers_outside_the_scaling_analysis_are_refused_not_rounded() {
 
 #[test]
 fn a_derived_limit_past_the_node_limit_is_refused_with_the_flag_that_raises_it() {
-    // The chain `h[t+1] = W.T @ tanh(W @ h[t])` derives to Θ(k³) nodes (tens of thousands at
-    // k = 40); a limit of 5,000 stops it at the instruction that passes it.
+    // The chain `h[t+1] = W.T @ tanh(W @ h[t])` derives to Θ(k²) nodes and terms (tens of
+    // thousands at k = 40); a limit of 5,000 stops it at the instruction that passes it.
     let source = "vector h[t in 0..1] ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\n\
                   for t in 0..40 {\n  h[t + 1] = W.T @ tanh(W @ h[t])\n}\n\
                   m = mean(h[40] * h[40])\noutput m\n";
@@ -156,6 +156,19 @@ fn a_derived_limit_past_the_node_limit_is_refused_with_the_flag_that_raises_it()
     assert!(stderr.contains("E0203"), "{stderr}");
     assert!(stderr.contains("--max-limit-nodes"), "{stderr}");
     assert!(stderr.contains("<stdin>:4:"), "{stderr}");
+    // The scaling analysis keeps far less (about 150), under the same limit.
+    let out = tpc_in(
+        &["--max-limit-nodes", "100", "derive", "--scaling", "-"],
+        ".",
+        source,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("E0203") && stderr.contains("scaling analysis"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--max-limit-nodes"), "{stderr}");
     // The default limit lets it through.
     let out = tpc_in(&["derive", "-"], ".", source);
     assert_eq!(

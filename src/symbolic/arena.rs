@@ -301,6 +301,8 @@ mod tests {
         });
         assert_eq!(s, s2);
         assert_eq!(a.len(), len);
+        // Two nodes and the one term of the sum; the repeats add nothing.
+        assert_eq!(a.size(), 3);
     }
 
     #[test]

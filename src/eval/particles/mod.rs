@@ -84,15 +84,11 @@ pub fn evaluate(
     let replicas = options.replicas.max(2);
     let schedule = schedule::build(limit);
     let work = schedule.work();
-    let mut particles = options.particles.max(1);
-    let asked = particles;
-    if options.fit_particles {
-        while particles / 2 >= MIN_FITTED_PARTICLES
-            && (particles * replicas).saturating_mul(work) > PARTICLE_WORK_BUDGET
-        {
-            particles /= 2;
-        }
-    }
+    let asked = options.particles.max(1);
+    let particles = match options.fit_particles {
+        true => fitted_particles(asked, replicas, work),
+        false => asked,
+    };
     let at_once = replicas.min(rayon::current_num_threads().max(1));
     let needed = schedule
         .peak_columns
@@ -172,6 +168,19 @@ pub const PARTICLE_WORK_BUDGET: usize = 1 << 35;
 /// The fewest particles per replica [`EvalOptions::fit_particles`] lowers to.
 pub const MIN_FITTED_PARTICLES: usize = 1024;
 
+/// `asked` particles per replica, halved while the work of `replicas` replicas at `work`
+/// operations per particle exceeds [`PARTICLE_WORK_BUDGET`], but not below
+/// [`MIN_FITTED_PARTICLES`] (nor raised to it).
+fn fitted_particles(asked: usize, replicas: usize, work: usize) -> usize {
+    let mut particles = asked;
+    while particles / 2 >= MIN_FITTED_PARTICLES
+        && particles.saturating_mul(replicas).saturating_mul(work) > PARTICLE_WORK_BUDGET
+    {
+        particles /= 2;
+    }
+    particles
+}
+
 /// The mean of the replicas' values and its standard error; a value every replica agrees on
 /// exactly (it depends on given numbers only) is exact.
 fn combine(values: impl Iterator<Item = f64>, given: bool) -> Value {
@@ -189,5 +198,25 @@ fn combine(values: impl Iterator<Item = f64>, given: bool) -> Value {
         value: if same { values[0] } else { mean },
         error: if same { 0.0 } else { (variance / r).sqrt() },
         method,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_particles_are_halved_to_the_work_budget() {
+        // 10 training steps of the depth-2 μP tanh MLP (6,067 operations per particle):
+        // within the budget, kept.
+        assert_eq!(fitted_particles(1 << 15, 8, 6067), 1 << 15);
+        // 100 steps (1.7 million): 2048 is the largest power-of-two fraction within it.
+        assert_eq!(fitted_particles(1 << 15, 8, 1_735_972), 2048);
+        // Never below the floor, whatever the work; never raised to it.
+        assert_eq!(
+            fitted_particles(1 << 15, 8, usize::MAX),
+            MIN_FITTED_PARTICLES
+        );
+        assert_eq!(fitted_particles(100, 8, usize::MAX), 100);
     }
 }
