@@ -650,15 +650,15 @@ impl<'p> Deriver<'p> {
         let mut inside_sum = vec![false; expr.nodes.len()];
         for node in &expr.nodes {
             let operands = match *node {
-                ExprNode::Neg { arg } | ExprNode::Call { arg, .. } => vec![arg],
+                ExprNode::Neg { arg } | ExprNode::Call { arg, .. } => [Some(arg), None],
                 ExprNode::Add { lhs, rhs }
                 | ExprNode::Sub { lhs, rhs }
                 | ExprNode::Mul { lhs, rhs }
                 | ExprNode::Div { lhs, rhs }
-                | ExprNode::Pow { lhs, rhs } => vec![lhs, rhs],
-                _ => vec![],
+                | ExprNode::Pow { lhs, rhs } => [Some(lhs), Some(rhs)],
+                _ => [None, None],
             };
-            for k in operands {
+            for k in operands.into_iter().flatten() {
                 uses[k as usize] += 1;
                 inside_sum[k as usize] = additive(node);
             }
