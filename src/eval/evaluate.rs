@@ -400,7 +400,7 @@ impl<'a> Evaluator<'a> {
                     .filter(|v| v.error == 0.0)
                     .map(|v| v.value)
             };
-            if let Some(terms) = expand::expand(arena, e, &known) {
+            if let Some(terms) = expand::expand(arena, e, &known, expand::MAX_TERMS) {
                 let mut v = Value {
                     value: 0.0,
                     error: 0.0,

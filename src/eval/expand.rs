@@ -14,14 +14,15 @@ use rustc_hash::FxHashMap;
 /// A product of irreducible factors `Π base^exponent`, bases in increasing id order, each once.
 pub type Monomial = Vec<(ExprId, f64)>;
 
-/// The most terms an expansion may have: beyond it the integrand is integrated as it is.
+/// The most terms an expansion may have by default: beyond it the integrand is integrated as
+/// it is.
 pub const MAX_TERMS: usize = 4096;
 
 /// The highest integer power of a sum that is multiplied out.
 const MAX_POWER: f64 = 4.0;
 
 /// `expr` as `Σ coefficient · monomial` (monomials distinct, in a fixed order), or `None`
-/// when the expansion would exceed [`MAX_TERMS`].
+/// when the expansion would exceed `max_terms` (see [`MAX_TERMS`]).
 ///
 /// `scalar` gives a limit scalar's value, or `None` if it must stay a factor (a scalar with
 /// an error estimate, kept so that its error is propagated where it is used).
@@ -29,6 +30,7 @@ pub fn expand(
     arena: &Arena,
     expr: ExprId,
     scalar: &dyn Fn(ScalarId) -> Option<f64>,
+    max_terms: usize,
 ) -> Option<Vec<(Monomial, f64)>> {
     let mut done: FxHashMap<ExprId, Polynomial> = FxHashMap::default();
     for id in arena.reachable(&[expr]) {
@@ -57,11 +59,11 @@ pub fn expand(
                     let power = match base.as_constant() {
                         Some(x) => Polynomial::constant(crate::ir::power(x, e)),
                         None if e.fract() == 0.0 && (0.0..=MAX_POWER).contains(&e) => {
-                            base.power(e as u32)?
+                            base.power(e as u32, max_terms)?
                         }
                         None => base.opaque_power(b, e),
                     };
-                    p = p.times(&power)?;
+                    p = p.times(&power, max_terms)?;
                 }
                 p
             }
@@ -94,9 +96,13 @@ struct Polynomial {
 }
 
 impl Polynomial {
+    /// The constant `c` (no monomial at all for 0, so that a sum's zero constant is not a
+    /// term multiplied out).
     fn constant(c: f64) -> Polynomial {
         let mut terms = FxHashMap::default();
-        terms.insert(Vec::new(), c);
+        if c != 0.0 {
+            terms.insert(Vec::new(), c);
+        }
         Polynomial { terms }
     }
 
@@ -132,8 +138,8 @@ impl Polynomial {
         }
     }
 
-    fn times(&self, other: &Polynomial) -> Option<Polynomial> {
-        if self.terms.len() * other.terms.len() > MAX_TERMS {
+    fn times(&self, other: &Polynomial, max_terms: usize) -> Option<Polynomial> {
+        if self.terms.len() * other.terms.len() > max_terms {
             return None;
         }
         let mut out = Polynomial::default();
@@ -145,10 +151,10 @@ impl Polynomial {
         Some(out)
     }
 
-    fn power(&self, e: u32) -> Option<Polynomial> {
+    fn power(&self, e: u32, max_terms: usize) -> Option<Polynomial> {
         let mut p = Polynomial::constant(1.0);
         for _ in 0..e {
-            p = p.times(self)?;
+            p = p.times(self, max_terms)?;
         }
         Some(p)
     }
@@ -209,7 +215,7 @@ mod tests {
         let pool_cd = arena.sum([(relu[2], 0.5), (relu[3], 0.5)]);
         let product = arena.product([(pool_ab, 1.0), (pool_cd, 1.0), (s, 1.0)]);
         let value = |_: ScalarId| Some(3.0);
-        let terms = expand(&arena, product, &value).unwrap();
+        let terms = expand(&arena, product, &value, MAX_TERMS).unwrap();
         assert_eq!(terms.len(), 4);
         for (monomial, c) in &terms {
             assert_eq!(*c, 0.75);
@@ -218,7 +224,7 @@ mod tests {
         }
 
         let square = arena.product([(pool_ab, 2.0)]);
-        let terms = expand(&arena, square, &value).unwrap();
+        let terms = expand(&arena, square, &value, MAX_TERMS).unwrap();
         let mut want: Vec<(Monomial, f64)> = vec![
             (vec![(relu[0], 2.0)], 0.25),
             (vec![(relu[0], 1.0), (relu[1], 1.0)], 0.5),
@@ -237,9 +243,9 @@ mod tests {
         let v = arena.scalar(ScalarId(0));
         let root = arena.apply(Builtin::Sqrt, 0, v);
         let y = arena.div(x, root);
-        let known = expand(&arena, y, &|_| Some(4.0)).unwrap();
+        let known = expand(&arena, y, &|_| Some(4.0), MAX_TERMS).unwrap();
         assert_eq!(known, vec![(vec![(x, 1.0)], 0.5)]);
-        let unknown = expand(&arena, y, &|_| None).unwrap();
+        let unknown = expand(&arena, y, &|_| None, MAX_TERMS).unwrap();
         assert_eq!(unknown.len(), 1);
         assert_eq!(
             unknown[0].0.len(),
@@ -263,6 +269,6 @@ mod tests {
             factors.push((arena.sum(terms), 1.0));
         }
         let product = arena.product(factors);
-        assert!(expand(&arena, product, &|_| Some(1.0)).is_none());
+        assert!(expand(&arena, product, &|_| Some(1.0), MAX_TERMS).is_none());
     }
 }

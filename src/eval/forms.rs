@@ -188,7 +188,8 @@ impl Moments<'_> {
 }
 
 /// `E[Π f_i(u_i)^{e_i}]` in closed form when the product is one the tables cover: one
-/// relu/step/erf of an affine form (any mean), or a pair of relu/step/erf (and erf' of
+/// relu/step/erf of an affine form (any mean), the first two moments of affine forms (`id`),
+/// or a pair of relu/step/erf (and erf' of
 /// centered forms): the arc-cosine and arcsine kernels when both means are 0, the bivariate
 /// normal forms ([`bv`]) otherwise. A factor of zero variance is a number and leaves the
 /// other's one-dimensional form. `None` otherwise, and for perfectly correlated shifted pairs
@@ -203,10 +204,12 @@ pub fn closed_form(calls: &[Call], g: &Moments) -> Option<f64> {
 
 /// The closed form of one call `f(u)^e`.
 fn single((f, order, u, e): &Call, g: &Moments) -> Option<f64> {
-    use Builtin::{Erf, Relu, Step};
+    use Builtin::{Erf, Id, Relu, Step};
     let (m, q) = (g.mean_of(u), g.cov_of(u, u));
     let s = q.max(0.0).sqrt();
     match (f, order, e) {
+        (Id, 0, e) if *e == 1.0 => Some(m),
+        (Id, 0, e) if *e == 2.0 => Some(q + m * m),
         (Relu, 0, e) if *e == 1.0 => Some(cf::relu_mean(m, s)),
         (Relu, 0, e) if *e == 2.0 => Some(cf::relu_squared_mean(m, s)),
         (Step, 0, e) if *e > 0.0 => Some(cf::step_mean(m, s)),
@@ -220,9 +223,12 @@ fn single((f, order, u, e): &Call, g: &Moments) -> Option<f64> {
 
 /// The closed form of a pair of calls `f(u)^{e_u} g(v)^{e_v}`.
 fn pair(a: &Call, b: &Call, g: &Moments) -> Option<f64> {
-    use Builtin::{Erf, Relu, Step};
+    use Builtin::{Erf, Id, Relu, Step};
     let (f, fo, u, eu) = a;
     let (h, ho, v, ev) = b;
+    if (*f, *fo, *eu, *h, *ho, *ev) == (Id, 0, 1.0, Id, 0, 1.0) {
+        return Some(g.cov_of(u, v) + g.mean_of(u) * g.mean_of(v));
+    }
     let (q1, q2) = (g.cov_of(u, u), g.cov_of(v, v));
     // A factor without variance is a number.
     if q1 <= 0.0 || q2 <= 0.0 {

@@ -209,25 +209,24 @@ impl<'a> ArrayEvaluator<'a> {
             let slot = self.compile(&mut builder, task, definition)?;
             builder.slot_of.insert(task, slot);
         }
-        let slot_of_written: Vec<(Task, usize)> =
-            written.iter().map(|&t| (t, builder.slot_of[&t])).collect();
-        let mut outputs: Vec<usize> = slot_of_written.iter().map(|&(_, s)| s).collect();
+        // The written tasks by slot (tasks of equal values share one).
+        let mut written_at: FxHashMap<usize, Vec<Task>> = FxHashMap::default();
+        for &t in &written {
+            written_at.entry(builder.slot_of[&t]).or_default().push(t);
+        }
+        let mut outputs: Vec<usize> = written_at.keys().copied().collect();
         outputs.sort_unstable();
-        outputs.dedup();
         let fused = builder.finish(&outputs);
         let n = self.parallel.spaces[signature[0].0].size;
         let mut arrays = Vec::with_capacity(outputs.len());
-        for &slot in &outputs {
-            let (task, _) = slot_of_written
-                .iter()
-                .find(|(_, s)| *s == slot)
-                .expect("written");
-            arrays.push(self.new_array(signature.clone(), &self.name(*task).0)?);
+        for slot in &outputs {
+            let task = written_at[slot][0];
+            arrays.push(self.new_array(signature.clone(), &self.name(task).0)?);
         }
         let arrays = self.evaluate_fused(&fused, &outputs, arrays, n)?;
         for (slot, array) in outputs.iter().zip(arrays) {
             let array = Arc::new(array);
-            for (task, _) in slot_of_written.iter().filter(|(_, s)| s == slot) {
+            for task in &written_at[slot] {
                 self.arrays.insert(*task, array.clone());
             }
         }

@@ -20,8 +20,10 @@
 mod arc_cosine;
 mod columns;
 mod fusion;
+mod projected;
 
 use super::evaluate::block_expectation;
+use super::expand;
 use super::forms::{self, Moments};
 use super::{polynomial, EvalError, EvalOptions, Method, Used, Value};
 use crate::builtins::Builtin;
@@ -47,6 +49,13 @@ type Signature = Vec<(usize, usize)>;
 
 /// One entry of a template: its value, error and method at a tuple of members.
 type EntryFn<'f> = dyn Fn(&[usize]) -> Result<(f64, f64, Used), EvalError> + Sync + 'f;
+
+/// The most products an integrand of the array path is multiplied out into: a pooled layer
+/// of P positions gives P² (256 for a 16 × 16 image); each costs a few operations per entry.
+const ARRAY_MAX_TERMS: usize = 1 << 17;
+
+/// Arrays of fewer entries are filled on one thread.
+const SMALL_ARRAY: usize = 1024;
 
 /// The most entries one template array may hold.
 pub const MAX_ARRAY_ENTRIES: usize = 1 << 28;
@@ -223,7 +232,9 @@ pub fn evaluate_families(
     }
     let mut e = ArrayEvaluator::new(program, parallel, limit, options)?;
     e.tile = tile;
-    e.run()?;
+    // On a worker of the pool, so that the loops over small arrays (a convolution has
+    // thousands of templates of a few hundred entries) run in place instead of waking it.
+    rayon::scope(|_| e.run())?;
     let outputs = e.outputs()?;
     let mut notes = e.notes.into_inner().expect("no thread panicked");
     notes.sort_by(|a, b| (&a.kind, &a.entry).cmp(&(&b.kind, &b.entry)));
@@ -253,6 +264,10 @@ struct ArrayEvaluator<'a> {
     integrand_last_use: FxHashMap<ExprId, usize>,
     /// Group data of each initial atom: (group data, member).
     atom_group: Vec<Option<(usize, usize)>>,
+    /// The integrand of every ZHat covariance entry, by `(later atom, earlier atom)`.
+    covariance_integrand: FxHashMap<(AtomId, AtomId), ExprId>,
+    /// Whether each group with data has a nonzero mean somewhere.
+    group_has_mean: Vec<bool>,
     /// Mean and covariance of initial atoms of groups without data (fully unrolled groups).
     plain_law: FxHashMap<(AtomId, AtomId), f64>,
     plain_mean: FxHashMap<AtomId, f64>,
@@ -336,6 +351,17 @@ impl<'a> ArrayEvaluator<'a> {
             data_of,
             integrand_last_use: FxHashMap::default(),
             atom_group,
+            covariance_integrand: limit
+                .families
+                .iter()
+                .flat_map(|f| &f.covariance)
+                .map(|c| ((c.a.max(c.b), c.a.min(c.b)), c.integrand))
+                .collect(),
+            group_has_mean: parallel
+                .groups
+                .iter()
+                .map(|g| g.mean.iter().any(|&x| x != 0.0))
+                .collect(),
             plain_law,
             plain_mean,
             order: Vec::new(),
@@ -416,7 +442,7 @@ impl<'a> ArrayEvaluator<'a> {
                 ScalarDefinition::Expectation(e) | ScalarDefinition::Deterministic(e) => Some(e),
                 _ => None,
             },
-            Task::Covariance(a, b) => self.limit.family_of(a).and_then(|f| f.integrand(a, b)),
+            Task::Covariance(a, b) => self.covariance_integrand.get(&(a, b)).copied(),
         }
     }
 
@@ -483,8 +509,19 @@ impl<'a> ArrayEvaluator<'a> {
 
     fn run(&mut self) -> Result<(), FamilyError> {
         let order = self.order.clone();
+        // What expires at each position, so that freeing costs what it frees (a convolution
+        // has tens of thousands of templates alive at once).
+        let mut expiring: FxHashMap<usize, Vec<Task>> = FxHashMap::default();
+        for (&t, &u) in &self.last_use {
+            expiring.entry(u).or_default().push(t);
+        }
+        let mut expiring_integrands: FxHashMap<usize, Vec<ExprId>> = FxHashMap::default();
+        for (&e, &u) in &self.integrand_last_use {
+            expiring_integrands.entry(u).or_default().push(e);
+        }
         for (position, &task) in order.iter().enumerate() {
             let segments: Vec<usize> = self.fusion.segments_before(position).collect();
+            let sweep = !segments.is_empty();
             for k in segments {
                 self.run_segment(k)?;
             }
@@ -495,24 +532,36 @@ impl<'a> ArrayEvaluator<'a> {
                 }
                 self.arrays.insert(task, array);
             }
-            // Free what is no longer needed.
+            // Free what is no longer needed: what expires here, the task itself if nothing
+            // reads it later, and after a fused segment (which stores templates of earlier
+            // positions) whatever has expired.
             let mut freed: Vec<Arc<Array>> = Vec::new();
             let last_use = &self.last_use;
-            self.arrays.retain(|t, a| {
-                let live = last_use.get(t).is_some_and(|&u| u > position);
-                if !live {
-                    freed.push(a.clone());
-                }
-                live
-            });
             let integrand_last_use = &self.integrand_last_use;
-            self.by_integrand.retain(|e, a| {
-                let live = integrand_last_use.get(e).is_some_and(|&u| u > position);
-                if !live {
-                    freed.push(a.clone());
+            if sweep {
+                self.arrays.retain(|t, a| {
+                    let live = last_use.get(t).is_some_and(|&u| u > position);
+                    if !live {
+                        freed.push(a.clone());
+                    }
+                    live
+                });
+                self.by_integrand.retain(|e, a| {
+                    let live = integrand_last_use.get(e).is_some_and(|&u| u > position);
+                    if !live {
+                        freed.push(a.clone());
+                    }
+                    live
+                });
+            } else {
+                let own = (!last_use.get(&task).is_some_and(|&u| u > position)).then_some(task);
+                for t in expiring.get(&position).into_iter().flatten().chain(&own) {
+                    freed.extend(self.arrays.remove(t));
                 }
-                live
-            });
+                for e in expiring_integrands.get(&position).into_iter().flatten() {
+                    freed.extend(self.by_integrand.remove(e));
+                }
+            }
             for array in freed {
                 if let Ok(array) = Arc::try_unwrap(array) {
                     self.recycle(array.values);
@@ -703,12 +752,7 @@ impl<'a> ArrayEvaluator<'a> {
         let signature = array.signature.clone();
         let strides = Array::strides(&sizes);
         let worst: Mutex<(Used, bool)> = Mutex::new((Used::Given, false));
-        array
-            .values
-            .par_chunks_mut(strides[0])
-            .zip(array.errors.par_chunks_mut(strides[0]))
-            .enumerate()
-            .try_for_each(|(first, (values, errors))| -> Result<(), EvalError> {
+        let row = |(first, (values, errors)): (usize, (&mut [f64], &mut [f64]))| -> Result<(), EvalError> {
                 let mut tuple = vec![0usize; sizes.len()];
                 tuple[0] = first;
                 let mut method = Used::Given;
@@ -729,7 +773,22 @@ impl<'a> ArrayEvaluator<'a> {
                 let mut w = worst.lock().expect("no panic");
                 *w = (w.0.max(method), w.1 || any_error);
                 Ok(())
-            })?;
+            };
+        // A small array is filled on this thread: handing a few entries to the pool costs more
+        // than computing them (a convolution has thousands of templates of N entries).
+        if array.values.len() < SMALL_ARRAY {
+            let rows = array.values.chunks_mut(strides[0]);
+            rows.zip(array.errors.chunks_mut(strides[0]))
+                .enumerate()
+                .try_for_each(row)?;
+        } else {
+            array
+                .values
+                .par_chunks_mut(strides[0])
+                .zip(array.errors.par_chunks_mut(strides[0]))
+                .enumerate()
+                .try_for_each(row)?;
+        }
         (array.method, array.has_errors) = worst.into_inner().expect("no panic");
         Ok(())
     }
@@ -973,23 +1032,46 @@ impl<'a> ArrayEvaluator<'a> {
         }
         let mut array = self.new_array(signature.clone(), name)?;
         // Linearity, then products split into blocks of possibly correlated atoms.
-        let (constant, terms): (f64, Vec<(ExprId, f64)>) = match arena.node(e) {
+        let (mut constant, terms): (f64, Vec<(ExprId, f64)>) = match arena.node(e) {
             Node::Sum { constant, terms } => (*constant, terms.to_vec()),
             _ => (0.0, vec![(e, 1.0)]),
         };
-        let mut plan_terms = Vec::new();
-        for (t, c) in terms {
-            let factors: Vec<(ExprId, f64)> = match arena.node(t) {
-                Node::Product { factors } => factors.to_vec(),
-                _ => vec![(t, 1.0)],
-            };
-            let blocks = self.blocks(&factors);
-            let blocks: Vec<BlockPlan> = blocks
-                .into_iter()
-                .map(|b| self.block_plan(b, &signature))
-                .collect();
-            plan_terms.push((c, blocks));
+        let mut products: Vec<(f64, Vec<(ExprId, f64)>)> = terms
+            .into_iter()
+            .map(|(t, c)| match arena.node(t) {
+                Node::Product { factors } => (c, factors.to_vec()),
+                _ => (c, vec![(t, 1.0)]),
+            })
+            .collect();
+        let mut blocks: Vec<Vec<Vec<(ExprId, f64)>>> =
+            products.iter().map(|(_, f)| self.blocks(f)).collect();
+        // A block beyond quadrature's dimensions (a pooled layer: a product of sums over
+        // positions) is multiplied out first, as the scalar evaluator does, when the expansion
+        // is small enough: each product then integrates the fewest atoms.
+        let wide = |b: &Vec<(ExprId, f64)>| {
+            let mut atoms: Vec<AtomId> = b.iter().flat_map(|(f, _)| arena.atoms(*f)).collect();
+            atoms.sort_unstable();
+            atoms.dedup();
+            atoms.len() > self.options.max_dim
+        };
+        if self.options.method != Method::Mc && blocks.iter().flatten().any(wide) {
+            if let Some(monomials) = expand::expand(arena, e, &|_| None, ARRAY_MAX_TERMS) {
+                constant = 0.0;
+                products = monomials.into_iter().map(|(m, c)| (c, m)).collect();
+                blocks = products.iter().map(|(_, f)| self.blocks(f)).collect();
+            }
         }
+        let plan_terms: Vec<(f64, Vec<BlockPlan>)> = products
+            .iter()
+            .zip(blocks)
+            .map(|((c, _), blocks)| {
+                let plans = blocks
+                    .into_iter()
+                    .map(|b| self.block_plan(b, &signature))
+                    .collect();
+                (*c, plans)
+            })
+            .collect();
         let scalar_inputs: Vec<(ScalarId, Arc<Array>, Projection)> = arena
             .scalars(e)
             .into_iter()
@@ -1377,7 +1459,6 @@ impl<'a> ArrayEvaluator<'a> {
         let mut atoms: Vec<AtomId> = roots.iter().flat_map(|&f| arena.atoms(f)).collect();
         atoms.sort_unstable();
         atoms.dedup();
-        let law = self.law_plan(&atoms, signature);
         // Scalars with a signature vary by entry: such blocks take the generic path, where the
         // entry's own scalar values are used.
         let varying = roots.iter().any(|&r| {
@@ -1397,6 +1478,14 @@ impl<'a> ArrayEvaluator<'a> {
         if k == 0 {
             kind = BlockKind::Constant;
         } else if !varying && self.options.method != Method::Mc {
+            if let Some(p) = self.projected_plan(&factors, &atoms, signature, &global) {
+                return BlockPlan {
+                    factors,
+                    atoms,
+                    law: Vec::new(),
+                    kind: BlockKind::Projected(p),
+                };
+            }
             if factors.iter().all(|(_, e)| e.fract() == 0.0 && *e >= 0.0) {
                 let polynomials: Option<Vec<polynomial::Polynomial>> = factors
                     .iter()
@@ -1415,9 +1504,9 @@ impl<'a> ArrayEvaluator<'a> {
             }
         }
         BlockPlan {
+            law: self.law_plan(&atoms, signature),
             factors,
             atoms,
-            law,
             kind,
         }
     }
@@ -1447,6 +1536,23 @@ impl<'a> ArrayEvaluator<'a> {
             ),
             (None, None) => LawSource::Fixed(self.plain_law.get(&(a, b)).copied().unwrap_or(0.0)),
             _ => LawSource::Fixed(0.0),
+        }
+    }
+
+    /// One covariance of a block's law at an entry, with its error.
+    fn law_value(&self, source: &LawSource, tuple: &[usize]) -> (f64, f64) {
+        match source {
+            LawSource::Fixed(v) => (*v, 0.0),
+            LawSource::Group(g, r, s) => (
+                self.parallel.groups[*g]
+                    .covariance
+                    .get(r.row(tuple), s.row(tuple)),
+                0.0,
+            ),
+            LawSource::Array(array, p) => {
+                let i = p.index(tuple);
+                (array.values[i], array.error(i).abs())
+            }
         }
     }
 
@@ -1491,6 +1597,15 @@ impl<'a> ArrayEvaluator<'a> {
     ) -> Result<Value, EvalError> {
         let k = block.atoms.len();
         let arena = &self.limit.arena;
+        if let BlockKind::Projected(p) = &block.kind {
+            if let Some((value, error)) = self.projected_value(p, tuple) {
+                return Ok(Value {
+                    value,
+                    error,
+                    method: Used::ClosedForm,
+                });
+            }
+        }
         if let BlockKind::Constant = block.kind {
             let mut value = 1.0;
             for &(f, e) in &block.factors {
@@ -1511,18 +1626,20 @@ impl<'a> ArrayEvaluator<'a> {
             &mut cov_heap
         };
         let mut error = 0.0;
-        for (slot, source) in cov.iter_mut().zip(&block.law) {
-            *slot = match source {
-                LawSource::Fixed(v) => *v,
-                LawSource::Group(g, r, s) => self.parallel.groups[*g]
-                    .covariance
-                    .get(r.row(tuple), s.row(tuple)),
-                LawSource::Array(array, p) => {
-                    let i = p.index(tuple);
-                    error += array.error(i).abs();
-                    array.values[i]
-                }
-            };
+        // A projected block keeps only the sums of its combinations' law: the whole law is
+        // planned here, where the closed form did not apply.
+        let planned;
+        let law = match block.law.is_empty() {
+            true => {
+                planned = self.law_plan(&block.atoms, signature);
+                &planned
+            }
+            false => &block.law,
+        };
+        for (slot, source) in cov.iter_mut().zip(law) {
+            let (value, e) = self.law_value(source, tuple);
+            error += e;
+            *slot = value;
         }
         let mut mean_stack = [0.0f64; 4];
         let mut mean_heap;
@@ -2014,6 +2131,9 @@ enum BlockKind {
     Polynomial(polynomial::Polynomial),
     /// relu/step/erf calls of affine forms, if the entry's law fits a closed form.
     ClosedForm(Vec<forms::Call>),
+    /// Calls of at most two linear combinations of more atoms, in closed form on the
+    /// combinations' law where it fits (else the generic path on the whole law).
+    Projected(projected::ProjectedBlock),
     /// The scalar evaluator on the entry's marginal law.
     Generic,
 }

@@ -55,7 +55,7 @@ fn dimension(limit: &Limit, e: ExprId, max_dim: usize) -> usize {
     if written <= max_dim || written > EXPANDED_UP_TO {
         return written;
     }
-    match expand::expand(arena, e, &|_| None) {
+    match expand::expand(arena, e, &|_| None, expand::MAX_TERMS) {
         Some(terms) => products_dimension(
             limit,
             terms
