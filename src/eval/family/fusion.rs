@@ -278,14 +278,20 @@ impl<'a> ArrayEvaluator<'a> {
                 };
                 if scale == 1.0 {
                     kernel
+                } else if let Some(&slot) = builder.scaled.get(&(kernel, scale.to_bits())) {
+                    // The ZHat covariances of every kernel tap of a convolution that read one
+                    // pair: one slot, one written array.
+                    slot
                 } else {
-                    builder.push(
+                    let slot = builder.push(
                         Slot::varying(builder.slots[kernel].method),
                         Op::Scale {
                             from: kernel,
                             scale,
                         },
-                    )
+                    );
+                    builder.scaled.insert((kernel, scale.to_bits()), slot);
+                    slot
                 }
             }
         })
@@ -557,6 +563,8 @@ struct Builder<'a> {
     ops: Vec<(usize, Op<'a>)>,
     slot_of: FxHashMap<Task, usize>,
     by_integrand: FxHashMap<ExprId, usize>,
+    /// The slot of a kernel's slot times a scale, by both (the scale's bits).
+    scaled: FxHashMap<(usize, u64), usize>,
     angles: Vec<(AngleKey, (usize, usize, usize))>,
 }
 

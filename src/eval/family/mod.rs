@@ -277,6 +277,9 @@ struct ArrayEvaluator<'a> {
     arrays: FxHashMap<Task, Arc<Array>>,
     /// Arrays by integrand, for sharing.
     by_integrand: FxHashMap<ExprId, Arc<Array>>,
+    /// Arrays of an integrand times a scale (`σ² E[x y]` of the ZHat covariances of every
+    /// kernel tap of a convolution reading one pair), by integrand and the scale's bits.
+    scaled_integrand: FxHashMap<ExprId, Vec<(u64, Arc<Array>)>>,
     /// Position in `order` of each task's last use.
     last_use: FxHashMap<Task, usize>,
     /// The block of the output computed, if not all of it.
@@ -367,6 +370,7 @@ impl<'a> ArrayEvaluator<'a> {
             order: Vec::new(),
             arrays: FxHashMap::default(),
             by_integrand: FxHashMap::default(),
+            scaled_integrand: FxHashMap::default(),
             last_use: FxHashMap::default(),
             tile: None,
             angles: Mutex::new(None),
@@ -553,6 +557,13 @@ impl<'a> ArrayEvaluator<'a> {
                     }
                     live
                 });
+                self.scaled_integrand.retain(|e, a| {
+                    let live = integrand_last_use.get(e).is_some_and(|&u| u > position);
+                    if !live {
+                        freed.extend(a.iter().map(|(_, a)| a.clone()));
+                    }
+                    live
+                });
             } else {
                 let own = (!last_use.get(&task).is_some_and(|&u| u > position)).then_some(task);
                 for t in expiring.get(&position).into_iter().flatten().chain(&own) {
@@ -560,6 +571,8 @@ impl<'a> ArrayEvaluator<'a> {
                 }
                 for e in expiring_integrands.get(&position).into_iter().flatten() {
                     freed.extend(self.by_integrand.remove(e));
+                    let scaled = self.scaled_integrand.remove(e).into_iter().flatten();
+                    freed.extend(scaled.map(|(_, a)| a));
                 }
             }
             for array in freed {
@@ -715,6 +728,11 @@ impl<'a> ArrayEvaluator<'a> {
         if scale == 1.0 {
             return Ok(base);
         }
+        let bits = scale.to_bits();
+        let known = self.scaled_integrand.get(&e).into_iter().flatten();
+        if let Some((_, a)) = known.into_iter().find(|(b, _)| *b == bits) {
+            return Ok(a.clone());
+        }
         let mut values = self.buffer(base.values.len());
         values
             .par_iter_mut()
@@ -728,14 +746,19 @@ impl<'a> ArrayEvaluator<'a> {
                 .zip(&base.errors)
                 .for_each(|(v, b)| *v = scale.abs() * b);
         }
-        Ok(Arc::new(Array {
+        let scaled = Arc::new(Array {
             signature: base.signature.clone(),
             sizes: base.sizes.clone(),
             values,
             errors,
             method: base.method,
             has_errors: base.has_errors,
-        }))
+        });
+        self.scaled_integrand
+            .entry(e)
+            .or_default()
+            .push((bits, scaled.clone()));
+        Ok(scaled)
     }
 
     /// Fills `array` entry by entry, in parallel over its first dimension.
@@ -1072,6 +1095,11 @@ impl<'a> ArrayEvaluator<'a> {
                 (*c, plans)
             })
             .collect();
+        let projected = |b: &BlockPlan| matches!(b.kind, BlockKind::Projected(_));
+        if arena.scalars(e).is_empty() && plan_terms.iter().flat_map(|(_, b)| b).all(projected) {
+            self.fill_projected(&mut array, &plan_terms, constant, name, span)?;
+            return Ok(array);
+        }
         let scalar_inputs: Vec<(ScalarId, Arc<Array>, Projection)> = arena
             .scalars(e)
             .into_iter()
