@@ -26,9 +26,9 @@ pub enum GenCommand {
     )]
     Kernel(KernelArgs),
     /// The NNGP (and NTK) kernels of a 1-D or 2-D convolutional network with global average
-    /// pooling, on a few small inputs written out position by position.
+    /// pooling; the inputs are one parallel index, evaluated as arrays.
     #[command(
-        after_help = "Examples:\n  tpc gen cnn --dims 2 --kernel 3 --padding same --pool global --inputs '[[[1,0],[0,1]],[[0.5,1],[-1,0]]]' > cnn.tp\n  tpc gen cnn --dims 1 --kernel 2 --padding valid --depth 2 --inputs '[[1,0.5,-0.3,0.7],[0.2,-1,0.8,0.4]]' --ntk\n\nInputs: a JSON list of inputs, each a list of positions (1-D) or of rows of positions (2-D),\na position being a number or a list of channels. Outputs NNGP[i, j] (and NTK[i, j]), i ≤ j."
+        after_help = "Examples:\n  tpc gen cnn --dims 2 --kernel 3 --padding same --pool global --inputs '[[[1,0],[0,1]],[[0.5,1],[-1,0]]]' > cnn.tp\n  tpc gen cnn --dims 1 --kernel 2 --padding valid --depth 2 --inputs '[[1,0.5,-0.3,0.7],[0.2,-1,0.8,0.4]]' --ntk\n  tpc gen cnn --dims 2 --kernel 3 --depth 3 --inputs images.json > cnn.tp   # json.dump(x.tolist()), x of shape (N, H, W, C)\n\nInputs: a JSON list of inputs (inline, or a file holding it), each a list of positions (1-D) or\nof rows of positions (2-D), a position being a number or a list of channels (NHWC, as in\nneural-tangents). Outputs NNGP[i, j] (and NTK[i, j]), i ≤ j."
     )]
     Cnn(CnnArgs),
     /// The NNGP (and NTK) kernels of a fully connected residual network on inline inputs.
@@ -169,8 +169,8 @@ pub struct CnnArgs {
     /// σw² [default: 2 for relu, 1 otherwise].
     #[arg(long, value_name = "SW2", allow_hyphen_values = true)]
     weight_var: Option<f64>,
-    /// The inputs, a JSON list (see below).
-    #[arg(long)]
+    /// The inputs, a JSON list (see below), or a file holding one.
+    #[arg(long, value_name = "JSON|FILE")]
     inputs: String,
     /// Also compute the NTK.
     #[arg(long)]
@@ -182,7 +182,13 @@ fn cnn_spec(args: &CnnArgs) -> Result<CnnSpec, String> {
     let nonlin = Builtin::from_name(&args.nonlin)
         .ok_or_else(|| format!("unknown nonlinearity `{}`", args.nonlin))?;
     let dims = args.dims as usize;
-    let value: serde_json::Value = serde_json::from_str(&args.inputs)
+    // Inline JSON, or a file holding it (a data set of images is too long for a command line).
+    let text = match args.inputs.trim_start().starts_with('[') {
+        true => args.inputs.clone(),
+        false => std::fs::read_to_string(&args.inputs)
+            .map_err(|e| format!("--inputs: cannot read `{}`: {e}", args.inputs))?,
+    };
+    let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| format!("--inputs must be a JSON list of inputs: {e}"))?;
     let mut inputs = Vec::new();
     let mut shape: Option<Vec<usize>> = None;
@@ -396,7 +402,13 @@ pub fn run(command: &GenCommand) -> Result<(), crate::Reported> {
     // printing it. (A kernel program loads its inputs relative to wherever it will be saved,
     // so it is checked by its tests instead.)
     if !matches!(command, GenCommand::Kernel(_)) {
-        if let Err(diagnostic) = tpc::compile(program.as_bytes(), &Default::default()) {
+        // Checked as `tpc check` checks it: a loop over exchangeable inputs is lowered for a
+        // few representatives (a CNN on 100 images is not unrolled to be checked).
+        let options = tpc::ir::LowerOptions {
+            parallel: true,
+            ..Default::default()
+        };
+        if let Err(diagnostic) = tpc::compile(program.as_bytes(), &options) {
             eprintln!(
                 "error: these options generate a program that tpc check refuses; \
                  ask for a smaller one (fewer steps or layers)"

@@ -108,6 +108,66 @@ pub fn calls(
         .collect()
 }
 
+/// The factors as calls of built-ins on affine forms of `atoms` (sorted), a factor that is
+/// itself affine being a call of `id`, and the distinct linear parts of their arguments (the
+/// combinations of atoms the block depends on), if every factor is one.
+pub fn combination_calls(
+    arena: &Arena,
+    factors: &[(ExprId, f64)],
+    atoms: &[AtomId],
+    scalar: &dyn Fn(ScalarId) -> f64,
+) -> Option<(Vec<Call>, Vec<Vec<f64>>)> {
+    let k = atoms.len();
+    let position = |a: AtomId| atoms.binary_search(&a).ok();
+    let mut calls = Vec::with_capacity(factors.len());
+    for &(f, e) in factors {
+        let (function, order, arg) = match arena.node(f) {
+            Node::Apply { f, order, arg } => (*f, *order, *arg),
+            _ => (Builtin::Id, 0, f),
+        };
+        calls.push((
+            function,
+            order,
+            affine(arena, arg, k, &position, scalar)?,
+            e,
+        ));
+    }
+    let mut combinations: Vec<Vec<f64>> = Vec::new();
+    for (_, _, u, _) in &calls {
+        if !combinations.contains(&u.form) {
+            combinations.push(u.form.clone());
+        }
+    }
+    Some((calls, combinations))
+}
+
+/// Whether [`closed_form`] has a form for calls of these built-ins and exponents (on most
+/// laws: a shifted pair of perfectly correlated arguments is left to the kink-aware rule).
+pub fn covered(calls: &[Call]) -> bool {
+    use Builtin::{Erf, Id, Relu, Step};
+    let single = |(f, order, _, e): &Call| match (f, order) {
+        (Relu | Erf | Id, 0) => *e == 1.0 || *e == 2.0,
+        (Step, 0) => *e > 0.0,
+        (Erf, 1) => *e == 2.0,
+        _ => false,
+    };
+    let unit = |(f, _, _, e): &Call| *e == 1.0 || (*f == Step && *e > 0.0);
+    match calls {
+        [call] => single(call),
+        [a, b] => {
+            unit(a)
+                && unit(b)
+                && matches!(
+                    ((a.0, a.1), (b.0, b.1)),
+                    ((Relu | Step | Erf, 0), (Relu | Step | Erf, 0))
+                        | ((Erf, 1), (Erf, 1))
+                        | ((Id, 0), (Id, 0))
+                )
+        }
+        _ => false,
+    }
+}
+
 /// Groups `n` items into blocks, joining two items whenever `linked(i, j)` (union–find);
 /// blocks and their items in a fixed order.
 pub fn blocks(n: usize, linked: impl Fn(usize, usize) -> bool) -> Vec<Vec<usize>> {

@@ -52,7 +52,7 @@ type EntryFn<'f> = dyn Fn(&[usize]) -> Result<(f64, f64, Used), EvalError> + Syn
 
 /// The most products an integrand of the array path is multiplied out into: a pooled layer
 /// of P positions gives P² (256 for a 16 × 16 image); each costs a few operations per entry.
-const ARRAY_MAX_TERMS: usize = 1 << 17;
+pub const ARRAY_MAX_TERMS: usize = 1 << 17;
 
 /// Arrays of fewer entries are filled on one thread.
 const SMALL_ARRAY: usize = 1024;

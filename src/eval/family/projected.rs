@@ -12,11 +12,10 @@ use super::{
     check_finite, closed_form_pair, increasing_tuples, Array, ArrayEvaluator, BlockKind, BlockPlan,
     ClosedPair, FamilyError, LawSource, RowPlan, Signature, SMALL_ARRAY,
 };
-use crate::builtins::Builtin;
 use crate::diagnostics::Span;
 use crate::eval::forms::{self, Affine, Call, Moments};
 use crate::eval::{EvalError, Used};
-use crate::symbolic::{AtomId, ExprId, Node, ScalarId};
+use crate::symbolic::{AtomId, ExprId, ScalarId};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
@@ -52,29 +51,9 @@ impl ArrayEvaluator<'_> {
         signature: &Signature,
         scalar: &dyn Fn(ScalarId) -> f64,
     ) -> Option<ProjectedBlock> {
-        let arena = &self.limit.arena;
         let k = atoms.len();
-        let position = |a: AtomId| atoms.binary_search(&a).ok();
-        let mut calls: Vec<(Builtin, u32, Affine, f64)> = Vec::with_capacity(factors.len());
-        for &(f, e) in factors {
-            let (function, order, arg) = match arena.node(f) {
-                Node::Apply { f, order, arg } => (*f, *order, *arg),
-                _ => (Builtin::Id, 0, f),
-            };
-            calls.push((
-                function,
-                order,
-                forms::affine(arena, arg, k, &position, scalar)?,
-                e,
-            ));
-        }
-        // The distinct linear parts are the combinations.
-        let mut combinations: Vec<Vec<f64>> = Vec::new();
-        for (_, _, u, _) in &calls {
-            if !combinations.contains(&u.form) {
-                combinations.push(u.form.clone());
-            }
-        }
+        let (calls, combinations) =
+            forms::combination_calls(&self.limit.arena, factors, atoms, scalar)?;
         let m = combinations.len();
         if m > 2 || k <= m {
             return None;

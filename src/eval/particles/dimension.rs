@@ -5,10 +5,12 @@
 //! integrand: a sum term by term, a product into blocks of factors whose atoms may be
 //! correlated (atoms of one ZHat family or one initial group), and a polynomial not at all
 //! (Gaussian algebra integrates it exactly in any dimension). A smooth block's atoms that
-//! quadrature integrates out in one dimension ([`crate::eval::conditional`]) do not count.
+//! quadrature integrates out in one dimension ([`crate::eval::conditional`]) do not count, and
+//! neither does a block of relu/step/erf of at most two combinations of its atoms (a
+//! convolution's pre-activations), which has a closed form.
 
 use crate::builtins::Smoothness;
-use crate::eval::expand;
+use crate::eval::{expand, forms};
 use crate::limit::{AtomKind, Limit, ScalarDefinition};
 use crate::symbolic::{Arena, AtomId, ExprId, Node};
 use rustc_hash::FxHashSet;
@@ -16,8 +18,13 @@ use rustc_hash::FxHashSet;
 /// The first of the program's expectations (Moments, then ZHat covariances) whose integral
 /// has more dimensions than `max_dim`, as its dimension and the name of its instruction.
 /// Stops there: a long training program has tens of thousands of expectations, and one is
-/// enough to decide.
-pub fn beyond_quadrature(limit: &Limit, max_dim: usize) -> Option<(usize, String)> {
+/// enough to decide. An integrand is multiplied out into at most `max_terms` products, as
+/// the evaluator that will take it does.
+pub fn beyond_quadrature(
+    limit: &Limit,
+    max_dim: usize,
+    max_terms: usize,
+) -> Option<(usize, String)> {
     let scalars = limit.scalars.iter().filter_map(|s| match s.definition {
         ScalarDefinition::Expectation(e) => Some((e, s.role.instruction())),
         _ => None,
@@ -29,16 +36,16 @@ pub fn beyond_quadrature(limit: &Limit, max_dim: usize) -> Option<(usize, String
     });
     scalars
         .chain(covariances)
-        .map(|(e, instruction)| (dimension(limit, e, max_dim), instruction))
+        .map(|(e, instruction)| (dimension(limit, e, max_dim, max_terms), instruction))
         .find(|&(d, _)| d > max_dim)
         .map(|(d, i)| (d, limit.names[i].clone()))
 }
 
 /// The dimension quadrature would integrate `e` in (0 for a polynomial). Where the terms
-/// and factors as written give more than `max_dim` (and at most [`EXPANDED_UP_TO`]), the
-/// integrand is expanded by linearity first, as the evaluator does, so that the factors the
-/// conditional rule reduces are seen.
-fn dimension(limit: &Limit, e: ExprId, max_dim: usize) -> usize {
+/// and factors as written give more than `max_dim`, the integrand is expanded by linearity
+/// first, as the evaluator does, so that the products of fewer atoms, and the factors the
+/// conditional rule reduces, are seen.
+fn dimension(limit: &Limit, e: ExprId, max_dim: usize, max_terms: usize) -> usize {
     let arena = &limit.arena;
     if arena.is_deterministic(e) || is_polynomial(arena, e) {
         return 0;
@@ -48,19 +55,17 @@ fn dimension(limit: &Limit, e: ExprId, max_dim: usize) -> usize {
         _ => vec![e],
     };
     let products = terms.into_iter().map(|t| match arena.node(t) {
-        Node::Product { factors } => factors.iter().map(|(f, _)| *f).collect(),
-        _ => vec![t],
+        Node::Product { factors } => factors.to_vec(),
+        _ => vec![(t, 1.0)],
     });
     let written = products_dimension(limit, products, max_dim);
-    if written <= max_dim || written > EXPANDED_UP_TO {
+    if written <= max_dim {
         return written;
     }
-    match expand::expand(arena, e, &|_| None, expand::MAX_TERMS) {
+    match expand::expand(arena, e, &|_| None, max_terms) {
         Some(terms) => products_dimension(
             limit,
-            terms
-                .into_iter()
-                .map(|(monomial, _)| monomial.into_iter().map(|(f, _)| f).collect()),
+            terms.into_iter().map(|(monomial, _)| monomial),
             max_dim,
         ),
         None => written,
@@ -71,7 +76,7 @@ fn dimension(limit: &Limit, e: ExprId, max_dim: usize) -> usize {
 /// where it matters: above `max_dim` and up to [`EXPANDED_UP_TO`] atoms).
 fn products_dimension(
     limit: &Limit,
-    products: impl Iterator<Item = Vec<ExprId>>,
+    products: impl Iterator<Item = Vec<(ExprId, f64)>>,
     max_dim: usize,
 ) -> usize {
     let arena = &limit.arena;
@@ -80,7 +85,7 @@ fn products_dimension(
         // Blocks of factors whose atoms share a source (a family or an initial group).
         let mut blocks: Vec<Block> = Vec::new();
         for f in factors {
-            let atoms: FxHashSet<AtomId> = arena.atoms(f).into_iter().collect();
+            let atoms: FxHashSet<AtomId> = arena.atoms(f.0).into_iter().collect();
             let sources: FxHashSet<(bool, usize)> =
                 atoms.iter().map(|&a| source(limit, a)).collect();
             let mut merged = (sources, atoms, vec![f]);
@@ -97,38 +102,51 @@ fn products_dimension(
         }
         worst = blocks
             .iter()
-            .map(
-                |(_, a, f)| match a.len() > max_dim && a.len() <= EXPANDED_UP_TO {
-                    true => a.len() - integrated_out(arena, f),
-                    false => a.len(),
-                },
-            )
+            .map(|(_, a, f)| match a.len() > max_dim {
+                true if closed_form(arena, a, f) => 0,
+                true if a.len() <= EXPANDED_UP_TO => a.len() - integrated_out(arena, f),
+                _ => a.len(),
+            })
             .fold(worst, usize::max);
     }
     worst
 }
 
-/// Integrands whose terms as written reach at most this many dimensions are expanded to see
-/// whether the conditional rule takes them within the quadrature limit (beyond it, one
-/// reduction would not be enough, and the expansion of a large integrand costs time).
+/// Blocks of at most this many atoms are looked at for the conditional rule (beyond it, one
+/// reduction would not bring them within the quadrature limit).
 const EXPANDED_UP_TO: usize = 8;
 
-/// A block of factors: the sources of its atoms, the atoms, and the factors.
-type Block = (FxHashSet<(bool, usize)>, FxHashSet<AtomId>, Vec<ExprId>);
+/// Whether a block's factors are relu/step/erf (or affine) calls of at most two combinations of
+/// its atoms that the closed forms cover, whatever the law (its scalars are read as 1: only the
+/// shape matters).
+fn closed_form(arena: &Arena, atoms: &FxHashSet<AtomId>, factors: &[(ExprId, f64)]) -> bool {
+    let mut atoms: Vec<AtomId> = atoms.iter().copied().collect();
+    atoms.sort_unstable();
+    forms::combination_calls(arena, factors, &atoms, &|_| 1.0)
+        .is_some_and(|(calls, combinations)| combinations.len() <= 2 && forms::covered(&calls))
+}
+
+/// A block of factors: the sources of its atoms, the atoms, and the factors with exponents.
+type Block = (
+    FxHashSet<(bool, usize)>,
+    FxHashSet<AtomId>,
+    Vec<(ExprId, f64)>,
+);
 
 /// How many atoms of a smooth block the evaluator integrates out in one dimension
 /// ([`crate::eval::conditional`]); 0 when some factor has a kink or a jump (quadrature does
 /// not reduce those).
-fn integrated_out(arena: &Arena, factors: &[ExprId]) -> usize {
+fn integrated_out(arena: &Arena, factors: &[(ExprId, f64)]) -> usize {
+    let factors: Vec<ExprId> = factors.iter().map(|(f, _)| *f).collect();
     let smooth = arena
-        .reachable(factors)
+        .reachable(&factors)
         .iter()
         .all(|&id| match arena.node(id) {
             Node::Apply { f, order, .. } => f.smoothness_of(*order) == Smoothness::Smooth,
             _ => true,
         });
     match smooth {
-        true => crate::eval::conditional::inner_atoms(arena, factors).map_or(0, |(_, a)| a.len()),
+        true => crate::eval::conditional::inner_atoms(arena, &factors).map_or(0, |(_, a)| a.len()),
         false => 0,
     }
 }

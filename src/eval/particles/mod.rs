@@ -51,7 +51,12 @@ pub fn auto_switch(
     let Ok(limit) = crate::limit::derive(&program) else {
         return None;
     };
-    beyond_quadrature(&limit, options.max_dim).map(|(dimension, name)| {
+    // The array path multiplies integrands out further than the scalar evaluator.
+    let max_terms = match program.parallel {
+        Some(_) => crate::eval::family::ARRAY_MAX_TERMS,
+        None => crate::eval::expand::MAX_TERMS,
+    };
+    beyond_quadrature(&limit, options.max_dim, max_terms).map(|(dimension, name)| {
         let note = Note::new(
             "the program",
             format!(
