@@ -93,23 +93,38 @@ pub fn evaluate_outputs(
     progress: eval::Progress,
 ) -> Result<Evaluated, Diagnostic> {
     let mut notes = Vec::new();
-    let switched;
-    let options = match eval::particles::auto_switch(bytes, lower, options) {
-        Some((switch, note)) => {
-            notes.push(note);
-            switched = switch;
-            &switched
-        }
-        None => options,
+    // Lowered with parallel index spaces once, for `auto`'s choice and the array path (not
+    // for particles and Monte Carlo, which run on the unrolled program).
+    let arrays = arrays_path(options);
+    let parallel = ir::LowerOptions {
+        parallel: true,
+        ..lower.clone()
     };
-    if !matches!(options.method, eval::Method::Mc | eval::Method::Particles) {
-        let parallel = ir::LowerOptions {
-            parallel: true,
-            ..lower.clone()
-        };
-        let program = compile(bytes, &parallel)?;
+    let compiled = arrays.then(|| compile(bytes, &parallel));
+    let derived = match &compiled {
+        Some(Ok(program)) => Some(limit::derive(program)),
+        _ => None,
+    };
+    let switched;
+    let options = match (&compiled, &derived) {
+        (Some(Ok(program)), Some(Ok(limit))) => {
+            match eval::particles::auto_switch(program, limit, options) {
+                Some((switch, note)) => {
+                    notes.push(note);
+                    switched = switch;
+                    &switched
+                }
+                None => options,
+            }
+        }
+        _ => options,
+    };
+    if let Some(compiled) = compiled.filter(|_| arrays_path(options)) {
+        let program = compiled?;
         if program.parallel.is_some() {
-            let limit = limit::derive(&program).map_err(|e| e.to_diagnostic())?;
+            let limit = derived
+                .expect("derived when compiled")
+                .map_err(|e| e.to_diagnostic())?;
             match eval::evaluate_families(&program, &limit, options, tile) {
                 Ok(e) => {
                     return Ok(Evaluated {
@@ -161,6 +176,12 @@ pub fn evaluate_outputs(
         outputs: output::collect(&program, &limit, &evaluation),
         notes,
     })
+}
+
+/// Whether a method evaluates families as arrays (particles and Monte Carlo run on the
+/// unrolled program).
+fn arrays_path(options: &eval::EvalOptions) -> bool {
+    !matches!(options.method, eval::Method::Mc | eval::Method::Particles)
 }
 
 /// The limits of a program's outputs, as [`output_limits`] gives them.

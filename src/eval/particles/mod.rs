@@ -28,35 +28,25 @@ use crate::limit::{Limit, ScalarDefinition};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Under `--method auto`, the options to evaluate the program in `bytes` by particles and a
-/// note saying why, when one of its expectations is an integral in more dimensions than
-/// quadrature takes ([`beyond_quadrature`]); `None` otherwise.
+/// Under `--method auto`, the options to evaluate a program by particles and a note saying
+/// why, when one of its expectations is an integral in more dimensions than quadrature takes
+/// ([`beyond_quadrature`]); `None` otherwise. `program` is lowered with parallel index spaces
+/// (by representatives, whose integrals are those of every member) and `limit` derived from
+/// it.
 pub fn auto_switch(
-    bytes: &[u8],
-    lower: &crate::ir::LowerOptions,
+    program: &crate::ir::Program,
+    limit: &Limit,
     options: &EvalOptions,
 ) -> Option<(EvalOptions, Note)> {
     if options.method != Method::Auto {
         return None;
     }
-    // A parallel index space is lowered by representatives, whose integrals are those of
-    // every member; a program that does not compile or derive is reported by the caller.
-    let parallel = crate::ir::LowerOptions {
-        parallel: true,
-        ..lower.clone()
-    };
-    let Ok(program) = crate::compile(bytes, &parallel) else {
-        return None;
-    };
-    let Ok(limit) = crate::limit::derive(&program) else {
-        return None;
-    };
     // The array path multiplies integrands out further than the scalar evaluator.
     let max_terms = match program.parallel {
         Some(_) => crate::eval::family::ARRAY_MAX_TERMS,
         None => crate::eval::expand::MAX_TERMS,
     };
-    beyond_quadrature(&limit, options.max_dim, max_terms).map(|(dimension, name)| {
+    beyond_quadrature(limit, options.max_dim, max_terms).map(|(dimension, name)| {
         let note = Note::new(
             "the program",
             format!(
