@@ -41,6 +41,44 @@ fn evaluate_source(source: &str, file: &str, method: Method) -> HashMap<String, 
         .collect()
 }
 
+/// Every entry of every output family of the program `source` by name (`NNGP[0, 1]`), as
+/// `tpc eval` computes it (families over the inputs evaluated as arrays), with the method.
+fn evaluate_arrays(source: &str) -> (HashMap<String, f64>, Used) {
+    let evaluated = tpc::evaluate_outputs(
+        source.as_bytes(),
+        &LowerOptions::default(),
+        &EvalOptions::default(),
+        None,
+        None,
+    )
+    .expect("evaluates");
+    assert!(
+        evaluated
+            .notes
+            .iter()
+            .all(|n| !n.kind.contains("particles")),
+        "auto chose particles: {:?}",
+        evaluated.notes
+    );
+    let mut entries = HashMap::new();
+    let mut method = Used::Exact;
+    for output in &evaluated.outputs {
+        let tpc::output::OutputValue::Family(f) = output else {
+            panic!("the outputs are families");
+        };
+        method = method.max(f.method);
+        for (index, &v) in f.values.indexed_iter() {
+            if !v.is_nan() {
+                let [i, j] = ndarray::Dimension::slice(&index) else {
+                    panic!("matrices")
+                };
+                entries.insert(format!("{}[{i}, {j}]", f.name), v);
+            }
+        }
+    }
+    (entries, method)
+}
+
 /// The neural-tangents reference entries of one program: `(i, j, value)`.
 fn reference(name: &str) -> Vec<(usize, usize, f64)> {
     let text = include_str!("data/architectures/neural_tangents.txt");
@@ -212,14 +250,29 @@ output rr, rs, ss, ee, pool
 }
 
 /// `tpc gen cnn` programs (NNGP and NTK) against neural-tangents: the 1-D network of
-/// cnn1d_nngp.tp, and two 3×3 SAME convolutions with stride 2 on 3×3 images. Exact under
-/// `--method exact`; both sides are exact up to rounding, so 1e-12 is asserted.
+/// cnn1d_nngp.tp, two 3×3 SAME convolutions with stride 2 on 3×3 images, and three 3×3 SAME
+/// convolutions on four 5×5 images of two channels (the shape of the 100-image benchmark).
+/// Exact both unrolled under `--method exact` and as arrays over the inputs under `auto` (which
+/// must not hand them to particles); both sides are exact up to rounding, so 1e-12 is asserted.
 #[test]
 fn generated_cnn_kernels_match_neural_tangents() {
     use tpc::param::{generate_cnn, CnnSpec, Padding};
     let image = |rows: [[f64; 3]; 3]| -> Vec<Vec<f64>> {
         rows.iter().flatten().map(|&x| vec![x]).collect()
     };
+    // x[i, p, q, c] = ((7i + 3p + 5q + 11c) mod 13 − 6)/4, as the reference script builds it.
+    let deep_inputs: Vec<Vec<Vec<f64>>> = (0..4)
+        .map(|i| {
+            (0..25)
+                .map(|pq| {
+                    let (p, q) = (pq / 5, pq % 5);
+                    (0..2)
+                        .map(|c| (((7 * i + 3 * p + 5 * q + 11 * c) % 13) as f64 - 6.0) / 4.0)
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
     let cases = [
         (
             CnnSpec {
@@ -257,18 +310,43 @@ fn generated_cnn_kernels_match_neural_tangents() {
             },
             [("NNGP", "gen_cnn2d_nngp"), ("NTK", "gen_cnn2d_ntk")],
         ),
+        (
+            CnnSpec {
+                nonlin: tpc::builtins::Builtin::Relu,
+                depth: 3,
+                dims: 2,
+                kernel: 3,
+                stride: 1,
+                padding: Padding::Same,
+                weight_var: 2.0,
+                inputs: deep_inputs,
+                shape: vec![5, 5],
+                ntk: true,
+            },
+            [
+                ("NNGP", "gen_cnn2d_deep_nngp"),
+                ("NTK", "gen_cnn2d_deep_ntk"),
+            ],
+        ),
     ];
     for (spec, references) in cases {
         let source = generate_cnn(&spec).expect("generates");
-        let values = evaluate_source(&source, "gen.tp", Method::Exact);
+        let unrolled = evaluate_source(&source, "gen.tp", Method::Exact);
+        let (arrays, method) = evaluate_arrays(&source);
+        assert_eq!(method, Used::ClosedForm);
         for (output, name) in references {
             for (i, j, want) in reference(name) {
                 let entry = format!("{output}[{i}, {j}]");
-                let got = values[&entry].value;
-                assert!(
-                    (got - want).abs() <= 1e-12,
-                    "{name} {entry} = {got}, neural-tangents {want}"
-                );
+                for (got, path) in [
+                    (unrolled[&entry].value, "unrolled"),
+                    (arrays[&entry], "arrays"),
+                ] {
+                    assert!(
+                        (got - want).abs() <= 1e-12,
+                        "{name} {entry} = {got} ({path}), neural-tangents {want}; arrays {}",
+                        arrays[&entry]
+                    );
+                }
             }
         }
     }

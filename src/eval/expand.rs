@@ -254,6 +254,27 @@ mod tests {
         );
     }
 
+    /// A sum's zero constant is not a term: the product of two sums of 64 relus (a pooled
+    /// 8 × 8 layer) is exactly 4096 = [`MAX_TERMS`] products, not 65².
+    #[test]
+    fn a_zero_constant_is_not_multiplied_out() {
+        let mut arena = Arena::new();
+        let mut pool = |offset: u32, arena: &mut Arena| {
+            let terms: Vec<(ExprId, f64)> = (0..64)
+                .map(|i| {
+                    let x = arena.atom(AtomId(offset + i));
+                    (arena.apply(Builtin::Relu, 0, x), 1.0 / 64.0)
+                })
+                .collect();
+            arena.sum(terms)
+        };
+        let (a, b) = (pool(0, &mut arena), pool(64, &mut arena));
+        let product = arena.product([(a, 1.0), (b, 1.0)]);
+        let terms = expand(&arena, product, &|_| None, MAX_TERMS).expect("within the limit");
+        assert_eq!(terms.len(), 4096);
+        assert!(expand(&arena, product, &|_| None, 4095).is_none());
+    }
+
     /// Expansion stops (rather than growing without bound) past [`MAX_TERMS`].
     #[test]
     fn large_expansions_are_refused() {

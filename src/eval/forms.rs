@@ -345,3 +345,64 @@ fn shifted(f: Builtin, g: Builtin, mean: (f64, f64), sd: (f64, f64), rho: f64) -
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbolic::ScalarId;
+
+    /// `relu(a + b) · relu(c − a)` over three atoms is two combinations, `(1, 1, 0)` and
+    /// `(−1, 0, 1)`; a bare sum is a call of `id`.
+    #[test]
+    fn factors_are_calls_of_combinations() {
+        let mut arena = Arena::new();
+        let x: Vec<ExprId> = (0..3).map(|i| arena.atom(AtomId(i))).collect();
+        let u = arena.sum([(x[0], 1.0), (x[1], 1.0)]);
+        let v = arena.sum([(x[2], 1.0), (x[0], -1.0)]);
+        let (ru, rv) = (
+            arena.apply(Builtin::Relu, 0, u),
+            arena.apply(Builtin::Relu, 0, v),
+        );
+        let atoms = [AtomId(0), AtomId(1), AtomId(2)];
+        let scalar = |_: ScalarId| 1.0;
+        let (calls, combinations) =
+            combination_calls(&arena, &[(ru, 1.0), (rv, 1.0)], &atoms, &scalar).unwrap();
+        assert_eq!(
+            combinations,
+            vec![vec![1.0, 1.0, 0.0], vec![-1.0, 0.0, 1.0]]
+        );
+        assert!(covered(&calls));
+        let (calls, combinations) =
+            combination_calls(&arena, &[(u, 1.0), (v, 1.0)], &atoms, &scalar).unwrap();
+        assert_eq!((calls[0].0, calls[1].0), (Builtin::Id, Builtin::Id));
+        assert_eq!(combinations.len(), 2);
+        let tanh = arena.apply(Builtin::Tanh, 0, u);
+        let (calls, _) = combination_calls(&arena, &[(tanh, 1.0)], &atoms, &scalar).unwrap();
+        assert!(!covered(&calls), "tanh has no closed form");
+    }
+
+    /// The moments of affine forms: `E[u] = m`, `E[u²] = q + m²`, `E[u v] = c + m_u m_v`, for
+    /// `u = x₀ + 1`, `v = 2 x₁` with means (0.5, −1) and covariance [[2, 0.3], [0.3, 1]].
+    #[test]
+    fn id_calls_are_the_first_two_moments() {
+        let u = Affine {
+            form: vec![1.0, 0.0],
+            offset: 1.0,
+        };
+        let v = Affine {
+            form: vec![0.0, 2.0],
+            offset: 0.0,
+        };
+        let g = Moments {
+            mean: &[0.5, -1.0],
+            covariance: &[2.0, 0.3, 0.3, 1.0],
+        };
+        let id = |a: &Affine, e: f64| (Builtin::Id, 0, a.clone(), e);
+        assert_eq!(closed_form(&[id(&u, 1.0)], &g), Some(1.5));
+        assert_eq!(closed_form(&[id(&u, 2.0)], &g), Some(2.0 + 1.5 * 1.5));
+        assert_eq!(
+            closed_form(&[id(&u, 1.0), id(&v, 1.0)], &g),
+            Some(0.6 + 1.5 * -2.0)
+        );
+    }
+}

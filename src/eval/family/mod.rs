@@ -1068,14 +1068,17 @@ impl<'a> ArrayEvaluator<'a> {
             .collect();
         let mut blocks: Vec<Vec<Vec<(ExprId, f64)>>> =
             products.iter().map(|(_, f)| self.blocks(f)).collect();
-        // A block beyond quadrature's dimensions (a pooled layer: a product of sums over
-        // positions) is multiplied out first, as the scalar evaluator does, when the expansion
-        // is small enough: each product then integrates the fewest atoms.
+        // A block of more than two atoms that is not a function of at most two combinations of
+        // them (a pooled layer: a product of sums over positions) is multiplied out first, as
+        // the scalar evaluator does, when the expansion is small enough: each product then
+        // integrates the fewest atoms.
         let wide = |b: &Vec<(ExprId, f64)>| {
             let mut atoms: Vec<AtomId> = b.iter().flat_map(|(f, _)| arena.atoms(*f)).collect();
             atoms.sort_unstable();
             atoms.dedup();
-            atoms.len() > self.options.max_dim
+            atoms.len() > 2
+                && !forms::combination_calls(arena, b, &atoms, &|_| 1.0)
+                    .is_some_and(|(_, combinations)| combinations.len() <= 2)
         };
         if self.options.method != Method::Mc && blocks.iter().flatten().any(wide) {
             if let Some(monomials) = expand::expand(arena, e, &|_| None, ARRAY_MAX_TERMS) {

@@ -168,9 +168,24 @@ def gen_transformer(kind, blocks, heads, phi, sw):
     return kernel_fn(TOKENS, TOKENS, kind)
 
 
+def gen_cnn2d_deep(kind):
+    # tpc gen cnn --dims 2 --kernel 3 --padding same --depth 3 --ntk on four 5x5 images of two
+    # channels, x[i, p, q, c] = ((7 i + 3 p + 5 q + 11 c) mod 13 - 6) / 4 (exact in binary): the
+    # shape of the 100-input benchmark (3 conv layers 3x3 SAME, relu, global average pooling).
+    i, p, q, c = np.meshgrid(np.arange(4), np.arange(5), np.arange(5), np.arange(2), indexing="ij")
+    x = jnp.array(((7 * i + 3 * p + 5 * q + 11 * c) % 13 - 6) / 4, dtype=jnp.float64)
+    conv = lambda: stax.Conv(1, (3, 3), padding="SAME", W_std=SW, b_std=None)
+    _, _, kernel_fn = stax.serial(
+        conv(), stax.Relu(), conv(), stax.Relu(), conv(), stax.Relu(),
+        stax.GlobalAvgPool(), stax.Dense(1, W_std=SW, b_std=None),
+    )
+    return kernel_fn(x, x, kind)
+
+
 def main():
     for name, k in [("cnn1d", cnn1d()), ("layernorm", layernorm()), ("resnet_block", resnet_block()), ("cnn2d", cnn2d()), ("attention", attention()),
         ("gen_cnn1d_ntk", gen_cnn1d()), ("gen_cnn2d_nngp", gen_cnn2d("nngp")), ("gen_cnn2d_ntk", gen_cnn2d("ntk")),
+        ("gen_cnn2d_deep_nngp", gen_cnn2d_deep("nngp")), ("gen_cnn2d_deep_ntk", gen_cnn2d_deep("ntk")),
         ("gen_resnet_nngp", gen_resnet("nngp")), ("gen_resnet_ntk", gen_resnet("ntk")),
         # tpc gen transformer-block --blocks 2 (relu, σw² = 2), and --blocks 1 --heads 2 --nonlin erf --weight-var 1.5
         ("gen_transformer_nngp", gen_transformer("nngp", 2, 1, stax.Relu(), SW)),
