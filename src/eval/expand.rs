@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn a_zero_constant_is_not_multiplied_out() {
         let mut arena = Arena::new();
-        let mut pool = |offset: u32, arena: &mut Arena| {
+        let pool = |offset: u32, arena: &mut Arena| {
             let terms: Vec<(ExprId, f64)> = (0..64)
                 .map(|i| {
                     let x = arena.atom(AtomId(offset + i));

@@ -83,7 +83,7 @@ impl ArrayEvaluator<'_> {
                         }
                         let twice = if u == v && i != j { 2.0 } else { 1.0 };
                         match self.law_source(atoms[i], atoms[j], signature) {
-                            LawSource::Fixed(x) if x == 0.0 => {}
+                            LawSource::Fixed(0.0) => {}
                             source => terms.push((twice * ci * cj, source)),
                         }
                     }
