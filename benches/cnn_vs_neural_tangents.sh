@@ -15,9 +15,8 @@
 #   B = NT_PYTHON benches/cnn_neural_tangents.py --images images.npy --depth DEPTH
 # are timed as whole processes (start-up, JAX's compilation, reading and writing included).
 #
-# Timing: with TIMER set, `$TIMER -n RUNS --vs "B" -- A` (a timer that alternates A and B and
-# reports the paired ratio); otherwise each command runs RUNS times in alternation under
-# /usr/bin/time, and the median wall seconds are printed.
+# Timing: benches/paired_timing.sh (with TIMER set, a timer that alternates A and B and reports
+# the paired ratio; otherwise median wall seconds under /usr/bin/time).
 set -euo pipefail
 
 [ $# -ge 1 ] || { sed -n '2,10p' "$0"; exit 2; }
@@ -41,20 +40,9 @@ tpc=$root/target/release/tpc
     --inputs "$work/images.json" > "$work/cnn.tp"
 a=("$tpc" eval "$work/cnn.tp" --out "$work/out")
 b="$nt_python $root/benches/cnn_neural_tangents.py --images $work/images.npy --depth $depth"
-echo "A: ${a[*]}"
-echo "B: $b"
-
-if [ -n "${TIMER:-}" ]; then
-    $TIMER -n "$runs" --vs "$b" -- "${a[@]}"
-else
-    median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-    : > "$work/a.times"; : > "$work/b.times"
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f %e -a -o "$work/a.times" "${a[@]}" > /dev/null 2>&1
-        /usr/bin/time -f %e -a -o "$work/b.times" $b > /dev/null 2>&1
-    done
-    echo "median wall seconds over $runs runs: A $(median < "$work/a.times"), B $(median < "$work/b.times")"
-fi
+# shellcheck source=benches/paired_timing.sh
+source "$root/benches/paired_timing.sh"
+paired_timing "$runs" "$work" "$b" "${a[@]}"
 
 echo "accuracy of tpc's matrix against neural-tangents':"
 "${a[@]}" > /dev/null

@@ -18,9 +18,8 @@
 # are timed as whole processes (start-up, reading the data and writing results included), and
 # the peer compares the matrices tpc wrote with its own (max relative error).
 #
-# Timing: with TIMER set, `$TIMER -n RUNS --vs "B" -- A` (a timer that alternates A and B and
-# reports the paired ratio); otherwise each command runs RUNS times in alternation under
-# /usr/bin/time, and the median wall seconds are printed.
+# Timing: benches/paired_timing.sh (with TIMER set, a timer that alternates A and B and reports
+# the paired ratio; otherwise median wall seconds under /usr/bin/time).
 set -euo pipefail
 
 [ $# -ge 4 ] || { sed -n '2,10p' "$0"; exit 2; }
@@ -41,20 +40,9 @@ tpc=$root/target/release/tpc
 "$tpc" gen kernel --nonlin "$nonlin" --depth "$depth" --inputs "$data" --ntk > "$work/kernels.tp"
 a=("$tpc" eval "$work/kernels.tp" --out "$work/out")
 b="$python $peer --phi $nonlin --depth $depth --inputs $data --repeat 1"
-echo "A: ${a[*]}"
-echo "B: $b"
-
-if [ -n "${TIMER:-}" ]; then
-    $TIMER -n "$runs" --vs "$b" -- "${a[@]}"
-else
-    median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-    : > "$work/a.times"; : > "$work/b.times"
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f %e -a -o "$work/a.times" "${a[@]}" > /dev/null 2>&1
-        /usr/bin/time -f %e -a -o "$work/b.times" $b > /dev/null 2>&1
-    done
-    echo "median wall seconds over $runs runs: A $(median < "$work/a.times"), B $(median < "$work/b.times")"
-fi
+# shellcheck source=benches/paired_timing.sh
+source "$root/benches/paired_timing.sh"
+paired_timing "$runs" "$work" "$b" "${a[@]}"
 
 echo "accuracy of tpc's matrices against the peer's:"
 $b --compare-nngp "$work/out/NNGP.npy" --compare-ntk "$work/out/NTK.npy"

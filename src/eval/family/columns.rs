@@ -56,65 +56,96 @@ impl Column<'_> {
     }
 }
 
-/// A deterministic expression compiled once: its nodes in evaluation order.
-pub(super) struct ColumnProgram<'a> {
-    arena: &'a Arena,
-    nodes: Vec<ExprId>,
-    slot: FxHashMap<ExprId, usize>,
-    root: usize,
+/// One node of a [`ColumnProgram`], its children given by their position in the program.
+enum Op {
+    Number(f64),
+    Scalar(ScalarId),
+    Apply {
+        f: crate::builtins::Builtin,
+        order: u32,
+        arg: usize,
+    },
+    Sum {
+        constant: f64,
+        terms: Vec<(usize, f64)>,
+    },
+    Product {
+        factors: Vec<(usize, f64)>,
+    },
 }
 
-impl<'a> ColumnProgram<'a> {
+/// A deterministic expression compiled once: its nodes in evaluation order, each reading its
+/// children by position.
+pub(super) struct ColumnProgram {
+    ops: Vec<Op>,
+}
+
+impl ColumnProgram {
     /// Compiles `e` (atoms, which a deterministic expression does not have, read as NaN).
-    pub(super) fn new(arena: &'a Arena, e: ExprId) -> ColumnProgram<'a> {
+    pub(super) fn new(arena: &Arena, e: ExprId) -> ColumnProgram {
         let nodes = arena.reachable(&[e]);
         let slot: FxHashMap<ExprId, usize> =
             nodes.iter().enumerate().map(|(k, &id)| (id, k)).collect();
-        let root = slot[&e];
-        ColumnProgram {
-            arena,
-            nodes,
-            slot,
-            root,
-        }
+        debug_assert_eq!(slot[&e], nodes.len() - 1, "the root comes last");
+        let ops = nodes
+            .iter()
+            .map(|&id| match arena.node(id) {
+                Node::Const(c) => Op::Number(*c),
+                Node::Atom(_) => Op::Number(f64::NAN),
+                Node::Scalar(s) => Op::Scalar(*s),
+                Node::Apply { f, order, arg } => Op::Apply {
+                    f: *f,
+                    order: *order,
+                    arg: slot[arg],
+                },
+                Node::Sum { constant, terms } => Op::Sum {
+                    constant: *constant,
+                    terms: terms.iter().map(|(t, c)| (slot[t], *c)).collect(),
+                },
+                Node::Product { factors } => Op::Product {
+                    factors: factors.iter().map(|(f, p)| (slot[f], *p)).collect(),
+                },
+            })
+            .collect();
+        ColumnProgram { ops }
     }
 
     /// Writes the expression's value at each of `out.len()` entries; `input(s)` is scalar
     /// `s` over the same entries.
     pub(super) fn eval<'c>(&self, input: &dyn Fn(ScalarId) -> Column<'c>, out: &mut [f64]) {
         let len = out.len();
-        let mut done: Vec<Column> = Vec::with_capacity(self.nodes.len());
-        for &id in &self.nodes {
-            let column = match self.arena.node(id) {
-                Node::Const(c) => Column::Number(*c),
-                Node::Atom(_) => Column::Number(f64::NAN),
-                Node::Scalar(s) => input(*s),
-                Node::Apply { f, order, arg } => match &done[self.slot[arg]] {
+        let mut done: Vec<Column> = Vec::with_capacity(self.ops.len());
+        for op in &self.ops {
+            let column = match op {
+                Op::Number(c) => Column::Number(*c),
+                Op::Scalar(s) => input(*s),
+                Op::Apply { f, order, arg } => match &done[*arg] {
                     Column::Number(x) => Column::Number(f.eval(*order, *x)),
                     column => {
                         Column::Owned((0..len).map(|k| f.eval(*order, column.at(k))).collect())
                     }
                 },
-                Node::Sum { constant, terms } => {
+                Op::Sum { constant, terms } => {
                     let mut acc = vec![*constant; len];
-                    for (t, c) in terms.iter() {
-                        done[self.slot[t]].add_scaled(&mut acc, *c);
+                    for (t, c) in terms {
+                        done[*t].add_scaled(&mut acc, *c);
                     }
                     Column::Owned(acc)
                 }
-                Node::Product { factors } => {
+                Op::Product { factors } => {
                     let mut acc = vec![1.0; len];
-                    for (f, p) in factors.iter() {
-                        done[self.slot[f]].multiply_power(&mut acc, *p);
+                    for (f, p) in factors {
+                        done[*f].multiply_power(&mut acc, *p);
                     }
                     Column::Owned(acc)
                 }
             };
             done.push(column);
         }
-        match done[self.root].values() {
+        let root = done.last().expect("a program has a root");
+        match root.values() {
             Some(v) => out.copy_from_slice(&v[..len]),
-            None => out.fill(done[self.root].at(0)),
+            None => out.fill(root.at(0)),
         }
     }
 }

@@ -236,7 +236,7 @@ impl<'a> ArrayEvaluator<'a> {
     /// Adds the operations of one task; returns the slot holding its values.
     fn compile(
         &self,
-        builder: &mut Builder<'a>,
+        builder: &mut Builder,
         task: Task,
         definition: Definition,
     ) -> Result<usize, FamilyError> {
@@ -297,13 +297,7 @@ impl<'a> ArrayEvaluator<'a> {
         })
     }
 
-    fn compile_kernel(
-        &self,
-        builder: &mut Builder<'a>,
-        e: ExprId,
-        name: String,
-        span: Span,
-    ) -> usize {
+    fn compile_kernel(&self, builder: &mut Builder, e: ExprId, name: String, span: Span) -> usize {
         let signature = self.signature_of_expression(e);
         let shape = self
             .kernel_shape(e, &signature)
@@ -358,7 +352,7 @@ impl<'a> ArrayEvaluator<'a> {
     }
 
     /// The slot of a task a segment reads: its own slot if fused in it, else its array.
-    fn input_slot(&self, builder: &mut Builder<'a>, task: Task) -> usize {
+    fn input_slot(&self, builder: &mut Builder, task: Task) -> usize {
         if let Some(&slot) = builder.slot_of.get(&task) {
             return slot;
         }
@@ -523,12 +517,12 @@ impl AngleKey {
 }
 
 /// One fused operation; it fills the values and errors of its slot over a chunk.
-enum Op<'a> {
+enum Op {
     /// A template computed before, read from its array.
     Read { array: Arc<Array> },
     /// Whole-array arithmetic of `inputs` (scalar and slot).
     Arithmetic {
-        program: ColumnProgram<'a>,
+        program: ColumnProgram,
         inputs: Vec<(ScalarId, usize)>,
         name: String,
         span: Span,
@@ -557,10 +551,10 @@ enum Op<'a> {
 
 /// Operations being collected for a segment.
 #[derive(Default)]
-struct Builder<'a> {
+struct Builder {
     slots: Vec<Slot>,
     /// The operation of each varying slot.
-    ops: Vec<(usize, Op<'a>)>,
+    ops: Vec<(usize, Op)>,
     slot_of: FxHashMap<Task, usize>,
     by_integrand: FxHashMap<ExprId, usize>,
     /// The slot of a kernel's slot times a scale, by both (the scale's bits).
@@ -568,14 +562,14 @@ struct Builder<'a> {
     angles: Vec<(AngleKey, (usize, usize, usize))>,
 }
 
-impl<'a> Builder<'a> {
+impl Builder {
     /// A slot written by the operation of another.
     fn side_slot(&mut self) -> usize {
         self.slots.push(Slot::varying(Used::ClosedForm));
         self.slots.len() - 1
     }
 
-    fn push(&mut self, slot: Slot, op: Op<'a>) -> usize {
+    fn push(&mut self, slot: Slot, op: Op) -> usize {
         let k = self.slots.len();
         self.slots.push(slot);
         self.ops.push((k, op));
@@ -583,7 +577,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The operations the `outputs` need, in order.
-    fn finish(self, outputs: &[usize]) -> Fused<'a> {
+    fn finish(self, outputs: &[usize]) -> Fused {
         let mut needed = vec![false; self.slots.len()];
         for &o in outputs {
             needed[o] = true;
@@ -623,9 +617,9 @@ impl FusedLaw {
 }
 
 /// A segment's operations, ready to run.
-struct Fused<'a> {
+struct Fused {
     slots: Vec<Slot>,
-    ops: Vec<(usize, Op<'a>)>,
+    ops: Vec<(usize, Op)>,
 }
 
 /// Values and errors of every slot over one chunk, and the buffers of one operation.
@@ -762,7 +756,7 @@ struct Need {
     errors: bool,
 }
 
-impl Fused<'_> {
+impl Fused {
     /// Computes every operation at entries `[i, start..start + len]`; `active` says which
     /// entries a tile needs (only those are checked). Each operation is a few passes over
     /// the chunk without branches, which the compiler vectorizes.
