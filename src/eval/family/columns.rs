@@ -32,6 +32,29 @@ impl Column<'_> {
         }
     }
 
+    /// `acc = constant + c · self`.
+    fn set_scaled(&self, acc: &mut [f64], constant: f64, c: f64) {
+        match self.values() {
+            None => acc.fill(constant + c * self.at(0)),
+            Some(v) => acc
+                .iter_mut()
+                .zip(v)
+                .for_each(|(a, x)| *a = constant + c * x),
+        }
+    }
+
+    /// `acc = self^p`.
+    fn set_power(&self, acc: &mut [f64], p: f64) {
+        match (self.values(), p == 1.0) {
+            (None, _) => acc.fill(crate::ir::power(self.at(0), p)),
+            (Some(v), true) => acc.copy_from_slice(&v[..acc.len()]),
+            (Some(v), false) => acc
+                .iter_mut()
+                .zip(v)
+                .for_each(|(a, x)| *a = crate::ir::power(*x, p)),
+        }
+    }
+
     /// `acc += c · self`.
     fn add_scaled(&self, acc: &mut [f64], c: f64) {
         match self.values() {
@@ -111,11 +134,13 @@ impl ColumnProgram {
     }
 
     /// Writes the expression's value at each of `out.len()` entries; `input(s)` is scalar
-    /// `s` over the same entries.
+    /// `s` over the same entries. The arithmetic is the same, in the same order, as a node at a
+    /// time over whole arrays.
     pub(super) fn eval<'c>(&self, input: &dyn Fn(ScalarId) -> Column<'c>, out: &mut [f64]) {
         let len = out.len();
+        let (root, inner) = self.ops.split_last().expect("a program has a root");
         let mut done: Vec<Column> = Vec::with_capacity(self.ops.len());
-        for op in &self.ops {
+        for op in inner {
             let column = match op {
                 Op::Number(c) => Column::Number(*c),
                 Op::Scalar(s) => input(*s),
@@ -125,27 +150,54 @@ impl ColumnProgram {
                         Column::Owned((0..len).map(|k| f.eval(*order, column.at(k))).collect())
                     }
                 },
-                Op::Sum { constant, terms } => {
-                    let mut acc = vec![*constant; len];
-                    for (t, c) in terms {
-                        done[*t].add_scaled(&mut acc, *c);
-                    }
-                    Column::Owned(acc)
-                }
-                Op::Product { factors } => {
-                    let mut acc = vec![1.0; len];
-                    for (f, p) in factors {
-                        done[*f].multiply_power(&mut acc, *p);
-                    }
+                Op::Sum { .. } | Op::Product { .. } => {
+                    let mut acc = vec![0.0; len];
+                    Self::combine(op, &done, &mut acc);
                     Column::Owned(acc)
                 }
             };
             done.push(column);
         }
-        let root = done.last().expect("a program has a root");
-        match root.values() {
-            Some(v) => out.copy_from_slice(&v[..len]),
-            None => out.fill(root.at(0)),
+        // The root is written straight into `out`.
+        match root {
+            Op::Sum { .. } | Op::Product { .. } => Self::combine(root, &done, out),
+            Op::Number(c) => out.fill(*c),
+            Op::Scalar(s) => match input(*s) {
+                Column::Number(x) => out.fill(x),
+                column => out.copy_from_slice(&column.values().expect("values")[..len]),
+            },
+            Op::Apply { f, order, arg } => {
+                let column = &done[*arg];
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o = f.eval(*order, column.at(k));
+                }
+            }
+        }
+    }
+
+    /// A sum or product of computed columns into `acc` (every entry written): the first term
+    /// or factor sets it, the others accumulate.
+    fn combine(op: &Op, done: &[Column], acc: &mut [f64]) {
+        match op {
+            Op::Sum { constant, terms } => match terms.split_first() {
+                None => acc.fill(*constant),
+                Some(((t, c), rest)) => {
+                    done[*t].set_scaled(acc, *constant, *c);
+                    for (t, c) in rest {
+                        done[*t].add_scaled(acc, *c);
+                    }
+                }
+            },
+            Op::Product { factors } => match factors.split_first() {
+                None => acc.fill(1.0),
+                Some(((f, p), rest)) => {
+                    done[*f].set_power(acc, *p);
+                    for (f, p) in rest {
+                        done[*f].multiply_power(acc, *p);
+                    }
+                }
+            },
+            _ => unreachable!("a sum or a product"),
         }
     }
 }
