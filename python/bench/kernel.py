@@ -7,10 +7,10 @@ compute both N×N matrices, write them as NNGP.npy and NTK.npy to --out.
 
 Usage: kernel.py --inputs FILE [--nonlin relu] [--depth 10] [--out DIR]
 
-Measured (N = 1000 inputs of dimension 10, relu, depth 10, 2 cores shared with other work,
-whole processes, medians of 7 runs): 0.77 s of wall time here against 0.51 s through the
-command line (Python's start and NumPy's import, 0.1 to 0.17 s, are most of the difference);
-docs/python.md has the figures.
+Measured (N = 1000 inputs of dimension 10, relu, depth 10, 2 cores, whole processes, medians
+of 9 runs): 0.34 s of wall time here against 0.27 s through the command line (starting Python
+and importing NumPy and tpc, 0.15 to 0.18 s, are more than the difference); docs/python.md has
+the figures.
 """
 
 import argparse
