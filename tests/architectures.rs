@@ -401,6 +401,53 @@ fn gen_cnn_on_the_command_line() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("smaller than the kernel"));
+
+    // Inputs from a file: the same program as inline. A 20 × 20 image pooled at depth 1 has
+    // 400 positions, more than the 362 whose pooled product is multiplied out.
+    let dir = std::env::temp_dir().join(format!("tpc-gen-cnn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("images.json");
+    std::fs::write(&file, "[[[1,0],[0,1]],[[0.5,1],[-1,0]]]").unwrap();
+    let from_file = run(&[
+        "gen",
+        "cnn",
+        "--dims",
+        "2",
+        "--kernel",
+        "3",
+        "--inputs",
+        file.to_str().unwrap(),
+    ]);
+    let inline = run(&[
+        "gen",
+        "cnn",
+        "--dims",
+        "2",
+        "--kernel",
+        "3",
+        "--inputs",
+        "[[[1,0],[0,1]],[[0.5,1],[-1,0]]]",
+    ]);
+    assert!(from_file.status.success());
+    assert_eq!(from_file.stdout, inline.stdout);
+    let image = format!(
+        "[[{}]]",
+        vec![format!("[{}]", vec!["0.5"; 20].join(",")); 20].join(",")
+    );
+    std::fs::write(&file, &image).unwrap();
+    let out = run(&[
+        "gen",
+        "cnn",
+        "--dims",
+        "2",
+        "--depth",
+        "1",
+        "--inputs",
+        file.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at most 362"));
 }
 
 /// `tpc gen resnet` (two blocks, NNGP and NTK) against neural-tangents' FanOut/FanInSum network

@@ -586,3 +586,97 @@ fn fused_layers_broken_by_other_work_agree_with_unrolling() {
     assert!(took, "the array path applies");
     assert_agree(&arrays, &unrolled, 1e-10);
 }
+
+/// Built-ins of linear combinations of several atoms (a convolution's pre-activations, one
+/// ZHat per tap), with means from the initial group (shifted pairs: bivariate normal closed
+/// forms), products of combinations themselves (`id`), and a pooled product multiplied out:
+/// the array path's projected blocks against the same program unrolled, where each entry's
+/// whole law is gathered. Both are closed forms, so they agree to rounding (1e-12 asserted).
+const COMBINATIONS_OVER_INPUTS: &str = "const N = 5
+const X = [[1, 0.2, -0.3], [0.3, 1.1, 0.5], [-0.5, 0.7, 0.2], [0.9, -0.4, 1], [0.2, 0.2, -1],
+           [0.7, -0.1, 0.4], [-0.2, 0.6, 0.8], [0.5, 0.5, 0.5], [1.2, -0.8, 0.1], [0, 1, -0.6]]
+vector h[i in 0..N, p in 0..2] ~ N(0.3, gram(X) / 3)
+matrix A ~ N(0, 1 / n)
+matrix B ~ N(0, 2 / n)
+for i in 0..N {
+    u[i] = A @ relu(h[i, 0]) + B @ relu(h[i, 1])
+    v[i] = A @ relu(h[i, 1]) + B @ step(h[i, 0])
+    pool[i] = (relu(u[i]) + relu(v[i])) / 2
+}
+for i in 0..N, j in i..N {
+    S[i, j] = mean(relu(h[i, 0] + h[i, 1]) * step(h[j, 0] - 2 * h[j, 1] + 0.1))
+    P[i, j] = mean(pool[i] * pool[j])
+    L[i, j] = mean((u[i] + v[i]) * (u[j] - 0.5 * v[j]))
+}
+output S, P, L
+";
+
+#[test]
+fn combinations_of_atoms_agree_with_their_unrolled_evaluation() {
+    let (a, b, took) = both(COMBINATIONS_OVER_INPUTS);
+    assert!(took, "the array path applies");
+    assert_agree(&a, &b, 1e-12);
+    let evaluated = evaluate(COMBINATIONS_OVER_INPUTS);
+    for name in ["S", "P", "L"] {
+        let f = family(&evaluated.outputs, name);
+        assert!(
+            f.method <= tpc::eval::Used::ClosedForm,
+            "{name} by {:?}",
+            f.method
+        );
+    }
+}
+
+/// Tiles of a generated CNN's kernels (projected templates filled a row at a time, rows with
+/// gaps where the tile leaves members out) put together are the whole matrices, bit for bit.
+#[test]
+fn cnn_tiles_reassemble_to_the_whole_matrix_bit_for_bit() {
+    use tpc::param::{generate_cnn, CnnSpec, Padding};
+    let inputs: Vec<Vec<Vec<f64>>> = random_inputs(6, 9, 5)
+        .into_iter()
+        .map(|x| x.into_iter().map(|v| vec![v]).collect())
+        .collect();
+    let source = generate_cnn(&CnnSpec {
+        nonlin: tpc::builtins::Builtin::Relu,
+        depth: 2,
+        dims: 2,
+        kernel: 3,
+        stride: 1,
+        padding: Padding::Same,
+        weight_var: 2.0,
+        inputs,
+        shape: vec![3, 3],
+        ntk: true,
+    })
+    .expect("generates");
+    let run = |tile: Option<tpc::eval::Tile>| {
+        tpc::evaluate_outputs(
+            source.as_bytes(),
+            &LowerOptions::default(),
+            &EvalOptions::default(),
+            tile.as_ref(),
+            None,
+        )
+        .expect("evaluates")
+        .outputs
+    };
+    let whole = run(None);
+    for (rows, cols) in [(0..2, 2..6), (1..4, 0..6), (3..6, 3..6)] {
+        let tile = run(Some(tpc::eval::Tile {
+            rows: rows.clone(),
+            cols: cols.clone(),
+        }));
+        for name in ["NNGP", "NTK"] {
+            let (part, all) = (family(&tile, name), family(&whole, name));
+            for ((i, j), v) in part.values.indexed_iter().map(|(d, v)| ((d[0], d[1]), *v)) {
+                let w = all.values[[rows.start + i, cols.start + j]];
+                assert!(
+                    v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
+                    "{name}[{}, {}]: {v} vs {w}",
+                    rows.start + i,
+                    cols.start + j
+                );
+            }
+        }
+    }
+}
