@@ -620,10 +620,10 @@ impl<'a> ArrayEvaluator<'a> {
                     "a Ż coefficient left unexpanded is not evaluated".into(),
                 )),
             },
-            Task::Covariance(a, b) => {
-                let family = limit.family_of(a).expect("a ZHat atom");
-                let integrand = family.integrand(a, b).expect("a covariance entry");
-                self.shared_expectation(integrand, family.sigma2, &name, span)
+            Task::Covariance(a, _) => {
+                let sigma2 = limit.family_of(a).expect("a ZHat atom").sigma2;
+                let integrand = self.expression(task).expect("a covariance entry");
+                self.shared_expectation(integrand, sigma2, &name, span)
             }
         }
     }
