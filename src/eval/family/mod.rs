@@ -457,11 +457,20 @@ impl<'a> ArrayEvaluator<'a> {
         };
         let arena = &self.limit.arena;
         let mut out: Vec<Task> = arena.scalars(e).into_iter().map(Task::Scalar).collect();
-        let atoms = arena.atoms(e);
-        for &a in &atoms {
-            for &b in &atoms {
-                if let Some(t) = self.hat_covariance_task(a, b) {
-                    out.push(t);
+        // Only atoms of one ZHat family have a covariance task: pairs are formed per family
+        // (a pooled convolution reads a thousand atoms of nine families).
+        let mut by_family: FxHashMap<usize, Vec<AtomId>> = FxHashMap::default();
+        for a in arena.atoms(e) {
+            if let AtomKind::Hat { family, .. } = self.limit.atoms[a.0 as usize].kind {
+                by_family.entry(family).or_default().push(a);
+            }
+        }
+        let mut families: Vec<(usize, Vec<AtomId>)> = by_family.into_iter().collect();
+        families.sort_unstable_by_key(|(f, _)| *f);
+        for (_, atoms) in &families {
+            for &a in atoms {
+                for &b in atoms {
+                    out.extend(self.hat_covariance_task(a, b));
                 }
             }
         }
