@@ -408,26 +408,15 @@ fn gen_cnn_on_the_command_line() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("images.json");
     std::fs::write(&file, "[[[1,0],[0,1]],[[0.5,1],[-1,0]]]").unwrap();
-    let from_file = run(&[
-        "gen",
-        "cnn",
-        "--dims",
-        "2",
-        "--kernel",
-        "3",
-        "--inputs",
-        file.to_str().unwrap(),
-    ]);
-    let inline = run(&[
-        "gen",
-        "cnn",
-        "--dims",
-        "2",
-        "--kernel",
-        "3",
-        "--inputs",
-        "[[[1,0],[0,1]],[[0.5,1],[-1,0]]]",
-    ]);
+    let gen_2d = |options: &[&str], inputs: &str| {
+        let mut args = vec!["gen", "cnn", "--dims", "2"];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&["--inputs", inputs]);
+        run(&args)
+    };
+    let path = file.to_str().unwrap();
+    let from_file = gen_2d(&["--kernel", "3"], path);
+    let inline = gen_2d(&["--kernel", "3"], "[[[1,0],[0,1]],[[0.5,1],[-1,0]]]");
     assert!(from_file.status.success());
     assert_eq!(from_file.stdout, inline.stdout);
     let image = format!(
@@ -435,16 +424,7 @@ fn gen_cnn_on_the_command_line() {
         vec![format!("[{}]", vec!["0.5"; 20].join(",")); 20].join(",")
     );
     std::fs::write(&file, &image).unwrap();
-    let out = run(&[
-        "gen",
-        "cnn",
-        "--dims",
-        "2",
-        "--depth",
-        "1",
-        "--inputs",
-        file.to_str().unwrap(),
-    ]);
+    let out = gen_2d(&["--depth", "1"], path);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at most 362"));

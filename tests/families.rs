@@ -323,40 +323,51 @@ fn tiles_reassemble_to_the_whole_matrix_bit_for_bit() {
     let x = random_inputs(9, 3, 11);
     for (phi, bias) in [("relu", None), ("erf", Some(0.2)), ("tanh", None)] {
         let source = mlp_program(&x, 2, phi, 1.5, bias);
-        let run = |tile: Option<tpc::eval::Tile>| {
-            tpc::evaluate_outputs(
-                source.as_bytes(),
-                &LowerOptions::default(),
-                &EvalOptions::default(),
-                tile.as_ref(),
-                None,
-            )
-            .expect("evaluates")
-            .outputs
-        };
-        let whole = run(None);
-        for rows in [0..4, 4..9] {
-            for cols in [0..4, 4..9] {
-                let tile = run(Some(tpc::eval::Tile {
-                    rows: rows.clone(),
-                    cols: cols.clone(),
-                }));
-                for name in ["NNGP", "NTK"] {
-                    let (part, all) = (family(&tile, name), family(&whole, name));
-                    assert_eq!(part.start, vec![rows.start as i64, cols.start as i64]);
-                    assert_eq!(part.values.shape(), &[rows.len(), cols.len()]);
-                    for (i, j) in (0..rows.len()).flat_map(|i| (0..cols.len()).map(move |j| (i, j)))
-                    {
-                        let v = part.values[[i, j]];
-                        let w = all.values[[rows.start + i, cols.start + j]];
-                        assert!(
-                            v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
-                            "{phi} {name}[{}, {}]: {v} vs {w}",
-                            rows.start + i,
-                            cols.start + j
-                        );
-                    }
-                }
+        let halves = [0..4, 4..9];
+        let tiles: Vec<_> = halves
+            .iter()
+            .flat_map(|r| halves.iter().map(move |c| (r.clone(), c.clone())))
+            .collect();
+        assert_tiles_reassemble(&source, &tiles, phi);
+    }
+}
+
+/// Each tile `(rows, cols)` of `source`'s NNGP and NTK starts where it should, has the tile's
+/// shape, and holds the whole matrix's entries bit for bit (NaN where neither defines one).
+fn assert_tiles_reassemble(
+    source: &str,
+    tiles: &[(std::ops::Range<usize>, std::ops::Range<usize>)],
+    label: &str,
+) {
+    let run = |tile: Option<tpc::eval::Tile>| {
+        tpc::evaluate_outputs(
+            source.as_bytes(),
+            &LowerOptions::default(),
+            &EvalOptions::default(),
+            tile.as_ref(),
+            None,
+        )
+        .expect("evaluates")
+        .outputs
+    };
+    let whole = run(None);
+    for (rows, cols) in tiles {
+        let tile = run(Some(tpc::eval::Tile {
+            rows: rows.clone(),
+            cols: cols.clone(),
+        }));
+        for name in ["NNGP", "NTK"] {
+            let (part, all) = (family(&tile, name), family(&whole, name));
+            assert_eq!(part.start, vec![rows.start as i64, cols.start as i64]);
+            assert_eq!(part.values.shape(), &[rows.len(), cols.len()]);
+            for ((i, j), &v) in part.values.indexed_iter().map(|(d, v)| ((d[0], d[1]), v)) {
+                let w = all.values[[rows.start + i, cols.start + j]];
+                assert!(
+                    v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
+                    "{label} {name}[{}, {}]: {v} vs {w}",
+                    rows.start + i,
+                    cols.start + j
+                );
             }
         }
     }
@@ -649,34 +660,5 @@ fn cnn_tiles_reassemble_to_the_whole_matrix_bit_for_bit() {
         ntk: true,
     })
     .expect("generates");
-    let run = |tile: Option<tpc::eval::Tile>| {
-        tpc::evaluate_outputs(
-            source.as_bytes(),
-            &LowerOptions::default(),
-            &EvalOptions::default(),
-            tile.as_ref(),
-            None,
-        )
-        .expect("evaluates")
-        .outputs
-    };
-    let whole = run(None);
-    for (rows, cols) in [(0..2, 2..6), (1..4, 0..6), (3..6, 3..6)] {
-        let tile = run(Some(tpc::eval::Tile {
-            rows: rows.clone(),
-            cols: cols.clone(),
-        }));
-        for name in ["NNGP", "NTK"] {
-            let (part, all) = (family(&tile, name), family(&whole, name));
-            for ((i, j), v) in part.values.indexed_iter().map(|(d, v)| ((d[0], d[1]), *v)) {
-                let w = all.values[[rows.start + i, cols.start + j]];
-                assert!(
-                    v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
-                    "{name}[{}, {}]: {v} vs {w}",
-                    rows.start + i,
-                    cols.start + j
-                );
-            }
-        }
-    }
+    assert_tiles_reassemble(&source, &[(0..2, 2..6), (1..4, 0..6), (3..6, 3..6)], "cnn");
 }

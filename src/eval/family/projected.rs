@@ -145,41 +145,48 @@ impl ArrayEvaluator<'_> {
         block: &ProjectedBlock,
         tuple: &[usize],
     ) -> Option<(f64, f64)> {
-        let m = block.means.len();
         let mut mean = [0.0; 2];
         for (slot, terms) in mean.iter_mut().zip(&block.means) {
             *slot = terms
                 .iter()
-                .map(|(c, source)| {
-                    c * match source {
-                        MeanSource::Fixed(x) => *x,
-                        MeanSource::Group(g, row) => self.parallel.groups[*g].mean[row.row(tuple)],
-                    }
-                })
+                .map(|(c, source)| c * self.mean_value(source, tuple))
                 .sum();
         }
-        let mut covariance = [0.0; 4];
+        let mut law = [0.0; 3];
         let mut error = 0.0;
-        let entries: &[(usize, usize)] = if m == 1 {
-            &[(0, 0)]
-        } else {
-            &[(0, 0), (0, 1), (1, 1)]
-        };
-        for (&(u, v), terms) in entries.iter().zip(&block.law) {
-            let mut sum = 0.0;
+        for (sum, terms) in law.iter_mut().zip(&block.law) {
             for (c, source) in terms {
                 let (value, e) = self.law_value(source, tuple);
-                sum += c * value;
+                *sum += c * value;
                 error += c.abs() * e;
             }
-            covariance[u * m + v] = sum;
-            covariance[v * m + u] = sum;
         }
+        block.closed_form(mean, law).map(|value| (value, error))
+    }
+
+    /// The mean of an atom with one, at an entry.
+    fn mean_value(&self, source: &MeanSource, tuple: &[usize]) -> f64 {
+        match source {
+            MeanSource::Fixed(x) => *x,
+            MeanSource::Group(g, row) => self.parallel.groups[*g].mean[row.row(tuple)],
+        }
+    }
+}
+
+impl ProjectedBlock {
+    /// The closed form on the combinations' means and law (`(0, 0)`, `(0, 1)`, `(1, 1)`; the
+    /// first only for one combination), if the tables cover it.
+    fn closed_form(&self, mean: [f64; 2], law: [f64; 3]) -> Option<f64> {
+        let m = self.means.len();
+        let covariance = match m {
+            1 => [law[0], 0.0, 0.0, 0.0],
+            _ => [law[0], law[1], law[1], law[2]],
+        };
         let moments = Moments {
             mean: &mean[..m],
             covariance: &covariance[..m * m],
         };
-        forms::closed_form(&block.calls, &moments).map(|value| (value, error))
+        forms::closed_form(&self.calls, &moments)
     }
 }
 
@@ -318,7 +325,9 @@ impl ArrayEvaluator<'_> {
                     }
                     for e in 0..m {
                         let t = &tuples[e * width..(e + 1) * width];
-                        let (v, err, used) = match self.projected_entry(p, &scratch, e) {
+                        let mean = [scratch.mean[0][e], scratch.mean[1][e]];
+                        let law = [scratch.law[0][e], scratch.law[1][e], scratch.law[2][e]];
+                        let (v, err, used) = match p.closed_form(mean, law) {
                             Some(v) => (v, scratch.law_error[e], Used::ClosedForm),
                             None => {
                                 let b = self.block_value(
@@ -411,35 +420,9 @@ impl ArrayEvaluator<'_> {
             sums.fill(0.0);
             for (c, source) in terms {
                 for (e, sum) in sums.iter_mut().enumerate().take(m) {
-                    *sum += c * match source {
-                        MeanSource::Fixed(x) => *x,
-                        MeanSource::Group(g, row) => self.parallel.groups[*g].mean[row.row(at(e))],
-                    };
+                    *sum += c * self.mean_value(source, at(e));
                 }
             }
         }
-    }
-
-    /// The block's closed form at entry `e` of the row, from the law in `scratch`.
-    fn projected_entry(
-        &self,
-        block: &ProjectedBlock,
-        scratch: &RowScratch,
-        e: usize,
-    ) -> Option<f64> {
-        let m = block.means.len();
-        let mean = [scratch.mean[0][e], scratch.mean[1][e]];
-        let covariance = match m {
-            1 => [scratch.law[0][e], 0.0, 0.0, 0.0],
-            _ => {
-                let (a, b, c) = (scratch.law[0][e], scratch.law[1][e], scratch.law[2][e]);
-                [a, b, b, c]
-            }
-        };
-        let moments = Moments {
-            mean: &mean[..m],
-            covariance: &covariance[..m * m],
-        };
-        forms::closed_form(&block.calls, &moments)
     }
 }
